@@ -1,0 +1,3 @@
+from fork_lint.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,72 @@
+"""The built-in catalogue of fork sinks and thread sources.
+
+Entries match *resolved paths* of external values. The resolver names a value
+that comes from outside the analysed project by the dotted path it was imported
+from, after aliases are undone, with ``()`` for a call result:
+
+* ``import threading as t; t.Thread`` -> ``threading.Thread``
+* ``t.Thread(target=f)`` -> ``threading.Thread()``; ``.start`` on it -> ``threading.Thread().start``
+* an instance of a project class ``class W(threading.Thread)`` falls back to
+  ``threading.Thread()`` for attributes the project does not define, so
+  ``W().start`` -> ``threading.Thread().start``
+* ``redis.Redis().pubsub().run_in_thread``
+
+Patterns are ``fnmatch`` globs over that path (``*`` also matches dots and
+parentheses). Packages re-export names, so an entry lists every import path in
+common use, or uses a glob.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ThreadSource:
+    """A call that starts (or may start) a thread that outlives the call."""
+
+    patterns: tuple[str, ...]  # globs over resolved paths of the *called* value
+    name: str  # display name in messages, e.g. "threading.Thread.start"
+    why: str  # one or two sentences: which thread, started when, how long it lives
+    reference: str = ""  # URL to the library's docs or source that shows it
+    # Which argument runs on the new thread, if any: (position, keyword). The
+    # position counts arguments as written at the call (no implicit self).
+    target: tuple[int | None, str | None] | None = None
+    # The thread comes from an asyncio event loop's default executor or the
+    # event loop's own machinery: it lives as long as the loop does.
+    event_loop: bool = False
+    # Method name that also matches on a receiver the resolver could not
+    # resolve (e.g. ``self._loop.run_in_executor``). Only for names distinctive
+    # enough that a false match is implausible.
+    any_receiver_method: str | None = None
+    # The callable that runs on the thread was given when the receiver object
+    # was created (``Thread(target=f).start()``), not to this call.
+    target_from_alloc: bool = False
+    # When the receiver is an instance of a project subclass, this method of the
+    # subclass runs on the new thread (``Thread.run``, ``QThread.run``).
+    run_method: str | None = None
+
+    def matches(self, path: str) -> bool:
+        return any(_compiled(p).fullmatch(path) is not None for p in self.patterns)
+
+
+@dataclass(frozen=True)
+class ForkSink:
+    """A call that forks the calling process."""
+
+    patterns: tuple[str, ...]
+    name: str
+    kind: str  # rule sink kind: os-fork, multiprocessing, process-pool, preexec-fn, custom
+    why: str = ""
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(fnmatch.translate(pattern))
+
+
+def match_any(patterns: tuple[str, ...], path: str) -> bool:
+    return any(_compiled(p).fullmatch(path) is not None for p in patterns)

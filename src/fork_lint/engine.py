@@ -1,0 +1,131 @@
+"""From module facts to findings: call graph, classification, reachability, rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from fork_lint.catalog import ThreadSource
+from fork_lint.catalog.libraries import LIBRARY_THREAD_SOURCES, THREAD_BASE_CLASSES
+from fork_lint.catalog.stdlib import STDLIB_THREAD_SOURCES
+from fork_lint.graph.classify import Classifier, SinkHit
+from fork_lint.graph.reach import Hazard, Reachability
+from fork_lint.graph.solver import Program
+from fork_lint.index.facts import ModuleFacts
+from fork_lint.model import Finding, Location, Span
+from fork_lint.rules import BY_CODE, rule_for_sink
+
+# Names whose presence in a file can make it hold a fork sink. A project in
+# which no file mentions any of them needs no call graph at all.
+SINK_HINTS = ("fork", "Process", "Pool", "Manager", "preexec_fn", "billiard", "subprocess_")
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    target_version: tuple[int, int] = (3, 7)
+    platform: str = "linux"
+    thread_sources: tuple[str, ...] = ()  # "module:qualname"
+    fork_sinks: tuple[str, ...] = ()
+
+
+def user_thread_sources(specs: Sequence[str]) -> tuple[ThreadSource, ...]:
+    out = []
+    for spec in specs:
+        module, _, qual = spec.partition(":")
+        head, _, method = qual.rpartition(".")
+        patterns = [f"{module}.{qual}"]
+        if head:
+            patterns.append(f"{module}.{head}().{method}")
+        out.append(
+            ThreadSource(
+                tuple(patterns),
+                spec,
+                "configured in `thread-sources`",
+            )
+        )
+    return tuple(out)
+
+
+def thread_sources(options: AnalysisOptions) -> tuple[ThreadSource, ...]:
+    base_run = tuple(
+        ThreadSource(
+            (f"{base}().start",),
+            f"{base}.start",
+            "Starts a thread running the subclass's `run` method.",
+            run_method="run",
+        )
+        for base in THREAD_BASE_CLASSES
+    )
+    return (
+        *STDLIB_THREAD_SOURCES,
+        *LIBRARY_THREAD_SOURCES,
+        *base_run,
+        *user_thread_sources(options.thread_sources),
+    )
+
+
+def analyse(modules: Sequence[ModuleFacts], options: AnalysisOptions) -> list[Finding]:
+    findings: list[Finding] = []
+    for facts in modules:
+        if facts["error"] is not None:
+            code, message, line, col = facts["error"]
+            rule = BY_CODE[code]
+            findings.append(
+                Finding(
+                    code=code,
+                    name=rule.name,
+                    message=message,
+                    location=Location(facts["path"], Span(line, col, line, col)),
+                    sink="",
+                )
+            )
+    program = Program(modules)
+    program.solve()
+    classification = Classifier(
+        program,
+        thread_sources(options),
+        target_version=options.target_version,
+        platform=options.platform,
+        user_sinks=options.fork_sinks,
+    ).run()
+    if classification.sinks:
+        reach = Reachability(program, classification)
+        reach.compute()
+        findings.extend(_finding(program, h) for h in reach.hazards())
+    noqa = {facts["path"]: facts["noqa"] for facts in modules}
+    findings = [f for f in findings if not _suppressed(f, noqa)]
+    findings.sort(key=Finding.sort_key)
+    return findings
+
+
+def _finding(program: Program, hazard: Hazard) -> Finding:
+    sink: SinkHit = hazard.sink
+    rule = rule_for_sink(sink.kind)
+    site = program.site(sink.ref)
+    path = program.modules[sink.ref[0]]["path"]
+    w = hazard.witness
+    start = w.thread_path[-1].location if w.thread_path else None
+    where = f" at {start.path}:{start.span.line}" if start else ""
+    detail = f", {sink.detail}" if sink.detail else ""
+    message = (
+        f"`{sink.name}` may run while a thread started by `{w.thread_source}`{where} "
+        f"is alive{detail}"
+    )
+    return Finding(
+        code=rule.code,
+        name=rule.name,
+        message=message,
+        location=Location(path, Span(*site["span"])),
+        sink=sink.name,
+        witness=w,
+        function=hazard.function,
+    )
+
+
+def _suppressed(finding: Finding, noqa: dict[str, dict[str, list[str] | None]]) -> bool:
+    line = str(finding.location.span.line)
+    marks = noqa.get(finding.location.path, {})
+    if line not in marks:
+        return False
+    codes = marks[line]
+    return codes is None or finding.code in codes

@@ -1,0 +1,317 @@
+"""Find fork sinks, thread sources and event-loop runners among the solved call sites."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fork_lint.catalog import ThreadSource, match_any
+from fork_lint.catalog.stdlib import EVENT_LOOP_RUNNERS
+from fork_lint.graph.solver import Program, SiteRef, Value, start_method_in
+from fork_lint.index.facts import CallSite, Expr
+
+_OS_FORK = frozenset(("os.fork", "os.forkpty", "pty.fork", "posix.fork", "posix.forkpty"))
+_MP = ("multiprocessing", "billiard")
+_SUBPROCESS = frozenset(
+    f"subprocess.{n}" for n in ("Popen", "run", "call", "check_call", "check_output")
+)
+_ASYNC_SUBPROCESS = frozenset(
+    (
+        "asyncio.create_subprocess_exec",
+        "asyncio.create_subprocess_shell",
+        "asyncio.subprocess.create_subprocess_exec",
+        "asyncio.subprocess.create_subprocess_shell",
+    )
+)
+_PPE = frozenset(
+    ("concurrent.futures.ProcessPoolExecutor", "concurrent.futures.process.ProcessPoolExecutor")
+)
+_THREAD_POOLS = ("multiprocessing.pool.ThreadPool", "multiprocessing.dummy")
+_PREEXEC_POSITION = 6  # Popen(args, bufsize, executable, stdin, stdout, stderr, preexec_fn, ...)
+
+
+@dataclass(frozen=True)
+class SinkHit:
+    ref: SiteRef
+    kind: str  # rule sink kind
+    name: str  # "os.fork", "multiprocessing.Process.start", ...
+    detail: str  # e.g. "start method 'fork' (the default on Linux before Python 3.14)"
+    alloc: SiteRef | None = None  # where the process object was created
+
+
+@dataclass(frozen=True)
+class SourceHit:
+    ref: SiteRef
+    source: ThreadSource
+    targets: frozenset[str]  # project functions that run on the new thread
+    keys: tuple[str, ...]  # receiver/binding keys a later join() can match
+
+
+@dataclass
+class Classification:
+    sinks: list[SinkHit] = field(default_factory=list)
+    sources: list[SourceHit] = field(default_factory=list)
+    # event-loop runner site -> project functions it drives
+    runners: dict[SiteRef, set[str]] = field(default_factory=dict)
+
+
+def _construction(path: str) -> str:
+    """``X().__init__`` (a ``super().__init__`` call) constructs ``X``."""
+    return path[: -len("().__init__")] if path.endswith("().__init__") else path
+
+
+def _mp_root(path: str) -> str | None:
+    for root in _MP:
+        if path == root or path.startswith(root + "."):
+            return root
+    return None
+
+
+class Classifier:
+    def __init__(
+        self,
+        program: Program,
+        sources: tuple[ThreadSource, ...],
+        *,
+        target_version: tuple[int, int],
+        platform: str = "linux",
+        user_sinks: tuple[str, ...] = (),
+    ) -> None:
+        self.p = program
+        self.sources = sources
+        self.target_version = target_version
+        self.platform = platform
+        self.user_sinks = user_sinks
+        self.global_method = self._set_start_method()
+        self._any_receiver = {
+            s.any_receiver_method: s for s in sources if s.any_receiver_method is not None
+        }
+
+    # -- start methods ----------------------------------------------------
+    def _set_start_method(self) -> str | None:
+        """A literal ``multiprocessing.set_start_method(...)`` anywhere in the project."""
+        methods: set[str] = set()
+        for ref, callees in self.p.callees.items():
+            for v in callees:
+                if v[0] == "x" and v[1] in (
+                    "multiprocessing.set_start_method",
+                    "multiprocessing.context.set_start_method",
+                ):
+                    site = self.p.site(ref)
+                    arg = site["args"][0] if site["args"] else _kw(site, "method")
+                    if arg is not None and arg[0] == "const" and isinstance(arg[1], str):
+                        methods.add(arg[1])
+        if "fork" in methods:
+            return "fork"
+        return next(iter(sorted(methods)), None)
+
+    def default_method(self, root: str) -> tuple[str, str]:
+        if root == "billiard":
+            return "fork", "billiard's default start method"
+        if self.global_method is not None:
+            return self.global_method, "set by `multiprocessing.set_start_method()`"
+        if self.platform in ("darwin", "win32"):
+            return "spawn", f"the default on {self.platform}"
+        if self.target_version >= (3, 14):
+            return "forkserver", "the default on Linux from Python 3.14"
+        return "fork", "the default on Linux before Python 3.14"
+
+    def _method(self, path: str, root: str) -> tuple[str | None, str]:
+        m = start_method_in(path)
+        if m is None:
+            return None, ""
+        if m == "default":
+            return self.default_method(root)
+        return m, f"`get_context({m!r})`"
+
+    # -- classification ---------------------------------------------------
+    def run(self) -> Classification:
+        out = Classification()
+        for ref, callees in self.p.callees.items():
+            site = self.p.site(ref)
+            if site["kind"] != "call":
+                continue
+            for v in callees:
+                if v[0] == "x":
+                    self._external(out, ref, site, v)
+                elif v[0] in ("f", "b"):
+                    self._user_sink(out, ref, v[1])
+            self._any_receiver_source(out, ref, site, callees)
+        # Keep one sink per site and kind; several paths may resolve to the same call.
+        seen: set[tuple[SiteRef, str]] = set()
+        sinks = []
+        for s in out.sinks:
+            if (s.ref, s.kind) not in seen:
+                seen.add((s.ref, s.kind))
+                sinks.append(s)
+        out.sinks = sinks
+        return out
+
+    def _external(self, out: Classification, ref: SiteRef, site: CallSite, v: Value) -> None:
+        path = _construction(v[1])
+        if path in _OS_FORK:
+            out.sinks.append(SinkHit(ref, "os-fork", path, ""))
+        self._mp_sink(out, ref, site, path, v)
+        if path in _PPE:
+            arg = _kw(site, "mp_context")
+            if arg is None or arg == ("const", None):
+                method, why = self.default_method("multiprocessing")
+            else:
+                method, why = self._method_of_expr(ref, arg)
+            if method == "fork":
+                out.sinks.append(
+                    SinkHit(ref, "process-pool", "concurrent.futures.ProcessPoolExecutor", why)
+                )
+        if (
+            path in _SUBPROCESS
+            or path in _ASYNC_SUBPROCESS
+            or path.endswith((".subprocess_exec", ".subprocess_shell"))
+        ):
+            self._preexec(out, ref, site, path)
+        for src in self.sources:
+            if src.matches(v[1]) or src.matches(path):
+                out.sources.append(self._source_hit(ref, site, src, v))
+        if match_any(EVENT_LOOP_RUNNERS, path):
+            roots: set[str] = set()
+            if site["args"]:
+                roots |= self._functions_of(ref, site["args"][0], calls=True)
+            out.runners.setdefault(ref, set()).update(roots)
+        for spec in self.user_sinks:
+            if _user_spec_matches_ext(spec, path):
+                out.sinks.append(SinkHit(ref, "custom", spec, "configured in `fork-sinks`"))
+
+    def _mp_sink(
+        self, out: Classification, ref: SiteRef, site: CallSite, path: str, v: Value
+    ) -> None:
+        root = _mp_root(path)
+        if root is None or path.startswith(_THREAD_POOLS):
+            return
+        last = path.rpartition(".")[2]
+        if path.endswith("Process().start"):
+            kind_name = f"{root}.Process.start"
+        elif last in ("Pool", "Manager") and "()" not in path.rpartition(".")[0][-2:]:
+            kind_name = f"{root}.{last}"
+        elif path.endswith(("Manager().start", "managers.BaseManager().start")):
+            kind_name = f"{root}.managers.BaseManager.start"
+        else:
+            return
+        method, why = self._method(path, root)
+        if method != "fork":
+            return
+        alloc = None
+        if v[2]:
+            mod, _, sid = str(v[2]).rpartition("#")
+            alloc = (mod, int(sid))
+        out.sinks.append(
+            SinkHit(ref, "multiprocessing", kind_name, f"start method 'fork' ({why})", alloc)
+        )
+
+    def _method_of_expr(self, ref: SiteRef, expr: Expr) -> tuple[str | None, str]:
+        site = self.p.site(ref)
+        values = self.p.eval(ref[0], site["scope"], expr)
+        methods: list[tuple[str | None, str]] = []
+        for v in values:
+            if v[0] == "x" and _mp_root(v[1]):
+                methods.append(self._method(v[1], _mp_root(v[1]) or "multiprocessing"))
+        for m in methods:
+            if m[0] == "fork":
+                return m
+        return methods[0] if methods else (None, "")
+
+    def _preexec(self, out: Classification, ref: SiteRef, site: CallSite, path: str) -> None:
+        arg = _kw(site, "preexec_fn")
+        if arg is None and path in _SUBPROCESS and len(site["args"]) > _PREEXEC_POSITION:
+            candidate = site["args"][_PREEXEC_POSITION]
+            if candidate[0] != "star":
+                arg = candidate
+        if arg is None or arg == ("const", None):
+            return
+        via = " (passed through `**kwargs`)" if "preexec_fn" in site["via_kwargs"] else ""
+        name = (
+            path
+            if path in _SUBPROCESS or path in _ASYNC_SUBPROCESS
+            else ("loop." + path.rpartition(".")[2])
+        )
+        out.sinks.append(SinkHit(ref, "preexec-fn", name, f"`preexec_fn` is set{via}"))
+
+    def _user_sink(self, out: Classification, ref: SiteRef, qualname: str) -> None:
+        for spec in self.user_sinks:
+            if spec.replace(":", ".") == qualname:
+                out.sinks.append(SinkHit(ref, "custom", spec, "configured in `fork-sinks`"))
+
+    def _any_receiver_source(
+        self, out: Classification, ref: SiteRef, site: CallSite, callees: set[Value]
+    ) -> None:
+        func = site["func"]
+        if func[0] != "attr" or func[2] not in self._any_receiver:
+            return
+        if any(v[0] in ("f", "b") for v in callees):
+            return  # resolved to project code: not the library method
+        src = self._any_receiver[func[2]]
+        if any(h.ref == ref and h.source is src for h in out.sources):
+            return
+        out.sources.append(self._source_hit(ref, site, src, ("x", "", "")))
+
+    # -- thread targets ---------------------------------------------------
+    def _source_hit(self, ref: SiteRef, site: CallSite, src: ThreadSource, v: Value) -> SourceHit:
+        targets: set[str] = set()
+        if src.target is not None:
+            where, args_site = ref, site
+            if src.target_from_alloc and v[2]:
+                mod, _, sid = str(v[2]).rpartition("#")
+                where = (mod, int(sid))
+                args_site = self.p.site(where)
+            if not src.target_from_alloc or v[2]:
+                pos, kw = src.target
+                expr = None
+                if kw is not None:
+                    expr = _kw(args_site, kw)
+                if expr is None and pos is not None and pos < len(args_site["args"]):
+                    expr = args_site["args"][pos]
+                if expr is not None:
+                    targets |= self._functions_of(where, expr, calls=False)
+        if src.run_method and site["func"][0] == "attr":
+            for recv in self.p.eval(ref[0], site["scope"], site["func"][1]):
+                if recv[0] == "i":
+                    for m in self.p.getattr(recv, src.run_method):
+                        if m[0] in ("b", "f"):
+                            targets.add(m[1])
+        keys = tuple(k for k in (site["recv"], site["bind"]) if k)
+        return SourceHit(ref, src, frozenset(targets), keys)
+
+    def _functions_of(self, ref: SiteRef, expr: Expr, *, calls: bool) -> set[str]:
+        """Project functions an argument denotes; with ``calls``, also the callees of a
+        call written as the argument (``asyncio.run(main())``)."""
+        site = self.p.site(ref)
+        out: set[str] = set()
+        if calls and expr[0] == "call":
+            out |= self.p.edges.get((ref[0], expr[1]), set())
+        for v in self.p.eval(ref[0], site["scope"], expr):
+            if v[0] in ("f", "b"):
+                out.add(v[1])
+            elif v[0] == "c":
+                for init in self.p.getattr(("i", v[1]), "__call__"):
+                    if init[0] == "b":
+                        out.add(init[1])
+            elif v[0] == "i":
+                for m in self.p.getattr(v, "__call__"):
+                    if m[0] == "b":
+                        out.add(m[1])
+        return out
+
+
+def _kw(site: CallSite, name: str) -> Expr | None:
+    for key, value in site["kwargs"]:
+        if key == name:
+            return value
+    return None
+
+
+def _user_spec_matches_ext(spec: str, path: str) -> bool:
+    module, _, qual = spec.partition(":")
+    if not qual:
+        return False
+    head, _, method = qual.rpartition(".")
+    candidates = {f"{module}.{qual}"}
+    if head:
+        candidates.add(f"{module}.{head}().{method}")
+    return _construction(path) in candidates or path in candidates

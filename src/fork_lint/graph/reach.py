@@ -1,0 +1,421 @@
+"""Decide which fork sinks can run while another thread is alive, with a witness.
+
+Facts computed over the call graph:
+
+* ``starts[f]``: calling ``f`` may leave a thread running when ``f`` returns
+  (it starts one, directly or through a callee, and does not join it).
+* ``alive[f]``: a thread other than the caller's may be alive whenever ``f``
+  runs: ``f`` runs on a thread, or is called after a thread was started, or is
+  a method of an object that keeps a thread, or belongs to an event-loop
+  program that uses thread-backed facilities, or lives in a module that
+  started threads when it was imported.
+
+A sink in ``f`` is hazardous when ``alive[f]`` holds or a thread start precedes
+it in ``f``. Each fact records the first reason found (breadth-first), which
+is replayed into the shortest witness available.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from dataclasses import dataclass
+
+from fork_lint.graph.classify import Classification, SinkHit, SourceHit
+from fork_lint.graph.solver import Program, SiteRef
+from fork_lint.index.facts import CallSite
+from fork_lint.model import Hop, Location, Span, Witness
+
+# Reasons:
+#   ("source", SourceHit)                       the site itself starts a thread
+#   ("call", SiteRef, callee)                   the site calls a function that starts one
+_StartReason = tuple[object, ...]
+#   ("thread", SourceHit)                       f runs on the thread the source starts
+#   ("class", SourceHit, cls)                   f is a method of a class that keeps a thread
+#   ("loop", runner SiteRef, SourceHit-site, program)   f is part of an event-loop program
+#   ("module", module, SiteRef)                 f's module started a thread at import
+#   ("caller", SiteRef, AliveAt)                f is called at a site where a thread is alive
+_AliveReason = tuple[object, ...]
+
+
+@dataclass(frozen=True)
+class Hazard:
+    sink: SinkHit
+    witness: Witness
+    function: str
+
+
+class Reachability:
+    def __init__(self, program: Program, cls: Classification) -> None:
+        self.p = program
+        self.c = cls
+        self.sites_of: dict[str, list[SiteRef]] = defaultdict(list)
+        for mod, facts in program.modules.items():
+            scopes = facts["scopes"]
+            for site in facts["calls"]:
+                self.sites_of[scopes[site["scope"]]["qualname"]].append((mod, site["id"]))
+        self.callers: dict[str, list[SiteRef]] = defaultdict(list)
+        for ref, targets in program.edges.items():
+            for t in targets:
+                self.callers[t].append(ref)
+        self.source_at: dict[SiteRef, list[SourceHit]] = defaultdict(list)
+        for hit in cls.sources:
+            self.source_at[hit.ref].append(hit)
+        self.starts: dict[str, tuple[SiteRef, _StartReason]] = {}
+        self.alive: dict[str, _AliveReason] = {}
+        self._loop_paths: dict[SiteRef, dict[str, SiteRef | None]] = {}
+
+    # -- helpers ----------------------------------------------------------
+    def func_of(self, ref: SiteRef) -> str:
+        return self.p.scope_of_site(ref)["qualname"]
+
+    def _site(self, ref: SiteRef) -> CallSite:
+        return self.p.site(ref)
+
+    def start_reason(self, ref: SiteRef) -> _StartReason | None:
+        """Why the call at ``ref`` may leave a thread running (None if it does not)."""
+        hits = self.source_at.get(ref)
+        if hits:
+            return ("source", hits[0])
+        for callee in sorted(self.p.edges.get(ref, ())):
+            if callee in self.starts:
+                return ("call", ref, callee)
+        return None
+
+    def _joined(self, start: SiteRef, at: SiteRef | None) -> bool:
+        """Is the thread started at ``start`` joined before ``at`` (or before the
+        function returns, when ``at`` is None)?"""
+        hits = self.source_at.get(start)
+        if not hits or hits[0].source.event_loop:
+            return False
+        keys = set(hits[0].keys)
+        if not keys:
+            return False
+        s = self._site(start)
+        joins = self.p.scope_of_site(start)["joins"]
+        if at is None:
+            return any(k in keys and o >= s["order"] for k, o in joins)
+        a = self._site(at)
+        if s["order"] < a["order"]:
+            return any(k in keys and s["order"] <= o < a["order"] for k, o in joins)
+        # `at` comes first in the text but a shared loop brings it round again.
+        return any(k in keys and o >= s["order"] for k, o in joins)
+
+    def precedes(self, start: SiteRef, at: SiteRef) -> bool:
+        s, a = self._site(start), self._site(at)
+        if start == at:
+            return bool(s["loops"]) and not self._joined(start, at)
+        if s["order"] < a["order"]:
+            return not self._joined(start, at)
+        if set(s["loops"]) & set(a["loops"]):
+            return not self._joined(start, at)
+        return False
+
+    def preceding_start(self, at: SiteRef) -> tuple[SiteRef, _StartReason] | None:
+        func = self.func_of(at)
+        site = self._site(at)
+        for ref in self.sites_of.get(func, ()):
+            if ref[0] != at[0]:
+                continue
+            s = self._site(ref)
+            if s["child"] and not site["child"]:
+                continue  # threads started in a forked child are not the parent's
+            reason = self.start_reason(ref)
+            if reason is not None and self.precedes(ref, at):
+                return ref, reason
+        return None
+
+    # -- fixed points -----------------------------------------------------
+    def compute(self) -> None:
+        self._compute_starts()
+        self._compute_alive()
+
+    def _compute_starts(self) -> None:
+        queue: deque[str] = deque()
+        for hit in self.c.sources:
+            func = self.func_of(hit.ref)
+            if self._site(hit.ref)["child"] or self._joined(hit.ref, None):
+                continue
+            if func not in self.starts:
+                self.starts[func] = (hit.ref, ("source", hit))
+                queue.append(func)
+        while queue:
+            func = queue.popleft()
+            for ref in self.callers.get(func, ()):
+                if self._site(ref)["child"]:
+                    continue
+                caller = self.func_of(ref)
+                if caller not in self.starts:
+                    self.starts[caller] = (ref, ("call", ref, func))
+                    queue.append(caller)
+
+    def _compute_alive(self) -> None:
+        queue: deque[str] = deque()
+
+        def mark(func: str, reason: _AliveReason) -> None:
+            if func not in self.alive and self.p.scope(func) is not None:
+                self.alive[func] = reason
+                queue.append(func)
+
+        for hit in self.c.sources:
+            for target in sorted(hit.targets):
+                mark(target, ("thread", hit))
+        self._class_owned(mark)
+        self._event_loops(mark)
+        for module, (ref, _) in sorted(self.starts.items()):
+            sc = self.p.scope(module)
+            if sc is None or sc["kind"] != "module":
+                continue
+            for qualname in sorted(self.sites_of):
+                if qualname.startswith(module + ".") and self._module_of(qualname) == module:
+                    mark(qualname, ("module", module, ref))
+        # Calls that follow a thread start in the same function.
+        for func in sorted(self.sites_of):
+            for ref in self.sites_of[func]:
+                if not self.p.edges.get(ref):
+                    continue
+                before = self.preceding_start(ref)
+                if before is None:
+                    continue
+                for callee in sorted(self.p.edges[ref]):
+                    mark(callee, ("after", ref, before[0]))
+        while queue:
+            func = queue.popleft()
+            for ref in self.sites_of.get(func, ()):
+                for callee in sorted(self.p.edges.get(ref, ())):
+                    mark(callee, ("caller", ref))
+
+    def _module_of(self, qualname: str) -> str:
+        refs = self.p.scopes.get(qualname)
+        return refs[0][0] if refs else ""
+
+    def _class_owned(self, mark: object) -> None:
+        assert callable(mark)
+        for hit in self.c.sources:
+            if hit.source.event_loop or not any(k.startswith("self.") for k in hit.keys):
+                continue
+            if self._site(hit.ref)["child"] or self._joined(hit.ref, None):
+                continue
+            owner_method = self.func_of(hit.ref)
+            sc = self.p.scope(owner_method)
+            if sc is None or sc["method_kind"] == "":
+                continue
+            cls = owner_method.rpartition(".")[0]
+            for sub in sorted(self.p.subclasses(cls)):
+                for name_values in self._methods(sub):
+                    if name_values == owner_method:
+                        continue
+                    if self._only_called_before(name_values, hit.ref):
+                        continue
+                    mark(name_values, ("class", hit, cls))
+
+    def _methods(self, cls: str) -> list[str]:
+        prefix = cls + "."
+        return sorted(
+            q
+            for q in self.sites_of
+            if q.startswith(prefix) and "." not in q[len(prefix) :]
+            and (self.p.scope(q) or {}).get("method_kind")
+        ) + sorted(
+            q
+            for q, refs in self.p.scopes.items()
+            if q.startswith(prefix)
+            and "." not in q[len(prefix) :]
+            and q not in self.sites_of
+            and self.p.modules[refs[0][0]]["scopes"][refs[0][1]]["method_kind"]
+        )
+
+    def _only_called_before(self, method: str, start: SiteRef) -> bool:
+        """True if every call of ``method`` is in the starting method, before the start."""
+        callers = self.callers.get(method, [])
+        if not callers:
+            return False
+        owner = self.func_of(start)
+        order = self._site(start)["order"]
+        return all(
+            self.func_of(ref) == owner
+            and ref[0] == start[0]
+            and self._site(ref)["order"] < order
+            and not (set(self._site(ref)["loops"]) & set(self._site(start)["loops"]))
+            for ref in callers
+        )
+
+    def _event_loops(self, mark: object) -> None:
+        assert callable(mark)
+        for runner, roots in sorted(self.c.runners.items()):
+            parents = self._bfs(sorted(roots))
+            self._loop_paths[runner] = parents
+            source = None
+            for func in parents:
+                for ref in self.sites_of.get(func, ()):
+                    hits = self.source_at.get(ref)
+                    if hits and not self._site(ref)["child"]:
+                        source = ref
+                        break
+                if source is not None:
+                    break
+            if source is None:
+                continue
+            for func in parents:
+                mark(func, ("loop", runner, source))
+
+    def _bfs(self, roots: list[str]) -> dict[str, SiteRef | None]:
+        parents: dict[str, SiteRef | None] = {}
+        queue: deque[str] = deque()
+        for r in roots:
+            if r not in parents:
+                parents[r] = None
+                queue.append(r)
+        while queue:
+            func = queue.popleft()
+            for ref in self.sites_of.get(func, ()):
+                for callee in sorted(self.p.edges.get(ref, ())):
+                    if callee not in parents:
+                        parents[callee] = ref
+                        queue.append(callee)
+        return parents
+
+    # -- findings ---------------------------------------------------------
+    def hazards(self) -> list[Hazard]:
+        out = []
+        for sink in self.c.sinks:
+            w = self.witness_for(sink)
+            if w is not None:
+                out.append(Hazard(sink, w, self.func_of(sink.ref)))
+        return out
+
+    def witness_for(self, sink: SinkHit) -> Witness | None:
+        sink_hop = self.hop(sink.ref, f"forks: `{sink.name}`")
+        return self._witness_at(sink.ref, [sink_hop], set())
+
+    def _witness_at(self, ref: SiteRef, tail: list[Hop], seen: set[str]) -> Witness | None:
+        func = self.func_of(ref)
+        before = self.preceding_start(ref)
+        if before is not None:
+            start_ref, reason = before
+            thread_path = self._start_chain(start_ref, reason)
+            return Witness(
+                anchor=func,
+                reason=f"`{func}` starts a thread before this call",
+                thread_source=self._source_name(thread_path),
+                thread_path=tuple(thread_path),
+                fork_path=tuple(tail),
+            )
+        reason = self.alive.get(func)
+        if reason is None or func in seen:
+            return None
+        seen.add(func)
+        kind = reason[0]
+        if kind in ("caller", "after"):
+            call_ref = reason[1]
+            assert isinstance(call_ref, tuple)
+            hop = self.hop(call_ref, f"calls `{self._site(call_ref)['text']}()`")
+            return self._witness_at(call_ref, [hop, *tail], seen)
+        if kind == "thread":
+            hit = reason[1]
+            assert isinstance(hit, SourceHit)
+            start = self._source_hop(hit)
+            return Witness(
+                anchor=self.func_of(hit.ref),
+                reason=f"`{func}` runs on a thread started by `{hit.source.name}`",
+                thread_source=hit.source.name,
+                thread_path=(start,),
+                fork_path=(start, *tail),
+            )
+        if kind == "class":
+            hit, cls = reason[1], reason[2]
+            assert isinstance(hit, SourceHit)
+            chain = self._start_chain(hit.ref, ("source", hit))
+            return Witness(
+                anchor=str(cls),
+                reason=f"`{cls}` keeps a thread on the instance, started by `{hit.source.name}`",
+                thread_source=hit.source.name,
+                thread_path=tuple(chain),
+                fork_path=tuple(tail),
+            )
+        if kind == "loop":
+            runner, source = reason[1], reason[2]
+            assert isinstance(runner, tuple) and isinstance(source, tuple)
+            parents = self._loop_paths[runner]
+            run_hop = self.hop(runner, f"runs an event loop: `{self._site(runner)['text']}()`")
+            src_hit = self.source_at[source][0]
+            thread_path = [
+                run_hop,
+                *self._path_to(parents, self.func_of(source)),
+                self._source_hop(src_hit),
+            ]
+            fork_path = [run_hop, *self._path_to(parents, func), *tail]
+            return Witness(
+                anchor=self.func_of(runner),
+                reason=(
+                    f"the event loop run by `{self.func_of(runner)}` uses threads "
+                    f"(`{src_hit.source.name}`), which stay alive while its coroutines run"
+                ),
+                thread_source=src_hit.source.name,
+                thread_path=tuple(thread_path),
+                fork_path=tuple(fork_path),
+            )
+        if kind == "module":
+            module, ref0 = reason[1], reason[2]
+            assert isinstance(ref0, tuple)
+            chain = self._start_chain(ref0, self.start_reason(ref0) or ())
+            return Witness(
+                anchor=str(module),
+                reason=f"module `{module}` starts a thread when it is imported",
+                thread_source=self._source_name(chain),
+                thread_path=tuple(chain),
+                fork_path=tuple(tail),
+            )
+        return None
+
+    def _path_to(self, parents: dict[str, SiteRef | None], func: str) -> list[Hop]:
+        hops: list[Hop] = []
+        seen: set[str] = set()
+        while func in parents and func not in seen:
+            seen.add(func)
+            ref = parents[func]
+            if ref is None:
+                break
+            hops.append(self.hop(ref, f"calls `{self._site(ref)['text']}()`"))
+            func = self.func_of(ref)
+        hops.reverse()
+        return hops
+
+    def _start_chain(self, ref: SiteRef, reason: _StartReason) -> list[Hop]:
+        hops: list[Hop] = []
+        seen: set[SiteRef] = set()
+        while reason and ref not in seen:
+            seen.add(ref)
+            if reason[0] == "source":
+                hit = reason[1]
+                assert isinstance(hit, SourceHit)
+                hops.append(self._source_hop(hit))
+                break
+            callee = reason[2]
+            assert isinstance(callee, str)
+            hops.append(self.hop(ref, f"calls `{self._site(ref)['text']}()`"))
+            nxt = self.starts.get(callee)
+            if nxt is None:
+                break
+            ref, reason = nxt
+        return hops
+
+    def _source_hop(self, hit: SourceHit) -> Hop:
+        text = self._site(hit.ref)["text"]
+        targets = ", ".join(f"`{t}`" for t in sorted(hit.targets))
+        running = f" running {targets}" if targets else ""
+        return self.hop(hit.ref, f"starts a thread{running}: `{hit.source.name}` (`{text}()`)")
+
+    @staticmethod
+    def _source_name(chain: list[Hop]) -> str:
+        if not chain:
+            return ""
+        desc = chain[-1].description
+        start = desc.find(": `")
+        if start < 0:
+            return ""
+        return desc[start + 3 : desc.index("`", start + 3)]
+
+    def hop(self, ref: SiteRef, description: str) -> Hop:
+        site = self._site(ref)
+        path = self.p.modules[ref[0]]["path"]
+        return Hop(self.func_of(ref), Location(path, Span(*site["span"])), description)

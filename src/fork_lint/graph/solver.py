@@ -1,0 +1,539 @@
+"""Whole-program call graph from module facts.
+
+A flow-insensitive, context-insensitive points-to analysis in the spirit of
+PyCG: every name, attribute and call site holds a set of abstract values, and
+the sets grow until nothing changes. Abstract values are tuples:
+
+==========================  ==============================================
+``("m", module)``           a module of the project
+``("f", qualname)``         a function or lambda of the project
+``("c", qualname)``         a class of the project
+``("i", qualname)``         an instance of a project class
+``("b", func, cls)``        a method bound to an instance of ``cls``
+``("x", path, alloc)``      a value from outside the project, named by its
+                            import path (see ``fork_lint.catalog``); ``alloc``
+                            is the call site that created it, ``""`` if none
+==========================  ==============================================
+
+Precision choices: containers collapse onto their elements; ``self`` holds an
+instance of the method's class and of every subclass (so overrides are
+found); unknown external calls do not call their arguments.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from fork_lint.catalog import match_any
+from fork_lint.catalog.stdlib import CALLBACK_ARGS, PASS_THROUGH
+from fork_lint.index.facts import CallSite, Expr, ModuleFacts, Scope
+
+Value = tuple[Any, ...]
+SiteRef = tuple[str, int]  # (module, call site id)
+
+_BUILTINS = frozenset(dir(__import__("builtins")))
+_CONTEXT_FUNCS = ("get_context",)
+_MAX_ROUNDS = 60
+
+
+class Program:
+    """All modules of the project, the solved value sets and the call graph."""
+
+    def __init__(self, modules: Iterable[ModuleFacts]) -> None:
+        self.modules: dict[str, ModuleFacts] = {}
+        for facts in modules:
+            if facts["error"] is None:
+                self.modules.setdefault(facts["module"], facts)
+        self.alias: dict[str, str] = {}
+        for name, facts in self.modules.items():
+            short = self._package_relative(name, facts["is_package"])
+            if short != name and short not in self.modules:
+                self.alias.setdefault(short, name)
+        # qualname -> [(module, scope index)]
+        self.scopes: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for mod, facts in self.modules.items():
+            for i, sc in enumerate(facts["scopes"]):
+                self.scopes[sc["qualname"]].append((mod, i))
+        self.vars: dict[tuple[str, str], set[Value]] = defaultdict(set)
+        self.fields: dict[tuple[str, str], set[Value]] = defaultdict(set)
+        self.results: dict[SiteRef, set[Value]] = defaultdict(set)
+        self.callees: dict[SiteRef, set[Value]] = defaultdict(set)
+        # call site -> project functions / modules it invokes (its call edges)
+        self.edges: dict[SiteRef, set[str]] = defaultdict(set)
+        self.bases: dict[str, list[Value]] = {}
+        self._mro: dict[str, list[Value]] = {}
+        self._subclasses: dict[str, set[str]] = {}
+        self._lookup_cache: dict[tuple[int, str], tuple[str, str] | None] = {}
+        self._changed = False
+        self.rounds = 0
+
+    def _package_relative(self, name: str, is_package: bool) -> str:
+        """The name the innermost chain of regular packages gives a module."""
+        parts = name.split(".")
+        pkg_parts = parts if is_package else parts[:-1]
+        start = len(pkg_parts)
+        while start > 0:
+            candidate = ".".join(parts[: start])
+            facts = self.modules.get(candidate)
+            if facts is None or not facts["is_package"]:
+                break
+            start -= 1
+        return ".".join(parts[start:]) if start < len(parts) else name
+
+    def canon(self, module: str) -> str:
+        return module if module in self.modules else self.alias.get(module, module)
+
+    # -- scope helpers ----------------------------------------------------
+    def scope(self, qualname: str) -> Scope | None:
+        refs = self.scopes.get(qualname)
+        if not refs:
+            return None
+        mod, i = refs[0]
+        return self.modules[mod]["scopes"][i]
+
+    def site(self, ref: SiteRef) -> CallSite:
+        return self.modules[ref[0]]["calls"][ref[1]]
+
+    def scope_of_site(self, ref: SiteRef) -> Scope:
+        facts = self.modules[ref[0]]
+        return facts["scopes"][facts["calls"][ref[1]]["scope"]]
+
+    def _var_key(self, mod: str, scope_index: int, name: str) -> tuple[str, str] | None:
+        ck = (id(self.modules[mod]["scopes"][scope_index]), name)
+        if ck in self._lookup_cache:
+            return self._lookup_cache[ck]
+        key = self._resolve_name(mod, scope_index, name)
+        self._lookup_cache[ck] = key
+        return key
+
+    def _resolve_name(self, mod: str, scope_index: int, name: str) -> tuple[str, str] | None:
+        scopes = self.modules[mod]["scopes"]
+        sc = scopes[scope_index]
+        first = True
+        while True:
+            if name in sc["globals"]:
+                return (mod, name)
+            if (first or sc["kind"] != "class") and name in sc["locals"]:
+                return (sc["qualname"], name)
+            first = False
+            if sc["parent"] < 0:
+                return None
+            sc = scopes[sc["parent"]]
+
+    def _add(self, store: set[Value], values: Iterable[Value]) -> None:
+        before = len(store)
+        store.update(values)
+        if len(store) != before:
+            self._changed = True
+
+    # -- solving ----------------------------------------------------------
+    def solve(self) -> None:
+        for _ in range(_MAX_ROUNDS):
+            self.rounds += 1
+            self._changed = False
+            self._mro.clear()
+            self._subclasses.clear()
+            for mod, facts in self.modules.items():
+                for i, sc in enumerate(facts["scopes"]):
+                    if sc["kind"] == "class":
+                        bases = [v for b in sc["bases"] for v in self.eval(mod, i, b)]
+                        if bases != self.bases.get(sc["qualname"]):
+                            self._changed = True
+                            self.bases[sc["qualname"]] = bases
+            self._bind_self()
+            for mod, facts in self.modules.items():
+                scopes = facts["scopes"]
+                for i, sc in enumerate(scopes):
+                    for target, value in sc["assigns"]:
+                        self._assign(mod, i, target, self.eval(mod, i, value))
+                for site in facts["calls"]:
+                    self._call(mod, site)
+            if not self._changed:
+                break
+
+    def _bind_self(self) -> None:
+        for qualname, refs in self.scopes.items():
+            mod, i = refs[0]
+            sc = self.modules[mod]["scopes"][i]
+            kind = sc["method_kind"]
+            if kind in ("method", "property", "classmethod") and sc["params"]:
+                cls = self.modules[mod]["scopes"][sc["parent"]]["qualname"]
+                tag = "c" if kind == "classmethod" else "i"
+                values = [(tag, c) for c in self.subclasses(cls)]
+                self._add(self.vars[(qualname, sc["params"][0])], values)
+
+    def subclasses(self, cls: str) -> set[str]:
+        if not self._subclasses:
+            children: dict[str, set[str]] = defaultdict(set)
+            for c, bases in self.bases.items():
+                for b in bases:
+                    if b[0] == "c":
+                        children[b[1]].add(c)
+            for c in self.bases:
+                seen = {c}
+                todo = [c]
+                while todo:
+                    for child in children.get(todo.pop(), ()):
+                        if child not in seen:
+                            seen.add(child)
+                            todo.append(child)
+                self._subclasses[c] = seen
+        return self._subclasses.get(cls, {cls})
+
+    def mro(self, cls: str) -> list[Value]:
+        """Classes in method resolution order; external bases as ``("x", path, "")``."""
+        cached = self._mro.get(cls)
+        if cached is not None:
+            return cached
+        self._mro[cls] = [("c", cls)]  # guards against cycles while computing
+        out: list[Value] = [("c", cls)]
+        for base in self.bases.get(cls, []):
+            chain = self.mro(base[1]) if base[0] == "c" else [("x", base[1], "")]
+            for entry in chain:
+                if entry in out:
+                    out.remove(entry)
+                out.append(entry)
+        # Depth-first with later duplicates winning approximates C3 for
+        # ordinary diamonds; exact C3 is not needed to find candidate callees.
+        self._mro[cls] = out
+        return out
+
+    def _assign(self, mod: str, scope_index: int, target: Expr, values: set[Value]) -> None:
+        if not values:
+            return
+        tag = target[0]
+        if tag == "name":
+            key = self._var_key(mod, scope_index, target[1])
+            if key is not None:
+                self._add(self.vars[key], values)
+        elif tag == "attr":
+            for base in self.eval(mod, scope_index, target[1]):
+                kind = base[0]
+                if kind in ("i", "c"):
+                    self._add(self.fields[(base[1], target[2])], values)
+                elif kind == "m" and base[1] in self.modules:
+                    self._add(self.vars[(base[1], target[2])], values)
+        elif tag == "item":
+            self._assign(mod, scope_index, target[1], values)
+
+    # -- evaluation -------------------------------------------------------
+    def eval(self, mod: str, scope_index: int, expr: Expr) -> set[Value]:  # noqa: PLR0911
+        tag = expr[0]
+        if tag == "name":
+            return self._name(mod, scope_index, expr[1])
+        if tag == "attr":
+            out: set[Value] = set()
+            for base in self.eval(mod, scope_index, expr[1]):
+                out |= self.getattr(base, expr[2])
+            return out
+        if tag == "call":
+            return self.results.get((mod, expr[1]), set())
+        if tag == "func":
+            return {("f", expr[1])}
+        if tag == "class":
+            return {("c", expr[1])}
+        if tag == "module":
+            return self._module(expr[1])
+        if tag == "from":
+            return self._from(expr[1], expr[2])
+        if tag in ("coll", "union"):
+            out = set()
+            for e in expr[1]:
+                out |= self.eval(mod, scope_index, e)
+            return out
+        if tag in ("item", "star"):
+            return self.eval(mod, scope_index, expr[1])
+        if tag == "super":
+            return self._super(expr[1])
+        return set()
+
+    def _name(self, mod: str, scope_index: int, name: str) -> set[Value]:
+        key = self._var_key(mod, scope_index, name)
+        if key is not None:
+            return self.vars.get(key, set())
+        return self._global(mod, name, set())
+
+    def _global(self, mod: str, name: str, seen: set[str]) -> set[Value]:
+        """A module-level name that is not bound by an assignment: star imports, builtins."""
+        seen.add(mod)
+        facts = self.modules.get(mod)
+        if facts is None:
+            return set()
+        for star in facts["star_imports"]:
+            if star in self.modules:
+                if star in seen:
+                    continue
+                values = self.vars.get((star, name))
+                if values:
+                    return values
+                found = self._global(star, name, seen)
+                if found:
+                    return found
+        if name in _BUILTINS:
+            return {("x", f"builtins.{name}", "")}
+        ext = [s for s in facts["star_imports"] if s not in self.modules]
+        if len(ext) == 1:
+            return {("x", f"{ext[0]}.{name}", "")}
+        return set()
+
+    def _module(self, name: str) -> set[Value]:
+        name = self.canon(name)
+        if name in self.modules:
+            return {("m", name)}
+        return {("x", name, "")}
+
+    def _from(self, module: str, name: str) -> set[Value]:
+        module = self.canon(module)
+        sub = self.canon(f"{module}.{name}" if module else name)
+        if sub in self.modules:
+            return {("m", sub)}
+        if module in self.modules:
+            values = self.vars.get((module, name))
+            if values:
+                return values
+            return self._global(module, name, set()) - {("x", f"builtins.{name}", "")}
+        return {("x", sub, "")}
+
+    def _super(self, cls: str) -> set[Value]:
+        out: set[Value] = set()
+        mro = self.mro(cls)
+        if len(mro) > 1:
+            # Methods found after `cls` in its MRO, bound to the class's instances.
+            out.add(("sup", cls))
+        return out
+
+    def getattr(self, value: Value, attr: str) -> set[Value]:  # noqa: PLR0911
+        kind = value[0]
+        if kind == "x":
+            return {("x", f"{value[1]}.{attr}", value[2])}
+        if kind == "m":
+            mod = value[1]
+            sub = f"{mod}.{attr}"
+            out = set(self.vars.get((mod, attr), ()))
+            if sub in self.modules:
+                out.add(("m", sub))
+            if not out:
+                out = self._global(mod, attr, set()) - {("x", f"builtins.{attr}", "")}
+            return out
+        if kind == "i":
+            return self._class_attr(value[1], attr, instance=True)
+        if kind == "c":
+            return self._class_attr(value[1], attr, instance=False)
+        if kind == "sup":
+            mro = self.mro(value[1])[1:]
+            return self._lookup_in(mro, value[1], attr, instance=True, skip_fields=True)
+        return set()
+
+    def _class_attr(self, cls: str, attr: str, *, instance: bool) -> set[Value]:
+        return self._lookup_in(self.mro(cls), cls, attr, instance=instance)
+
+    def _lookup_in(
+        self,
+        mro: list[Value],
+        cls: str,
+        attr: str,
+        *,
+        instance: bool,
+        skip_fields: bool = False,
+    ) -> set[Value]:
+        out: set[Value] = set()
+        if not skip_fields:
+            out |= self.fields.get((cls, attr), set())
+        for entry in mro:
+            if entry[0] == "x":
+                path = f"{entry[1]}().{attr}" if instance else f"{entry[1]}.{attr}"
+                out.add(("x", path, ""))
+                continue
+            values = self.vars.get((entry[1], attr))
+            if not values:
+                continue
+            for v in values:
+                if v[0] == "f":
+                    sc = self.scope(v[1])
+                    mk = sc["method_kind"] if sc else ""
+                    if mk == "staticmethod":
+                        out.add(v)
+                    elif mk == "classmethod":
+                        out.add(("b", v[1], cls))
+                    elif mk == "property" and instance:
+                        out |= self._returns(v[1])
+                    elif instance:
+                        out.add(("b", v[1], cls))
+                    else:
+                        out.add(v)
+                else:
+                    out.add(v)
+            break  # the first class in the MRO that defines it wins
+        return out
+
+    def _returns(self, qualname: str) -> set[Value]:
+        out: set[Value] = set()
+        for mod, i in self.scopes.get(qualname, ()):
+            for r in self.modules[mod]["scopes"][i]["returns"]:
+                out |= self.eval(mod, i, r)
+        return out
+
+    # -- calls ------------------------------------------------------------
+    def _call(self, mod: str, site: CallSite) -> None:
+        ref = (mod, site["id"])
+        i = site["scope"]
+        funcs = self.eval(mod, i, site["func"])
+        if not funcs:
+            return
+        self._add(self.callees[ref], funcs)
+        results = self.results[ref]
+        for f in funcs:
+            kind = f[0]
+            if kind == "f":
+                self._enter(ref, mod, site, f[1], offset=0)
+                self._add(results, self._returns(f[1]))
+            elif kind == "b":
+                sc = self.scope(f[1])
+                offset = 0 if sc and sc["method_kind"] == "staticmethod" else 1
+                self._enter(ref, mod, site, f[1], offset=offset)
+                self._add(results, self._returns(f[1]))
+            elif kind == "c":
+                self._add(results, {("i", f[1])})
+                init = self._class_attr(f[1], "__init__", instance=True)
+                for v in init:
+                    if v[0] == "b":
+                        self._enter(ref, mod, site, v[1], offset=1)
+                    elif v[0] == "x":
+                        # Construction of an external base: record it as a call of the base.
+                        base = v[1][: -len("().__init__")]
+                        self._add(self.callees[ref], {("x", base, "")})
+            elif kind == "m":
+                if site["kind"] == "import":
+                    self._enter_module(ref, f[1])
+            elif kind == "x":
+                self._external(ref, mod, site, f)
+
+    def _enter(self, ref: SiteRef, mod: str, site: CallSite, qualname: str, offset: int) -> None:
+        edges = self.edges[ref]
+        if qualname not in edges:
+            edges.add(qualname)
+            self._changed = True
+        sc = self.scope(qualname)
+        if sc is None:
+            return
+        params = sc["params"]
+        i = site["scope"]
+        pos = offset
+        for arg in site["args"]:
+            values = self.eval(mod, i, arg)
+            if not values:
+                pos += 1
+                continue
+            if arg[0] == "star":
+                for p in params[pos:]:
+                    self._add(self.vars[(qualname, p)], values)
+                if sc["vararg"]:
+                    self._add(self.vars[(qualname, sc["vararg"])], values)
+                continue
+            if pos < len(params):
+                self._add(self.vars[(qualname, params[pos])], values)
+            elif sc["vararg"]:
+                self._add(self.vars[(qualname, sc["vararg"])], values)
+            pos += 1
+        names = set(params[sc["posonly"] :]) | set(sc["kwonly"])
+        for key, arg in site["kwargs"]:
+            if key is None:
+                continue
+            values = self.eval(mod, i, arg)
+            if not values:
+                continue
+            if key in names:
+                self._add(self.vars[(qualname, key)], values)
+            elif sc["kwarg"]:
+                self._add(self.vars[(qualname, sc["kwarg"])], values)
+
+    def _enter_module(self, ref: SiteRef, module: str) -> None:
+        edges = self.edges[ref]
+        parts = module.split(".")
+        # `import a.b.c` runs a, a.b and a.b.c.
+        for n in range(1, len(parts) + 1):
+            name = self.canon(".".join(parts[:n]))
+            if name in self.modules and name not in edges:
+                edges.add(name)
+                self._changed = True
+
+    def _external(self, ref: SiteRef, mod: str, site: CallSite, f: Value) -> None:
+        path: str = f[1]
+        i = site["scope"]
+        results = self.results[ref]
+        args = site["args"]
+        if path.rpartition(".")[2] in _CONTEXT_FUNCS:
+            arg = None
+            if args:
+                arg = args[0]
+            else:
+                arg = next((v for k, v in site["kwargs"] if k == "method"), None)
+            if arg is None:
+                suffix = "()"
+            elif arg[0] == "const" and isinstance(arg[1], str):
+                suffix = f"('{arg[1]}')"
+            elif arg[0] == "const" and arg[1] is None:
+                suffix = "()"
+            else:
+                suffix = "(?)"
+            self._add(results, {("x", path + suffix, "")})
+            return
+        self._add(results, {("x", path + "()", f"{mod}#{site['id']}")})
+        if path == "builtins.super":
+            return
+        if path == "builtins.getattr" and len(args) >= 2 and args[1][0] == "const":
+            for base in self.eval(mod, i, args[0]):
+                self._add(results, self.getattr(base, str(args[1][1])))
+            return
+        if path == "builtins.type" and len(args) == 1:
+            for v in self.eval(mod, i, args[0]):
+                if v[0] == "i":
+                    self._add(results, {("c", v[1])})
+            return
+        for pattern, pos in PASS_THROUGH:
+            if pos < len(args) and match_any((pattern,), path):
+                self._add(results, self.eval(mod, i, args[pos]))
+        for pattern, pos_or_none, kw in CALLBACK_ARGS:
+            if not match_any((pattern,), path):
+                continue
+            exprs: list[Expr] = []
+            if pos_or_none is not None and pos_or_none < len(args):
+                exprs.append(args[pos_or_none])
+            exprs.extend(v for k, v in site["kwargs"] if k == kw)
+            for e in exprs:
+                for target in self.eval(mod, i, e):
+                    self.call_value(ref, target)
+
+    def call_value(self, ref: SiteRef, value: Value) -> None:
+        """Record that call site ``ref`` invokes ``value`` (with unknown arguments)."""
+        if value[0] in ("f", "b"):
+            if value[1] not in self.edges[ref]:
+                self.edges[ref].add(value[1])
+                self._changed = True
+        elif value[0] == "c":
+            for v in self._class_attr(value[1], "__init__", instance=True):
+                if v[0] == "b" and v[1] not in self.edges[ref]:
+                    self.edges[ref].add(v[1])
+                    self._changed = True
+
+
+_CTX_RE = re.compile(r"get_context\((?:'(?P<m>[a-z]+)'|(?P<q>\?))?\)")
+
+
+def start_method_in(path: str) -> str | None:
+    """The start method named by a ``get_context(...)`` in a resolved path.
+
+    ``"default"`` when the path uses the module-level default context,
+    ``None`` when the method cannot be known statically.
+    """
+    m = None
+    for m in _CTX_RE.finditer(path):
+        pass
+    if m is None:
+        return "default"
+    if m.group("q"):
+        return None
+    return m.group("m") or "default"

@@ -1,0 +1,755 @@
+"""Extract per-module facts with one walk over the ``ast`` tree.
+
+This pass runs on every file of the project, so it stays within a small factor
+of ``ast.parse``: no symbol resolution here (that needs the whole program), just
+a faithful record of bindings, calls and their order.
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import re
+import sys
+import warnings
+from typing import Any
+
+from fork_lint.index.facts import UNKNOWN, CallSite, Expr, ModuleFacts, Scope
+
+_NOQA = re.compile(
+    r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?",
+    re.IGNORECASE,
+)
+_EXITS = frozenset(("sys.exit", "os._exit", "exit", "quit", "os.abort"))
+_FORK_NAMES = ("fork", "forkpty")
+_JOIN_METHODS = frozenset(("join", "shutdown", "terminate", "stop"))
+_CONTAINER_ADD = frozenset(("append", "add", "extend", "insert", "appendleft", "update"))
+_CONST_TYPES = (str, int, float, bool, type(None))
+
+
+def parse_noqa(source: str) -> dict[str, list[str] | None]:
+    if "noqa" not in source and "NOQA" not in source and "NoQA" not in source:
+        return {}
+    starts = [0]
+    starts.extend(m.end() for m in re.finditer(r"\r\n|\r|\n", source))
+    out: dict[str, list[str] | None] = {}
+    for m in _NOQA.finditer(source):
+        line = bisect.bisect_right(starts, m.start())
+        codes = m.group("codes")
+        key = str(line)
+        if codes is None:
+            out[key] = None
+        elif key not in out or out[key] is not None:
+            prev = out.get(key) or []
+            out[key] = [*prev, *(c.upper() for c in re.split(r"[,\s]+", codes) if c)]
+    return out
+
+
+def module_name_for(relpath: str) -> tuple[str, bool]:
+    """``pkg/sub/mod.py`` -> ``pkg.sub.mod``; ``pkg/__init__.py`` -> (``pkg``, True)."""
+    parts = relpath.replace("\\", "/").split("/")
+    last = parts[-1]
+    for suffix in (".pyi", ".py"):
+        if last.endswith(suffix):
+            last = last[: -len(suffix)]
+            break
+    is_package = last == "__init__"
+    parts = parts[:-1] if is_package else [*parts[:-1], last]
+    parts = [p for p in parts if p not in ("", ".")]
+    return ".".join(parts) or "__init__", is_package
+
+
+def extract(source: str, path: str, module: str, is_package: bool) -> ModuleFacts:
+    facts: ModuleFacts = {
+        "path": path,
+        "module": module,
+        "is_package": is_package,
+        "scopes": [],
+        "calls": [],
+        "star_imports": [],
+        "noqa": parse_noqa(source),
+        "error": None,
+    }
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarning for invalid escapes etc.
+            tree = ast.parse(source, filename=path, type_comments=False)
+    except SyntaxError as exc:
+        line = exc.lineno or 1
+        col = max((exc.offset or 1) - 1, 0)
+        facts["error"] = ("FRK900", f"SyntaxError: {exc.msg}", line, col)
+        return facts
+    except (ValueError, MemoryError) as exc:  # NUL bytes, absurd sizes
+        facts["error"] = ("FRK900", f"cannot parse: {exc}", 1, 0)
+        return facts
+    except RecursionError:
+        facts["error"] = ("FRK900", "cannot parse: nesting too deep for the parser", 1, 0)
+        return facts
+    ex = _Extractor(source, module, is_package, facts)
+    limit = sys.getrecursionlimit()
+    try:
+        sys.setrecursionlimit(max(limit, 10_000))
+        ex.run(tree)
+    except RecursionError:
+        facts["scopes"], facts["calls"] = [], []
+        facts["error"] = ("FRK900", "cannot analyse: nesting too deep", 1, 0)
+    finally:
+        sys.setrecursionlimit(limit)
+    return facts
+
+
+class _ScopeState:
+    __slots__ = ("child", "dicts", "fork_vars", "index", "lambdas", "loops", "order", "scope")
+
+    def __init__(self, index: int, scope: Scope) -> None:
+        self.index = index
+        self.scope = scope
+        self.order = 0
+        self.loops: list[int] = []
+        self.child = False
+        self.lambdas = 0
+        self.fork_vars: set[str] = set()
+        # name -> {key: expr} for dicts that may be passed as **name
+        self.dicts: dict[str, dict[str, Expr]] = {}
+
+
+class _Extractor:
+    def __init__(self, source: str, module: str, is_package: bool, facts: ModuleFacts) -> None:
+        self.module = module
+        self.package = module if is_package else module.rpartition(".")[0]
+        self.facts = facts
+        self.ascii = source.isascii()
+        self.lines: list[str] = [] if self.ascii else re.split(r"\r\n|\r|\n", source)
+        self.stack: list[_ScopeState] = []
+        self.loop_ids = 0
+        self.class_stack: list[str] = []
+
+    # -- scopes -----------------------------------------------------------
+    def _new_scope(
+        self, kind: str, name: str, qualname: str, node: ast.AST | None, parent: int
+    ) -> _ScopeState:
+        scope: Scope = {
+            "qualname": qualname,
+            "name": name,
+            "kind": kind,
+            "parent": parent,
+            "params": [],
+            "posonly": 0,
+            "vararg": None,
+            "kwonly": [],
+            "kwarg": None,
+            "is_async": isinstance(node, ast.AsyncFunctionDef),
+            "decorators": [],
+            "method_kind": "",
+            "bases": [],
+            "span": self._span(node) if node is not None else (1, 0, 1, 0),
+            "locals": [],
+            "globals": [],
+            "nonlocals": [],
+            "assigns": [],
+            "returns": [],
+            "joins": [],
+            "end_order": 0,
+        }
+        index = len(self.facts["scopes"])
+        self.facts["scopes"].append(scope)
+        return _ScopeState(index, scope)
+
+    @property
+    def cur(self) -> _ScopeState:
+        return self.stack[-1]
+
+    def run(self, tree: ast.Module) -> None:
+        st = self._new_scope("module", self.module.rpartition(".")[2], self.module, None, -1)
+        self.stack.append(st)
+        self._block(tree.body)
+        self._finish(st)
+
+    def _finish(self, st: _ScopeState) -> None:
+        sc = st.scope
+        sc["end_order"] = st.order
+        sc["locals"] = sorted(set(sc["locals"]))
+
+    def _bind(self, name: str) -> None:
+        self.cur.scope["locals"].append(name)
+
+    # -- positions --------------------------------------------------------
+    def _col(self, line: int, byte_col: int) -> int:
+        if self.ascii or line < 1 or line > len(self.lines):
+            return byte_col
+        text = self.lines[line - 1]
+        if text.isascii():
+            return byte_col
+        return len(text.encode("utf-8")[:byte_col].decode("utf-8", "replace"))
+
+    def _span(self, node: Any) -> tuple[int, int, int, int]:
+        line = getattr(node, "lineno", 1)
+        end_line = getattr(node, "end_lineno", None) or line
+        col = self._col(line, getattr(node, "col_offset", 0))
+        end_col = self._col(end_line, getattr(node, "end_col_offset", None) or 0)
+        return (line, col, end_line, end_col)
+
+    # -- statements -------------------------------------------------------
+    def _block(self, body: list[ast.stmt]) -> None:
+        st = self.cur
+        saved_child = st.child
+        for stmt in body:
+            rest_is_child = self._stmt(stmt)
+            if rest_is_child:
+                st.child = True
+        st.child = saved_child
+
+    def _stmt(self, node: ast.stmt) -> bool:
+        """Handle one statement; True when the rest of the block runs only in a fork child."""
+        st = self.cur
+        sc = st.scope
+        if isinstance(node, ast.Expr):
+            self.expr(node.value)
+        elif isinstance(node, ast.Assign):
+            value = self.expr(node.value)
+            for target in node.targets:
+                self._assign(target, value, node.value)
+            self._set_bind(value, node.targets[0])
+        elif isinstance(node, ast.AnnAssign):
+            if node.value is not None:
+                self._assign(node.target, self.expr(node.value), node.value)
+            elif isinstance(node.target, ast.Name):
+                self._bind(node.target.id)
+        elif isinstance(node, ast.AugAssign):
+            self._assign(node.target, self.expr(node.value), None)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            self._function(node)
+        elif isinstance(node, ast.ClassDef):
+            self._class(node)
+        elif isinstance(node, ast.Return):
+            if node.value is not None:
+                sc["returns"].append(self.expr(node.value))
+        elif isinstance(node, ast.If):
+            return self._if(node)
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            it = self.expr(node.iter)
+            self._loop(
+                lambda: (self._assign(node.target, ("item", it), None), self._block(node.body))
+            )
+            self._block(node.orelse)
+        elif isinstance(node, ast.While):
+            self._loop(lambda: (self.expr(node.test), self._block(node.body)))
+            self._block(node.orelse)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            keys = []
+            for item in node.items:
+                ctx = self.expr(item.context_expr)
+                if item.optional_vars is not None:
+                    self._assign(item.optional_vars, ctx, None)
+                    self._set_bind(ctx, item.optional_vars)
+                    keys.append(_recv_key(item.optional_vars))
+                keys.append(_recv_key(item.context_expr))
+            self._block(node.body)
+            for key in keys:
+                if key:
+                    sc["joins"].append((key, st.order))
+            st.order += 1
+        elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+            self._block(node.body)  # type: ignore[attr-defined]
+            for handler in node.handlers:  # type: ignore[attr-defined]
+                if handler.type is not None:
+                    self.expr(handler.type)
+                if handler.name:
+                    self._bind(handler.name)
+                self._block(handler.body)
+            self._block(node.orelse)  # type: ignore[attr-defined]
+            self._block(node.finalbody)  # type: ignore[attr-defined]
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    self._bind(alias.asname)
+                    sc["assigns"].append((("name", alias.asname), ("module", alias.name)))
+                else:
+                    top = alias.name.partition(".")[0]
+                    self._bind(top)
+                    sc["assigns"].append((("name", top), ("module", top)))
+                self._site(("module", alias.name), [], [], node, "import", alias.name)
+        elif isinstance(node, ast.ImportFrom):
+            base = self._resolve_from(node.module, node.level)
+            for alias in node.names:
+                if alias.name == "*":
+                    self.facts["star_imports"].append(base)
+                    self._site(("module", base), [], [], node, "import", base)
+                    continue
+                local = alias.asname or alias.name
+                self._bind(local)
+                value = ("from", base, alias.name)
+                sc["assigns"].append((("name", local), value))
+                self._site(value, [], [], node, "import", f"{base}.{alias.name}")
+        elif isinstance(node, ast.Global):
+            sc["globals"].extend(node.names)
+        elif isinstance(node, ast.Nonlocal):
+            sc["nonlocals"].extend(node.names)
+        elif isinstance(node, ast.Raise):
+            if node.exc is not None:
+                self.expr(node.exc)
+            if node.cause is not None:
+                self.expr(node.cause)
+        elif isinstance(node, ast.Assert):
+            self.expr(node.test)
+            if node.msg is not None:
+                self.expr(node.msg)
+        elif isinstance(node, ast.Delete):
+            for t in node.targets:
+                self.expr(t)
+        elif type(node).__name__ == "Match":
+            self.expr(node.subject)  # type: ignore[attr-defined]
+            for case in node.cases:  # type: ignore[attr-defined]
+                for name in _pattern_names(case.pattern):
+                    self._bind(name)
+                if case.guard is not None:
+                    self.expr(case.guard)
+                self._block(case.body)
+        return False
+
+    def _set_bind(self, value: Expr, target: ast.expr) -> None:
+        if value[0] == "call":
+            key = _recv_key(target)
+            if key:
+                self.facts["calls"][value[1]]["bind"] = key
+
+    def _loop(self, body: Any) -> None:
+        st = self.cur
+        self.loop_ids += 1
+        st.loops.append(self.loop_ids)
+        try:
+            body()
+        finally:
+            st.loops.pop()
+
+    def _resolve_from(self, module: str | None, level: int) -> str:
+        if level == 0:
+            return module or ""
+        base = self.package
+        for _ in range(level - 1):
+            base = base.rpartition(".")[0]
+        if module:
+            return f"{base}.{module}" if base else module
+        return base
+
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        parent = self.cur
+        decorators = [self.expr(d) for d in node.decorator_list]
+        args = node.args
+        for default in [*args.defaults, *(d for d in args.kw_defaults if d is not None)]:
+            self.expr(default)
+        qualname = f"{parent.scope['qualname']}.{node.name}"
+        st = self._new_scope("function", node.name, qualname, node, parent.index)
+        sc = st.scope
+        positional = [*args.posonlyargs, *args.args]
+        sc["params"] = [a.arg for a in positional]
+        sc["posonly"] = len(args.posonlyargs)
+        sc["vararg"] = args.vararg.arg if args.vararg else None
+        sc["kwonly"] = [a.arg for a in args.kwonlyargs]
+        sc["kwarg"] = args.kwarg.arg if args.kwarg else None
+        sc["decorators"] = decorators
+        if parent.scope["kind"] == "class":
+            kind = "method"
+            for d in node.decorator_list:
+                dname = _dotted(d)
+                if dname in ("staticmethod", "classmethod"):
+                    kind = dname
+                elif dname in ("property", "functools.cached_property", "cached_property"):
+                    kind = "property"
+            sc["method_kind"] = kind
+        sc["locals"].extend(sc["params"])
+        sc["locals"].extend(sc["kwonly"])
+        if sc["vararg"]:
+            sc["locals"].append(sc["vararg"])
+        if sc["kwarg"]:
+            sc["locals"].append(sc["kwarg"])
+        self.stack.append(st)
+        try:
+            self._block(node.body)
+        finally:
+            self.stack.pop()
+        self._finish(st)
+        self._bind_decorated(node.name, ("func", qualname), decorators, node)
+
+    def _bind_decorated(
+        self, name: str, value: Expr, decorators: list[Expr], node: ast.AST
+    ) -> None:
+        # A decorator may return a wrapper that calls the original, or the
+        # original itself: keep both, so no call edge is lost.
+        result = value
+        for dec in reversed(decorators):
+            site = self._site(dec, [result], [], node, "decorator", "")
+            result = ("union", (value, ("call", site)))
+        self._bind(name)
+        self.cur.scope["assigns"].append((("name", name), result))
+
+    def _class(self, node: ast.ClassDef) -> None:
+        parent = self.cur
+        decorators = [self.expr(d) for d in node.decorator_list]
+        bases = [self.expr(b) for b in node.bases]
+        for kw in node.keywords:
+            self.expr(kw.value)
+        qualname = f"{parent.scope['qualname']}.{node.name}"
+        st = self._new_scope("class", node.name, qualname, node, parent.index)
+        st.scope["bases"] = bases
+        st.scope["decorators"] = decorators
+        self.stack.append(st)
+        self.class_stack.append(qualname)
+        try:
+            self._block(node.body)
+        finally:
+            self.stack.pop()
+            self.class_stack.pop()
+        self._finish(st)
+        self._bind_decorated(node.name, ("class", qualname), decorators, node)
+
+    def _if(self, node: ast.If) -> bool:
+        st = self.cur
+        self.expr(node.test)
+        branch = self._fork_branch(node.test)
+        saved = st.child
+        if branch == "body":
+            st.child = True
+        self._block(node.body)
+        st.child = saved
+        if branch == "else":
+            st.child = True
+        self._block(node.orelse)
+        st.child = saved
+        # `if pid: return` leaves only the child to run the rest of the block.
+        if branch == "else" and _terminates(node.body) and not node.orelse:
+            return True
+        return branch == "body" and _terminates(node.orelse) and bool(node.orelse)
+
+    def _fork_branch(self, test: ast.expr) -> str | None:
+        """Which branch of ``if <test>`` runs in the child of a fork, if any."""
+        negate = False
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            test, negate = test.operand, True
+        if self._is_fork_value(test):
+            return "body" if negate else "else"
+        if isinstance(test, ast.Compare) and len(test.ops) == 1:
+            left, right = test.left, test.comparators[0]
+            if _is_zero(left):
+                left, right = right, left
+            if self._is_fork_value(left) and _is_zero(right):
+                op = test.ops[0]
+                child_in_body = isinstance(op, (ast.Eq, ast.Is))
+                if isinstance(op, (ast.NotEq, ast.Gt, ast.IsNot)):
+                    child_in_body = False
+                elif not child_in_body:
+                    return None
+                if negate:
+                    child_in_body = not child_in_body
+                return "body" if child_in_body else "else"
+        return None
+
+    def _is_fork_value(self, node: ast.expr) -> bool:
+        if isinstance(node, ast.Name):
+            return node.id in self.cur.fork_vars
+        if isinstance(node, ast.Call):
+            return _dotted(node.func).rpartition(".")[2] in _FORK_NAMES
+        return False
+
+    # -- assignment -------------------------------------------------------
+    def _assign(self, target: ast.expr, value: Expr, value_node: ast.expr | None) -> None:
+        st = self.cur
+        sc = st.scope
+        if isinstance(target, ast.Name):
+            self._bind(target.id)
+            sc["assigns"].append((("name", target.id), value))
+            if isinstance(value_node, ast.Call):
+                if _dotted(value_node.func).rpartition(".")[2] in _FORK_NAMES:
+                    st.fork_vars.add(target.id)
+                dict_keys = self._dict_literal(value_node)
+                if dict_keys is not None:
+                    st.dicts[target.id] = dict_keys
+            elif isinstance(value_node, ast.Dict):
+                dict_keys = self._dict_literal(value_node)
+                if dict_keys is not None:
+                    st.dicts[target.id] = dict_keys
+        elif isinstance(target, ast.Attribute):
+            sc["assigns"].append((("attr", self.expr(target.value), target.attr), value))
+        elif isinstance(target, ast.Subscript):
+            base = self.expr(target.value)
+            self.expr(target.slice)
+            sc["assigns"].append((("item", base), value))
+            if (
+                isinstance(target.value, ast.Name)
+                and isinstance(target.slice, ast.Constant)
+                and isinstance(target.slice.value, str)
+                and target.value.id in st.dicts
+            ):
+                st.dicts[target.value.id][target.slice.value] = value
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for i, elt in enumerate(target.elts):
+                sub_node = None
+                if i == 0 and isinstance(value_node, ast.Call):
+                    sub_node = value_node  # `pid, fd = pty.fork()`
+                self._assign(elt, ("item", value), sub_node if isinstance(elt, ast.Name) else None)
+        elif isinstance(target, ast.Starred):
+            self._assign(target.value, value, None)
+
+    def _dict_literal(self, node: ast.expr) -> dict[str, Expr] | None:
+        if isinstance(node, ast.Dict):
+            out: dict[str, Expr] = {}
+            for k, v in zip(node.keys, node.values, strict=True):
+                if isinstance(k, ast.Constant) and isinstance(k.value, str):
+                    out[k.value] = self._peek(v)
+            return out
+        if isinstance(node, ast.Call) and _dotted(node.func) == "dict" and not node.args:
+            return {kw.arg: self._peek(kw.value) for kw in node.keywords if kw.arg}
+        return None
+
+    def _peek(self, node: ast.expr) -> Expr:
+        """A cheap, side-effect-free expression record (no new call sites)."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, _CONST_TYPES):
+            return ("const", node.value)
+        if isinstance(node, ast.Name):
+            return ("name", node.id)
+        if isinstance(node, ast.Attribute):
+            return ("attr", self._peek(node.value), node.attr)
+        return UNKNOWN
+
+    # -- expressions ------------------------------------------------------
+    def _site(
+        self,
+        func: Expr,
+        args: list[Expr],
+        kwargs: list[tuple[str | None, Expr]],
+        node: ast.AST,
+        kind: str,
+        text: str,
+        recv: str = "",
+        via_kwargs: list[str] | None = None,
+    ) -> int:
+        st = self.cur
+        calls = self.facts["calls"]
+        site: CallSite = {
+            "id": len(calls),
+            "func": func,
+            "args": args,
+            "kwargs": kwargs,
+            "span": self._span(node),
+            "scope": st.index,
+            "order": st.order,
+            "loops": list(st.loops),
+            "child": st.child,
+            "recv": recv,
+            "text": text,
+            "kind": kind,
+            "via_kwargs": via_kwargs or [],
+            "bind": "",
+        }
+        st.order += 1
+        calls.append(site)
+        return site["id"]
+
+    def expr(self, node: ast.expr) -> Expr:  # noqa: PLR0911
+        if isinstance(node, ast.Name):
+            return ("name", node.id)
+        if isinstance(node, ast.Attribute):
+            return ("attr", self.expr(node.value), node.attr)
+        if isinstance(node, ast.Call):
+            return self._call(node)
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, _CONST_TYPES):
+                return ("const", node.value)
+            return UNKNOWN
+        if isinstance(node, ast.Await):
+            return self.expr(node.value)
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            return ("coll", tuple(self.expr(e) for e in node.elts))
+        if isinstance(node, ast.Dict):
+            for k in node.keys:
+                if k is not None:
+                    self.expr(k)
+            return ("coll", tuple(self.expr(v) for v in node.values))
+        if isinstance(node, ast.Starred):
+            return ("star", self.expr(node.value))
+        if isinstance(node, ast.Subscript):
+            base = self.expr(node.value)
+            self.expr(node.slice)
+            return ("item", base)
+        if isinstance(node, ast.IfExp):
+            self.expr(node.test)
+            return ("union", (self.expr(node.body), self.expr(node.orelse)))
+        if isinstance(node, ast.BoolOp):
+            return ("union", tuple(self.expr(v) for v in node.values))
+        if isinstance(node, ast.BinOp):
+            return ("union", (self.expr(node.left), self.expr(node.right)))
+        if isinstance(node, ast.NamedExpr):
+            value = self.expr(node.value)
+            self._assign(node.target, value, node.value)
+            return value
+        if isinstance(node, ast.Lambda):
+            return self._lambda(node)
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            return self._comprehension(node)
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            if node.value is not None:
+                value = self.expr(node.value)
+                self.cur.scope["returns"].append(
+                    ("item", value) if isinstance(node, ast.YieldFrom) else value
+                )
+            return UNKNOWN
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
+                self.expr(child)
+        return UNKNOWN
+
+    def _call(self, node: ast.Call) -> Expr:
+        func_node = node.func
+        if (
+            isinstance(func_node, ast.Name)
+            and func_node.id == "super"
+            and not node.args
+            and self.class_stack
+        ):
+            return ("super", self.class_stack[-1])
+        func = self.expr(func_node)
+        args = [self.expr(a) for a in node.args]
+        kwargs: list[tuple[str | None, Expr]] = []
+        via: list[str] = []
+        for kw in node.keywords:
+            value = self.expr(kw.value)
+            kwargs.append((kw.arg, value))
+            if kw.arg is None:
+                keys = None
+                if isinstance(kw.value, ast.Name):
+                    keys = self.cur.dicts.get(kw.value.id)
+                elif isinstance(kw.value, (ast.Dict, ast.Call)):
+                    keys = self._dict_literal(kw.value)
+                for key, v in (keys or {}).items():
+                    kwargs.append((key, v))
+                    via.append(key)
+        recv = _recv_key(func_node.value) if isinstance(func_node, ast.Attribute) else ""
+        site = self._site(
+            func, args, kwargs, node, "call", _text(func_node), recv=recv, via_kwargs=via
+        )
+        st = self.cur
+        if isinstance(func_node, ast.Attribute):
+            method = func_node.attr
+            if method in _JOIN_METHODS and recv:
+                if not (method == "shutdown" and _kw_false(node, "wait")):
+                    st.scope["joins"].append((recv, st.order - 1))
+            elif method in _CONTAINER_ADD and node.args:
+                target = func_node.value
+                if isinstance(target, (ast.Name, ast.Attribute)):
+                    for a in args:
+                        st.scope["assigns"].append((("item", self.expr(target)), a))
+        return ("call", site)
+
+    def _lambda(self, node: ast.Lambda) -> Expr:
+        parent = self.cur
+        for default in [*node.args.defaults, *(d for d in node.args.kw_defaults if d is not None)]:
+            self.expr(default)
+        parent.lambdas += 1
+        name = f"<lambda{parent.lambdas}>"
+        qualname = f"{parent.scope['qualname']}.{name}"
+        st = self._new_scope("lambda", name, qualname, node, parent.index)
+        args = node.args
+        st.scope["params"] = [a.arg for a in (*args.posonlyargs, *args.args)]
+        st.scope["vararg"] = args.vararg.arg if args.vararg else None
+        st.scope["kwonly"] = [a.arg for a in args.kwonlyargs]
+        st.scope["kwarg"] = args.kwarg.arg if args.kwarg else None
+        st.scope["locals"] = [*st.scope["params"], *st.scope["kwonly"]]
+        self.stack.append(st)
+        try:
+            st.scope["returns"].append(self.expr(node.body))
+        finally:
+            self.stack.pop()
+        self._finish(st)
+        return ("func", qualname)
+
+    def _comprehension(
+        self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
+    ) -> Expr:
+        # Comprehension variables are folded into the enclosing scope: cheaper,
+        # and the only loss is shadowing, which does not create call edges.
+        def body() -> Expr:
+            for gen in node.generators:
+                it = self.expr(gen.iter)
+                self._assign(gen.target, ("item", it), None)
+                for cond in gen.ifs:
+                    self.expr(cond)
+            if isinstance(node, ast.DictComp):
+                self.expr(node.key)
+                return ("coll", (self.expr(node.value),))
+            return ("coll", (self.expr(node.elt),))
+
+        result: list[Expr] = []
+        self._loop(lambda: result.append(body()))
+        return result[0]
+
+
+def _recv_key(node: ast.expr) -> str:
+    return _dotted(node)
+
+
+def _dotted(node: ast.expr) -> str:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return ""
+
+
+def _text(node: ast.expr) -> str:
+    """Short display text of a callee: ``threading.Thread(...).start``."""
+    parts: list[str] = []
+    while True:
+        if isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        elif isinstance(node, ast.Call):
+            parts.append("(...)")
+            node = node.func
+        elif isinstance(node, ast.Subscript):
+            parts.append("[...]")
+            node = node.value
+        elif isinstance(node, ast.Name):
+            parts.append(node.id)
+            break
+        else:
+            parts.append("<expr>")
+            break
+    out = ""
+    for p in reversed(parts):
+        out += p if (not out or p.startswith(("(", "["))) else "." + p
+    return out
+
+
+def _is_zero(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value == 0 and not isinstance(node.value, bool)
+
+
+def _kw_false(node: ast.Call, name: str) -> bool:
+    return any(
+        kw.arg == name and isinstance(kw.value, ast.Constant) and kw.value.value is False
+        for kw in node.keywords
+    )
+
+
+def _terminates(body: list[ast.stmt]) -> bool:
+    if not body:
+        return False
+    last = body[-1]
+    if isinstance(last, (ast.Return, ast.Raise, ast.Continue, ast.Break)):
+        return True
+    if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call):
+        return _dotted(last.value.func) in _EXITS or _dotted(last.value.func).startswith("os.exec")
+    return False
+
+
+def _pattern_names(pattern: Any) -> list[str]:
+    names = []
+    for node in ast.walk(pattern):
+        for attr in ("name", "rest"):
+            value = getattr(node, attr, None)
+            if isinstance(value, str):
+                names.append(value)
+    return names

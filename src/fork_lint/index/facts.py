@@ -1,0 +1,83 @@
+"""Per-module facts: everything the whole-program stages need from one file.
+
+Plain tuples, lists and dicts only, so a module's facts can be cached as JSON
+(keyed by the file's content hash) and shipped between worker processes.
+
+Expressions are nested tuples whose first element is a tag:
+
+=================  ====================================================
+``("name", id)``   a name load, resolved through the lexical scope chain
+``("attr", e, a)`` attribute ``a`` of ``e``
+``("call", i)``    the result of call site ``i`` of this module
+``("const", v)``   a constant (``str``, ``int``, ``float``, ``bool``, ``None``)
+``("func", qn)``   a function or lambda defined in this module
+``("class", qn)``  a class defined in this module
+``("module", m)``  a module, by absolute dotted name (imports)
+``("from", m, n)`` name ``n`` imported from module ``m``
+``("coll", es)``   a container literal or comprehension; its elements
+``("item", e)``    an element of container ``e`` (subscript, iteration)
+``("union", es)``  any of ``es`` (conditional expressions, ``or``)
+``("super", c)``   ``super()`` inside class ``c``
+``("unknown",)``   anything else
+=================  ====================================================
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+Expr = tuple[Any, ...]
+UNKNOWN: Expr = ("unknown",)
+
+
+class CallSite(TypedDict):
+    id: int
+    func: Expr
+    args: list[Expr]  # ("star", e) for *e
+    kwargs: list[tuple[str | None, Expr]]  # key None for **e
+    span: tuple[int, int, int, int]  # line, col, end_line, end_col (0-based char columns)
+    scope: int  # index of the enclosing scope in ModuleFacts.scopes
+    order: int  # evaluation order within the scope
+    loops: list[int]  # ids of the enclosing loops within the scope
+    child: bool  # runs only in the child of a fork() in this scope
+    recv: str  # receiver key for matching joins, e.g. "t", "self._pool"; "" if none
+    text: str  # the callee as written, for messages: "threading.Thread(...).start"
+    kind: str  # "call", "import", "decorator", "with"
+    # Keyword arguments merged in from a `**name` whose dict is visible in this scope.
+    via_kwargs: list[str]
+    bind: str  # the name or `self.attr` the call's result is assigned to ("" if none)
+
+
+class Scope(TypedDict):
+    qualname: str
+    name: str
+    kind: str  # "module", "function", "class", "lambda"
+    parent: int  # index of the enclosing scope, -1 for the module
+    params: list[str]  # positional-or-keyword parameters in order (incl. self/cls)
+    posonly: int  # how many of `params` are positional-only
+    vararg: str | None
+    kwonly: list[str]
+    kwarg: str | None
+    is_async: bool
+    decorators: list[Expr]
+    method_kind: str  # "", "method", "classmethod", "staticmethod", "property"
+    bases: list[Expr]  # classes only
+    span: tuple[int, int, int, int]
+    locals: list[str]  # names bound in this scope
+    globals: list[str]
+    nonlocals: list[str]
+    assigns: list[tuple[Expr, Expr]]  # (target, value); target is a name/attr/item expression
+    returns: list[Expr]
+    joins: list[tuple[str, int]]  # (receiver key, order) of join()/shutdown()/with-exit
+    end_order: int  # the order counter after the last site of the scope
+
+
+class ModuleFacts(TypedDict):
+    path: str
+    module: str
+    is_package: bool
+    scopes: list[Scope]
+    calls: list[CallSite]
+    star_imports: list[str]
+    noqa: dict[str, list[str] | None]  # line (as str, for JSON) -> codes, None = bare noqa
+    error: tuple[str, str, int, int] | None  # (code, message, line, col) if not analysable

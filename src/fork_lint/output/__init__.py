@@ -1,0 +1,47 @@
+"""Reporters: turn findings into text for the terminal or for tools.
+
+Every format is a function `(findings, ctx) -> str`; the string ends with a
+newline unless it is empty. See docs/output.md for what each format prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from fork_lint.model import Finding
+from fork_lint.output._context import RenderContext, read_source_lines, split_source_lines
+from fork_lint.output.concise import render_concise
+from fork_lint.output.full import render_full
+from fork_lint.output.json_format import finding_to_json, render_json
+from fork_lint.output.summary import statistics, summary
+
+__all__ = [
+    "DEFAULT_FORMAT",
+    "FORMATS",
+    "RenderContext",
+    "finding_to_json",
+    "read_source_lines",
+    "render",
+    "split_source_lines",
+    "statistics",
+    "summary",
+]
+
+Renderer = Callable[[Sequence[Finding], RenderContext], str]
+
+FORMATS: dict[str, Renderer] = {
+    "full": render_full,
+    "concise": render_concise,
+    "json": render_json,
+}
+DEFAULT_FORMAT = "full"
+
+
+def render(fmt: str, findings: Sequence[Finding], ctx: RenderContext) -> str:
+    """Render `findings` in format `fmt` (a key of FORMATS); ValueError for unknown formats."""
+    try:
+        renderer = FORMATS[fmt]
+    except KeyError:
+        known = ", ".join(sorted(FORMATS))
+        raise ValueError(f"unknown output format {fmt!r} (expected one of: {known})") from None
+    return renderer(findings, ctx)
