@@ -68,9 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     files = check.add_argument_group("file selection")
     files.add_argument("--exclude", type=_codes, metavar="PATTERNS")
     files.add_argument("--extend-exclude", type=_codes, metavar="PATTERNS")
-    files.add_argument(
-        "--respect-gitignore", action=argparse.BooleanOptionalAction, default=None
-    )
+    files.add_argument("--respect-gitignore", action=argparse.BooleanOptionalAction, default=None)
     cfg = check.add_argument_group("configuration")
     cfg.add_argument("--config", type=Path, metavar="FILE", help="pyproject.toml to use")
     cfg.add_argument("--isolated", action="store_true", help="ignore configuration files")
@@ -86,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if not args_list or (args_list[0] not in _COMMANDS and args_list[0] not in ("-h", "--help", "--version")):
+    if not args_list or (
+        args_list[0] not in _COMMANDS and args_list[0] not in ("-h", "--help", "--version")
+    ):
         args_list.insert(0, "check")
     parser = build_parser()
     args = parser.parse_args(args_list)
@@ -130,7 +130,7 @@ def _check(args: argparse.Namespace) -> int:
     from fork_lint.output import RenderContext, render, statistics, summary
     from fork_lint.project import collect_facts
 
-    paths = [p for p in args.paths] or [Path(".")]
+    paths = list(args.paths) or [Path(".")]
     overrides = Overrides(
         select=args.select,
         extend_select=args.extend_select,

@@ -232,25 +232,31 @@ def _translate(glob: str) -> str:
     return "".join(out)
 
 
+def _alternatives(parts: Sequence[str]) -> str:
+    return "(?:" + "|".join(parts) + ")" if parts else ""
+
+
 def _join_regex(parts: Sequence[str]) -> re.Pattern[str] | None:
-    return re.compile("|".join(f"(?:{p})" for p in parts) + r"\Z", re.S) if parts else None
+    return re.compile(_alternatives(parts) + r"\Z", re.S) if parts else None
 
 
 class GlobMatcher:
     """ruff-style path globs, compiled once for the hot path of the file walk.
 
-    A pattern matches a path if it matches the absolute path with the pattern anchored
-    at `root` (so "tests/fixtures" is the project's, not any), or, for patterns without
-    a slash, the basename (so "build" is any directory named build). A trailing slash
-    restricts a pattern to directories.
+    A pattern with a slash is anchored at `root` ("tests/fixtures" is the project's,
+    not any) and matched against the whole path; a pattern without one matches the
+    basename at any depth ("build", "*_pb2.py"). Absolute patterns stay absolute. A
+    trailing slash restricts a pattern to directories. Callers prune a matching
+    directory, so a pattern also covers everything below it.
     """
 
     __slots__ = ("_base", "_dir_base", "_dir_names", "_dir_path", "_names", "_path")
 
     def __init__(self, patterns: Iterable[str], root: Path) -> None:
-        anchor = re.escape(root.as_posix().rstrip("/") + "/")
+        anchor = re.escape(Path(os.path.abspath(root)).as_posix().rstrip("/") + "/")
         names: dict[bool, set[str]] = {False: set(), True: set()}
-        paths: dict[bool, list[str]] = {False: [], True: []}
+        relative: dict[bool, list[str]] = {False: [], True: []}
+        absolute: dict[bool, list[str]] = {False: [], True: []}
         bases: dict[bool, list[str]] = {False: [], True: []}
         for raw in patterns:
             pattern = raw.replace(os.sep, "/") if os.sep != "/" else raw
@@ -261,12 +267,20 @@ class GlobMatcher:
             if "/" not in pattern and not any(ch in pattern for ch in "*?[{\\"):
                 names[dir_only].add(pattern)  # the common case: a plain name
                 continue
-            is_abs = pattern.startswith("/") or bool(re.match(r"[A-Za-z]:/", pattern))
-            paths[dir_only].append(_translate(pattern) if is_abs else anchor + _translate(pattern))
             if "/" not in pattern:
                 bases[dir_only].append(_translate(pattern))
+                continue
+            is_abs = pattern.startswith("/") or bool(re.match(r"[A-Za-z]:/", pattern))
+            (absolute if is_abs else relative)[dir_only].append(_translate(pattern))
+
+        def paths(dir_only: bool) -> re.Pattern[str] | None:
+            # One shared literal prefix lets the regex engine reject other paths quickly.
+            rel = _alternatives(relative[dir_only])
+            either = [*absolute[dir_only], *([anchor + rel] if rel else [])]
+            return re.compile(_alternatives(either) + r"\Z", re.S) if either else None
+
         self._names, self._dir_names = frozenset(names[False]), frozenset(names[True])
-        self._path, self._dir_path = _join_regex(paths[False]), _join_regex(paths[True])
+        self._path, self._dir_path = paths(False), paths(True)
         self._base, self._dir_base = _join_regex(bases[False]), _join_regex(bases[True])
 
     def match(self, abs_path: str, name: str, is_dir: bool = False) -> bool:
@@ -315,7 +329,8 @@ class Settings:
         """
         path = path.replace(os.sep, "/") if os.sep != "/" else path
         if not posixpath.isabs(path):
-            path = posixpath.normpath(f"{self.project_root.as_posix()}/{path}")
+            root = Path(os.path.abspath(self.project_root)).as_posix()
+            path = posixpath.normpath(f"{root}/{path}")
         name = posixpath.basename(path)
         out: set[str] = set()
         for pattern, codes in self.per_file_ignores:
@@ -392,6 +407,13 @@ def _start_dir(paths: Sequence[Path]) -> Path:
     return start.parent if start.is_file() else start
 
 
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
 def _locate(paths: Sequence[Path], *, read_config: bool = True) -> _Located:
     start = _start_dir(paths)
     nearest_pyproject: Path | None = None
@@ -415,13 +437,6 @@ def _locate(paths: Sequence[Path], *, read_config: bool = True) -> _Located:
     return _Located(nearest_pyproject or nearest_git or Path.cwd())
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return b""
-
-
 def find_project_root(paths: Sequence[Path]) -> Path:
     """The directory that patterns and per-file-ignores are relative to.
 
@@ -437,10 +452,18 @@ def find_project_root(paths: Sequence[Path]) -> Path:
 # ---------------------------------------------------------------------------- validation
 
 
+_TOML_TYPES: dict[type, str] = {
+    bool: "a boolean",
+    int: "an integer",
+    float: "a float",
+    str: "a string",
+    list: "an array",
+    dict: "a table",
+}
+
+
 def _type_name(value: object) -> str:
-    names = {bool: "a boolean", int: "an integer", float: "a float", str: "a string"}
-    names |= {list: "an array", dict: "a table"}
-    return names.get(type(value), "a date-time")
+    return _TOML_TYPES.get(type(value), "a date-time")  # the only other TOML values
 
 
 def _string_list(value: object, where: str) -> tuple[str, ...]:

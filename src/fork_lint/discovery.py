@@ -33,6 +33,8 @@ class DiscoveryError(Exception):
 
 @dataclass
 class Discovery:
+    """The result of a walk: what to analyse, and what could not be looked at."""
+
     files: list[Path] = field(default_factory=list)  # sorted, each file once
     errors: list[tuple[Path, str]] = field(default_factory=list)  # reported, never raised
 
@@ -137,7 +139,7 @@ class _Walk:
         repo = _repo_root(abs_dir)
         if repo is None:
             return None, ()
-        exclude = _load_ignore_file(os.path.join(repo, ".git", "info", "exclude"), "", [])
+        exclude = _load_ignore_file(os.path.join(repo, ".git", "info", "exclude"), "", self.errors)
         chain = [exclude] if exclude else []
         rel = os.path.relpath(abs_dir, repo).replace(os.sep, "/")
         parts = [] if rel == "." else rel.split("/")
@@ -265,5 +267,7 @@ def discover(paths: Sequence[Path], settings: Settings) -> Discovery:
         else:
             walk.errors.append((path, "not a regular file or directory"))
     walk.follow_links()
-    files = sorted({Path(shown) for _, _, shown in walk.found.values()})
+    # `found` holds one path per real file. Sorting on `parts` gives Path's order
+    # without its slow Python-level __lt__.
+    files = sorted((Path(shown) for _, _, shown in walk.found.values()), key=lambda p: p.parts)
     return Discovery(files, sorted(walk.errors))

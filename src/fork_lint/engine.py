@@ -79,11 +79,14 @@ def analyse(modules: Sequence[ModuleFacts], options: AnalysisOptions) -> list[Fi
                     sink="",
                 )
             )
-    program = Program(modules)
+    sources = thread_sources(options)
+    roots = {p.partition(".")[0] for src in sources for p in src.patterns}
+    roots |= {spec.partition(".")[0].partition(":")[0] for spec in options.fork_sinks}
+    program = Program(modules, roots)
     program.solve()
     classification = Classifier(
         program,
-        thread_sources(options),
+        sources,
         target_version=options.target_version,
         platform=options.platform,
         user_sinks=options.fork_sinks,

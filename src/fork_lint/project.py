@@ -32,7 +32,11 @@ def module_for(path: Path, root: Path) -> tuple[str, bool]:
     except ValueError:
         return module_name_for(path.name)
     parts = rel.parts
-    if len(parts) > 1 and parts[0] in ("src", "lib") and not (root / parts[0] / "__init__.py").exists():
+    if (
+        len(parts) > 1
+        and parts[0] in ("src", "lib")
+        and not (root / parts[0] / "__init__.py").exists()
+    ):
         parts = parts[1:]
     return module_name_for("/".join(parts))
 

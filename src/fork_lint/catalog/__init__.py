@@ -21,7 +21,11 @@ from __future__ import annotations
 import fnmatch
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -70,3 +74,35 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 
 def match_any(patterns: tuple[str, ...], path: str) -> bool:
     return any(_compiled(p).fullmatch(path) is not None for p in patterns)
+
+
+class PatternIndex(Generic[T]):
+    """Look up every payload whose pattern matches a path; exact patterns by dict,
+    globs by one combined regex, results memoised (the solver asks for the same
+    paths in every round)."""
+
+    def __init__(self, entries: Iterable[tuple[str, T]]) -> None:
+        self._exact: dict[str, list[T]] = {}
+        self._globs: list[tuple[re.Pattern[str], T]] = []
+        for pattern, payload in entries:
+            if any(c in pattern for c in "*?["):
+                self._globs.append((_compiled(pattern), payload))
+            else:
+                self._exact.setdefault(pattern, []).append(payload)
+        self._any = (
+            re.compile("|".join(f"(?:{p.pattern})" for p, _ in self._globs))
+            if self._globs
+            else None
+        )
+        self._cache: dict[str, tuple[T, ...]] = {}
+
+    def lookup(self, path: str) -> tuple[T, ...]:
+        hit = self._cache.get(path)
+        if hit is not None:
+            return hit
+        found: list[T] = list(self._exact.get(path, ()))
+        if self._any is not None and self._any.match(path):
+            found.extend(payload for rx, payload in self._globs if rx.fullmatch(path))
+        result = tuple(dict.fromkeys(found))
+        self._cache[path] = result
+        return result

@@ -32,12 +32,53 @@ def _loop(method: str) -> tuple[str, ...]:
 
 
 _ANYIO_PATH_IO = (
-    "absolute", "chmod", "copy", "copy_into", "exists", "expanduser", "glob", "group",
-    "hardlink_to", "is_block_device", "is_char_device", "is_dir", "is_fifo", "is_file",
-    "is_junction", "is_mount", "is_socket", "is_symlink", "iterdir", "lchmod", "lstat",
-    "mkdir", "move", "move_into", "open", "owner", "read_bytes", "read_text", "readlink",
-    "rename", "replace", "resolve", "rglob", "rmdir", "samefile", "stat", "symlink_to",
-    "touch", "unlink", "walk", "write_bytes", "write_text",
+    "absolute",
+    "chmod",
+    "copy",
+    "copy_into",
+    "exists",
+    "expanduser",
+    "glob",
+    "group",
+    "hardlink_to",
+    "is_block_device",
+    "is_char_device",
+    "is_dir",
+    "is_fifo",
+    "is_file",
+    "is_junction",
+    "is_mount",
+    "is_socket",
+    "is_symlink",
+    "iterdir",
+    "lchmod",
+    "lstat",
+    "mkdir",
+    "move",
+    "move_into",
+    "open",
+    "owner",
+    "read_bytes",
+    "read_text",
+    "readlink",
+    "rename",
+    "replace",
+    "resolve",
+    "rglob",
+    "rmdir",
+    "samefile",
+    "stat",
+    "symlink_to",
+    "touch",
+    "unlink",
+    "walk",
+    "write_bytes",
+    "write_text",
+)
+
+_AIOHTTP_METHODS = (
+    "get", "post", "put", "patch", "delete", "head", "options", "request", "ws_connect",
+    "_request",
 )  # fmt: skip
 
 STDLIB_THREAD_SOURCES: tuple[ThreadSource, ...] = (
@@ -93,7 +134,7 @@ STDLIB_THREAD_SOURCES: tuple[ThreadSource, ...] = (
                 "starmap",
                 "starmap_async",
             )
-        ),  # fmt: skip
+        ),
         "multiprocessing.pool.ThreadPool.apply_async",
         "Runs the function on one of the pool's worker threads.",
         _CPY + "multiprocessing.html#multiprocessing.pool.ThreadPool",
@@ -204,23 +245,15 @@ STDLIB_THREAD_SOURCES: tuple[ThreadSource, ...] = (
         event_loop=True,
     ),
     ThreadSource(
-        tuple(
-            f"aiohttp.{c}().{m}"
-            for c in ("ClientSession", "client.ClientSession")
-            for m in (
-                "get",
-                "post",
-                "put",
-                "patch",
-                "delete",
-                "head",
-                "options",
-                "request",
-                "ws_connect",
-                "_request",
-            )
-        )  # fmt: skip
-        + ("aiohttp.request", "aiohttp.client.request"),
+        (
+            *(
+                f"aiohttp.{c}().{m}"
+                for c in ("ClientSession", "client.ClientSession")
+                for m in _AIOHTTP_METHODS
+            ),
+            "aiohttp.request",
+            "aiohttp.client.request",
+        ),
         "aiohttp.ClientSession.request",
         "aiohttp's default resolver (ThreadedResolver, unless aiodns is installed) resolves "
         "host names with `loop.getaddrinfo`, in the loop's default executor.",

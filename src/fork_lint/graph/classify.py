@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fork_lint.catalog import ThreadSource, match_any
+from fork_lint.catalog import PatternIndex, ThreadSource
 from fork_lint.catalog.stdlib import EVENT_LOOP_RUNNERS
 from fork_lint.graph.solver import Program, SiteRef, Value, start_method_in
 from fork_lint.index.facts import CallSite, Expr
@@ -82,6 +82,8 @@ class Classifier:
         self.platform = platform
         self.user_sinks = user_sinks
         self.global_method = self._set_start_method()
+        self._sources = PatternIndex((p, s) for s in sources for p in s.patterns)
+        self._runners = PatternIndex((p, True) for p in EVENT_LOOP_RUNNERS)
         self._any_receiver = {
             s.any_receiver_method: s for s in sources if s.any_receiver_method is not None
         }
@@ -153,6 +155,7 @@ class Classifier:
         self._mp_sink(out, ref, site, path, v)
         if path in _PPE:
             arg = _kw(site, "mp_context")
+            method: str | None
             if arg is None or arg == ("const", None):
                 method, why = self.default_method("multiprocessing")
             else:
@@ -167,10 +170,9 @@ class Classifier:
             or path.endswith((".subprocess_exec", ".subprocess_shell"))
         ):
             self._preexec(out, ref, site, path)
-        for src in self.sources:
-            if src.matches(v[1]) or src.matches(path):
-                out.sources.append(self._source_hit(ref, site, src, v))
-        if match_any(EVENT_LOOP_RUNNERS, path):
+        for src in dict.fromkeys((*self._sources.lookup(v[1]), *self._sources.lookup(path))):
+            out.sources.append(self._source_hit(ref, site, src, v))
+        if self._runners.lookup(path):
             roots: set[str] = set()
             if site["args"]:
                 roots |= self._functions_of(ref, site["args"][0], calls=True)

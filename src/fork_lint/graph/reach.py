@@ -210,19 +210,13 @@ class Reachability:
 
     def _methods(self, cls: str) -> list[str]:
         prefix = cls + "."
-        return sorted(
-            q
-            for q in self.sites_of
-            if q.startswith(prefix) and "." not in q[len(prefix) :]
-            and (self.p.scope(q) or {}).get("method_kind")
-        ) + sorted(
-            q
-            for q, refs in self.p.scopes.items()
-            if q.startswith(prefix)
-            and "." not in q[len(prefix) :]
-            and q not in self.sites_of
-            and self.p.modules[refs[0][0]]["scopes"][refs[0][1]]["method_kind"]
-        )
+        out = []
+        for q in self.p.scopes:
+            if q.startswith(prefix) and "." not in q[len(prefix) :]:
+                sc = self.p.scope(q)
+                if sc is not None and sc["method_kind"]:
+                    out.append(q)
+        return sorted(out)
 
     def _only_called_before(self, method: str, start: SiteRef) -> bool:
         """True if every call of ``method`` is in the starting method, before the start."""
@@ -300,10 +294,11 @@ class Reachability:
                 thread_path=tuple(thread_path),
                 fork_path=tuple(tail),
             )
-        reason = self.alive.get(func)
-        if reason is None or func in seen:
+        alive = self.alive.get(func)
+        if alive is None or func in seen:
             return None
         seen.add(func)
+        reason = alive
         kind = reason[0]
         if kind in ("caller", "after"):
             call_ref = reason[1]

@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from fork_lint.catalog import match_any
+from fork_lint.catalog import PatternIndex
 from fork_lint.catalog.stdlib import CALLBACK_ARGS, PASS_THROUGH
 from fork_lint.index.facts import CallSite, Expr, ModuleFacts, Scope
 
@@ -36,13 +36,31 @@ SiteRef = tuple[str, int]  # (module, call site id)
 
 _BUILTINS = frozenset(dir(__import__("builtins")))
 _CONTEXT_FUNCS = ("get_context",)
+_PASS_THROUGH = PatternIndex((pattern, pos) for pattern, pos in PASS_THROUGH)
+_CALLBACKS = PatternIndex((pattern, (pos, kw)) for pattern, pos, kw in CALLBACK_ARGS)
 _MAX_ROUNDS = 60
+# Attribute hops allowed after the last call in an external path. Catalogue
+# entries need one (`redis.Redis().pubsub().run_in_thread`); without a bound,
+# `node = node.value` in a recursive function grows new paths every round.
+_MAX_ATTR_HOPS = 2
+_MAX_CALLS = 4
+# Always tracked: what fork sinks, runners and pass-through calls are made of.
+CORE_ROOTS = frozenset(
+    (
+        "builtins", "functools", "os", "posix", "pty", "subprocess", "multiprocessing",
+        "billiard", "concurrent", "threading", "_thread", "asyncio", "signal", "atexit",
+        "contextvars", "copy", "typing", "uvloop", "trio", "anyio",
+    )
+)  # fmt: skip
 
 
 class Program:
     """All modules of the project, the solved value sets and the call graph."""
 
-    def __init__(self, modules: Iterable[ModuleFacts]) -> None:
+    def __init__(self, modules: Iterable[ModuleFacts], roots: Iterable[str] = CORE_ROOTS) -> None:
+        # Values from external modules outside `roots` can never match a sink or
+        # a source, so they are not tracked at all: this keeps value sets small.
+        self.roots = frozenset(roots) | CORE_ROOTS
         self.modules: dict[str, ModuleFacts] = {}
         for facts in modules:
             if facts["error"] is None:
@@ -76,7 +94,7 @@ class Program:
         pkg_parts = parts if is_package else parts[:-1]
         start = len(pkg_parts)
         while start > 0:
-            candidate = ".".join(parts[: start])
+            candidate = ".".join(parts[:start])
             facts = self.modules.get(candidate)
             if facts is None or not facts["is_package"]:
                 break
@@ -85,6 +103,16 @@ class Program:
 
     def canon(self, module: str) -> str:
         return module if module in self.modules else self.alias.get(module, module)
+
+    def _ext(self, path: str, alloc: str) -> set[Value]:
+        if path.partition(".")[0] not in self.roots:
+            return set()
+        calls = path.count("(")
+        if calls > _MAX_CALLS or path.rpartition(")")[2].count(".") > _MAX_ATTR_HOPS:
+            return set()
+        if calls and path.rpartition(")")[2].count(".") > 1:
+            alloc = ""  # only an instance and its methods need their creation site
+        return {("x", path, alloc)}
 
     # -- scope helpers ----------------------------------------------------
     def scope(self, qualname: str) -> Scope | None:
@@ -220,7 +248,7 @@ class Program:
             self._assign(mod, scope_index, target[1], values)
 
     # -- evaluation -------------------------------------------------------
-    def eval(self, mod: str, scope_index: int, expr: Expr) -> set[Value]:  # noqa: PLR0911
+    def eval(self, mod: str, scope_index: int, expr: Expr) -> set[Value]:
         tag = expr[0]
         if tag == "name":
             return self._name(mod, scope_index, expr[1])
@@ -273,17 +301,17 @@ class Program:
                 if found:
                     return found
         if name in _BUILTINS:
-            return {("x", f"builtins.{name}", "")}
+            return self._ext(f"builtins.{name}", "")
         ext = [s for s in facts["star_imports"] if s not in self.modules]
         if len(ext) == 1:
-            return {("x", f"{ext[0]}.{name}", "")}
+            return self._ext(f"{ext[0]}.{name}", "")
         return set()
 
     def _module(self, name: str) -> set[Value]:
         name = self.canon(name)
         if name in self.modules:
             return {("m", name)}
-        return {("x", name, "")}
+        return self._ext(name, "")
 
     def _from(self, module: str, name: str) -> set[Value]:
         module = self.canon(module)
@@ -295,7 +323,7 @@ class Program:
             if values:
                 return values
             return self._global(module, name, set()) - {("x", f"builtins.{name}", "")}
-        return {("x", sub, "")}
+        return self._ext(sub, "")
 
     def _super(self, cls: str) -> set[Value]:
         out: set[Value] = set()
@@ -305,10 +333,10 @@ class Program:
             out.add(("sup", cls))
         return out
 
-    def getattr(self, value: Value, attr: str) -> set[Value]:  # noqa: PLR0911
+    def getattr(self, value: Value, attr: str) -> set[Value]:
         kind = value[0]
         if kind == "x":
-            return {("x", f"{value[1]}.{attr}", value[2])}
+            return self._ext(f"{value[1]}.{attr}", value[2])
         if kind == "m":
             mod = value[1]
             sub = f"{mod}.{attr}"
@@ -345,7 +373,7 @@ class Program:
         for entry in mro:
             if entry[0] == "x":
                 path = f"{entry[1]}().{attr}" if instance else f"{entry[1]}.{attr}"
-                out.add(("x", path, ""))
+                out |= self._ext(path, "")
                 continue
             values = self.vars.get((entry[1], attr))
             if not values:
@@ -466,11 +494,7 @@ class Program:
         results = self.results[ref]
         args = site["args"]
         if path.rpartition(".")[2] in _CONTEXT_FUNCS:
-            arg = None
-            if args:
-                arg = args[0]
-            else:
-                arg = next((v for k, v in site["kwargs"] if k == "method"), None)
+            arg = args[0] if args else next((v for k, v in site["kwargs"] if k == "method"), None)
             if arg is None:
                 suffix = "()"
             elif arg[0] == "const" and isinstance(arg[1], str):
@@ -481,7 +505,8 @@ class Program:
                 suffix = "(?)"
             self._add(results, {("x", path + suffix, "")})
             return
-        self._add(results, {("x", path + "()", f"{mod}#{site['id']}")})
+        if not path.startswith("builtins."):
+            self._add(results, self._ext(path + "()", f"{mod}#{site['id']}"))
         if path == "builtins.super":
             return
         if path == "builtins.getattr" and len(args) >= 2 and args[1][0] == "const":
@@ -493,12 +518,10 @@ class Program:
                 if v[0] == "i":
                     self._add(results, {("c", v[1])})
             return
-        for pattern, pos in PASS_THROUGH:
-            if pos < len(args) and match_any((pattern,), path):
+        for pos in _PASS_THROUGH.lookup(path):
+            if pos < len(args):
                 self._add(results, self.eval(mod, i, args[pos]))
-        for pattern, pos_or_none, kw in CALLBACK_ARGS:
-            if not match_any((pattern,), path):
-                continue
+        for pos_or_none, kw in _CALLBACKS.lookup(path):
             exprs: list[Expr] = []
             if pos_or_none is not None and pos_or_none < len(args):
                 exprs.append(args[pos_or_none])
@@ -529,11 +552,10 @@ def start_method_in(path: str) -> str | None:
     ``"default"`` when the path uses the module-level default context,
     ``None`` when the method cannot be known statically.
     """
-    m = None
-    for m in _CTX_RE.finditer(path):
-        pass
-    if m is None:
+    matches = list(_CTX_RE.finditer(path))
+    if not matches:
         return "default"
+    m = matches[-1]
     if m.group("q"):
         return None
     return m.group("m") or "default"

@@ -228,12 +228,16 @@ class _Extractor:
             return self._if(node)
         elif isinstance(node, (ast.For, ast.AsyncFor)):
             it = self.expr(node.iter)
-            self._loop(
-                lambda: (self._assign(node.target, ("item", it), None), self._block(node.body))
-            )
+            self._enter_loop()
+            self._assign(node.target, ("item", it), None)
+            self._block(node.body)
+            self.cur.loops.pop()
             self._block(node.orelse)
         elif isinstance(node, ast.While):
-            self._loop(lambda: (self.expr(node.test), self._block(node.body)))
+            self._enter_loop()
+            self.expr(node.test)
+            self._block(node.body)
+            self.cur.loops.pop()
             self._block(node.orelse)
         elif isinstance(node, (ast.With, ast.AsyncWith)):
             keys = []
@@ -313,14 +317,9 @@ class _Extractor:
             if key:
                 self.facts["calls"][value[1]]["bind"] = key
 
-    def _loop(self, body: Any) -> None:
-        st = self.cur
+    def _enter_loop(self) -> None:
         self.loop_ids += 1
-        st.loops.append(self.loop_ids)
-        try:
-            body()
-        finally:
-            st.loops.pop()
+        self.cur.loops.append(self.loop_ids)
 
     def _resolve_from(self, module: str | None, level: int) -> str:
         if level == 0:
@@ -545,7 +544,7 @@ class _Extractor:
         calls.append(site)
         return site["id"]
 
-    def expr(self, node: ast.expr) -> Expr:  # noqa: PLR0911
+    def expr(self, node: ast.expr) -> Expr:
         if isinstance(node, ast.Name):
             return ("name", node.id)
         if isinstance(node, ast.Attribute):
@@ -678,9 +677,10 @@ class _Extractor:
                 return ("coll", (self.expr(node.value),))
             return ("coll", (self.expr(node.elt),))
 
-        result: list[Expr] = []
-        self._loop(lambda: result.append(body()))
-        return result[0]
+        self._enter_loop()
+        result = body()
+        self.cur.loops.pop()
+        return result
 
 
 def _recv_key(node: ast.expr) -> str:
