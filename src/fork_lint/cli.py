@@ -11,9 +11,15 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fork_lint import __version__
+from fork_lint.config import Settings
+from fork_lint.engine import AnalysisOptions
+from fork_lint.index.facts import ModuleFacts
+from fork_lint.model import Finding
+from fork_lint.output import FORMATS
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 _COMMANDS = ("check", "rule", "version")
@@ -50,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     out = check.add_argument_group("output")
     out.add_argument(
         "--output-format",
-        choices=("full", "concise", "json"),
+        choices=sorted(FORMATS),
         default=os.environ.get("FORK_LINT_OUTPUT_FORMAT", "full"),
     )
     out.add_argument("--statistics", action="store_true", help="count findings per rule")
@@ -123,12 +129,23 @@ def _rule(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@dataclass
+class CheckRun:
+    """State of one `check` run, handed from stage to stage."""
+
+    args: argparse.Namespace
+    settings: Settings
+    files: list[Path]
+    cwd: Path
+    modules: list[ModuleFacts] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    fixed: int = 0
+    unsafe_hidden: int = 0
+
+
 def _check(args: argparse.Namespace) -> int:
     from fork_lint.config import ConfigError, Overrides, load_settings
     from fork_lint.discovery import DiscoveryError, discover
-    from fork_lint.engine import AnalysisOptions, analyse
-    from fork_lint.output import RenderContext, render, statistics, summary
-    from fork_lint.project import collect_facts
 
     paths = list(args.paths) or [Path(".")]
     overrides = Overrides(
@@ -151,19 +168,46 @@ def _check(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     for path, message in found.errors:
         sys.stderr.write(f"fork-lint: warning: {path}: {message}\n")
-    cwd = Path.cwd()
-    modules = collect_facts(found.files, settings.project_root, cwd)
-    options = AnalysisOptions(
+    run = CheckRun(args=args, settings=settings, files=found.files, cwd=Path.cwd())
+    _index(run)
+    _analyse(run)
+    return _report(run)
+
+
+def analysis_options(settings: Settings) -> AnalysisOptions:
+    return AnalysisOptions(
         target_version=settings.target_version,
         thread_sources=settings.thread_sources,
         fork_sinks=settings.fork_sinks,
     )
-    findings = analyse(modules, options)
-    findings = [f for f in findings if settings.enabled(f.code, str(cwd / f.location.path))]
+
+
+def _index(run: CheckRun) -> None:
+    """Files -> module facts."""
+    from fork_lint.project import collect_facts
+
+    run.modules = collect_facts(run.files, run.settings.project_root, run.cwd)
+
+
+def _analyse(run: CheckRun) -> None:
+    """Module facts -> findings, with rule selection and per-file ignores applied."""
+    from fork_lint.engine import analyse
+
+    findings = analyse(run.modules, analysis_options(run.settings))
+    run.findings = [
+        f for f in findings if run.settings.enabled(f.code, str(run.cwd / f.location.path))
+    ]
+
+
+def _report(run: CheckRun) -> int:
+    from fork_lint.output import RenderContext, render, statistics, summary
+
+    args = run.args
     color = args.color == "always" or (
         args.color == "auto" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     )
-    ctx = RenderContext(color=color)
+    ctx = RenderContext(color=color, fixed=run.fixed, unsafe_hidden=run.unsafe_hidden)
+    findings = run.findings
     if args.statistics:
         sys.stdout.write(statistics(findings, ctx))
     else:
@@ -171,5 +215,5 @@ def _check(args: argparse.Namespace) -> int:
         if args.output_format in ("full", "concise") and not args.quiet:
             sys.stdout.write(summary(findings, ctx))
     if args.verbose:
-        sys.stderr.write(f"fork-lint: analysed {len(modules)} files\n")
+        sys.stderr.write(f"fork-lint: analysed {len(run.modules)} files\n")
     return EXIT_FINDINGS if findings and not args.exit_zero else EXIT_OK

@@ -105,7 +105,7 @@ class Program:
         return module if module in self.modules else self.alias.get(module, module)
 
     def _ext(self, path: str, alloc: str) -> set[Value]:
-        if path.partition(".")[0] not in self.roots:
+        if self.roots is not None and path.partition(".")[0] not in self.roots:
             return set()
         calls = path.count("(")
         if calls > _MAX_CALLS or path.rpartition(")")[2].count(".") > _MAX_ATTR_HOPS:
