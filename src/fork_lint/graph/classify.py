@@ -137,6 +137,7 @@ class Classifier:
                     self._external(out, ref, site, v)
                 elif v[0] in ("f", "b"):
                     self._user_sink(out, ref, v[1])
+                    self._project_source(out, ref, site, v)
             self._any_receiver_source(out, ref, site, callees)
         # Keep one sink per site and kind; several paths may resolve to the same call.
         seen: set[tuple[SiteRef, str]] = set()
@@ -239,6 +240,20 @@ class Classifier:
         for spec in self.user_sinks:
             if spec.replace(":", ".") == qualname:
                 out.sinks.append(SinkHit(ref, "custom", spec, "configured in `fork-sinks`"))
+
+    def _project_source(
+        self, out: Classification, ref: SiteRef, site: CallSite, v: Value
+    ) -> None:
+        """A project function named in ``thread-sources`` (or a catalogue entry that
+        happens to be analysed as part of the project)."""
+        qualname: str = v[1]
+        paths = [qualname]
+        if v[0] == "b":
+            head, _, method = qualname.rpartition(".")
+            paths.append(f"{head}().{method}")
+        for path in paths:
+            for src in self._sources.lookup(path):
+                out.sources.append(self._source_hit(ref, site, src, ("x", path, "")))
 
     def _any_receiver_source(
         self, out: Classification, ref: SiteRef, site: CallSite, callees: set[Value]
