@@ -109,9 +109,9 @@ def _finding(program: Program, hazard: Hazard) -> Finding:
     w = hazard.witness
     start = w.thread_path[-1].location if w.thread_path else None
     where = f" at {start.path}:{start.span.line}" if start else ""
-    detail = f", {sink.detail}" if sink.detail else ""
+    detail = f" ({sink.detail})" if sink.detail else ""
     message = (
-        f"`{sink.name}` may run while a thread started by `{w.thread_source}`{where} "
+        f"`{sink.name}()` may run while a thread started by `{w.thread_source}()`{where} "
         f"is alive{detail}"
     )
     return Finding(

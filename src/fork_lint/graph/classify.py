@@ -205,7 +205,7 @@ class Classifier:
             mod, _, sid = str(v[2]).rpartition("#")
             alloc = (mod, int(sid))
         out.sinks.append(
-            SinkHit(ref, "multiprocessing", kind_name, f"start method 'fork' ({why})", alloc)
+            SinkHit(ref, "multiprocessing", kind_name, f"start method 'fork': {why}", alloc)
         )
 
     def _method_of_expr(self, ref: SiteRef, expr: Expr) -> tuple[str | None, str]:

@@ -133,7 +133,8 @@ class Reachability:
         queue: deque[str] = deque()
         for hit in self.c.sources:
             func = self.func_of(hit.ref)
-            if self._site(hit.ref)["child"] or self._joined(hit.ref, None):
+            site = self._site(hit.ref)
+            if site["child"] or site.get("guard") or self._joined(hit.ref, None):
                 continue
             if func not in self.starts:
                 self.starts[func] = (hit.ref, ("source", hit))
@@ -141,7 +142,8 @@ class Reachability:
         while queue:
             func = queue.popleft()
             for ref in self.callers.get(func, ()):
-                if self._site(ref)["child"]:
+                site = self._site(ref)
+                if site["child"] or site.get("guard"):
                     continue
                 caller = self.func_of(ref)
                 if caller not in self.starts:
@@ -161,13 +163,7 @@ class Reachability:
                 mark(target, ("thread", hit))
         self._class_owned(mark)
         self._event_loops(mark)
-        for module, (ref, _) in sorted(self.starts.items()):
-            sc = self.p.scope(module)
-            if sc is None or sc["kind"] != "module":
-                continue
-            for qualname in sorted(self.sites_of):
-                if qualname.startswith(module + ".") and self._module_of(qualname) == module:
-                    mark(qualname, ("module", module, ref))
+        self._import_time(mark)
         # Calls that follow a thread start in the same function.
         for func in sorted(self.sites_of):
             for ref in self.sites_of[func]:
@@ -183,6 +179,21 @@ class Reachability:
             for ref in self.sites_of.get(func, ()):
                 for callee in sorted(self.p.edges.get(ref, ())):
                     mark(callee, ("caller", ref))
+
+    def _import_time(self, mark: object) -> None:
+        """Threads started while a module is imported are alive in everything that
+        runs after the import: the module's own functions and its importers'."""
+        assert callable(mark)
+        for module in sorted(self.p.modules):
+            if module not in self.starts:
+                continue
+            ref, _ = self.starts[module]
+            functions = [
+                q for q in sorted(self.p.scopes) if self._module_of(q) == module and q != module
+            ]
+            for func in functions:
+                if not self._only_called_before(func, ref):
+                    mark(func, ("module", module, ref))
 
     def _module_of(self, qualname: str) -> str:
         refs = self.p.scopes.get(qualname)

@@ -99,7 +99,9 @@ def extract(source: str, path: str, module: str, is_package: bool) -> ModuleFact
 
 
 class _ScopeState:
-    __slots__ = ("child", "dicts", "fork_vars", "index", "lambdas", "loops", "order", "scope")
+    __slots__ = (
+        "child", "dicts", "fork_vars", "guard", "index", "lambdas", "loops", "order", "scope",
+    )  # fmt: skip
 
     def __init__(self, index: int, scope: Scope) -> None:
         self.index = index
@@ -107,6 +109,7 @@ class _ScopeState:
         self.order = 0
         self.loops: list[int] = []
         self.child = False
+        self.guard = False  # inside `if __name__ == "__main__":`
         self.lambdas = 0
         self.fork_vars: set[str] = set()
         # name -> {key: expr} for dicts that may be passed as **name
@@ -405,6 +408,12 @@ class _Extractor:
     def _if(self, node: ast.If) -> bool:
         st = self.cur
         self.expr(node.test)
+        if st.scope["kind"] == "module" and _is_main_guard(node.test):
+            saved_guard, st.guard = st.guard, True
+            self._block(node.body)
+            st.guard = saved_guard
+            self._block(node.orelse)
+            return False
         branch = self._fork_branch(node.test)
         saved = st.child
         if branch == "body":
@@ -534,6 +543,7 @@ class _Extractor:
             "order": st.order,
             "loops": list(st.loops),
             "child": st.child,
+            "guard": st.guard,
             "recv": recv,
             "text": text,
             "kind": kind,
@@ -721,6 +731,17 @@ def _text(node: ast.expr) -> str:
     for p in reversed(parts):
         out += p if (not out or p.startswith(("(", "["))) else "." + p
     return out
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return False
+    if not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = [test.left, test.comparators[0]]
+    return any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides) and any(
+        isinstance(s, ast.Constant) and s.value == "__main__" for s in sides
+    )
 
 
 def _is_zero(node: ast.expr) -> bool:

@@ -40,6 +40,7 @@ class CallSite(TypedDict):
     order: int  # evaluation order within the scope
     loops: list[int]  # ids of the enclosing loops within the scope
     child: bool  # runs only in the child of a fork() in this scope
+    guard: bool  # module level, under `if __name__ == "__main__":` (not run on import)
     recv: str  # receiver key for matching joins, e.g. "t", "self._pool"; "" if none
     text: str  # the callee as written, for messages: "threading.Thread(...).start"
     kind: str  # "call", "import", "decorator", "with"
