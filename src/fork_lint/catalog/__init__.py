@@ -52,6 +52,12 @@ class ThreadSource:
     # When the receiver is an instance of a project subclass, this method of the
     # subclass runs on the new thread (``Thread.run``, ``QThread.run``).
     run_method: str | None = None
+    # The threads are joined before the call returns: the target runs on another
+    # thread, but no thread outlives the call.
+    transient: bool = False
+    # Starts a thread only when one of these keyword arguments is passed this
+    # literal value (``logger.add(sink, enqueue=True)``); empty means always.
+    only_if: tuple[tuple[str, object], ...] = ()
 
     def matches(self, path: str) -> bool:
         return any(_compiled(p).fullmatch(path) is not None for p in self.patterns)

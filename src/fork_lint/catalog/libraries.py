@@ -497,6 +497,7 @@ LIBRARY_THREAD_SOURCES: tuple[ThreadSource, ...] = (
         ),
         reference="https://github.com/boto/boto3/blob/develop/boto3/s3/inject.py",
         target=(None, "Callback"),
+        transient=True,
     ),
     ThreadSource(
         patterns=(
@@ -734,6 +735,7 @@ LIBRARY_THREAD_SOURCES: tuple[ThreadSource, ...] = (
             "without enqueue no thread is started."
         ),
         reference="https://github.com/Delgan/loguru/blob/master/loguru/_handler.py",
+        only_if=(("enqueue", True),),
     ),
     # --- psycopg_pool --------------------------------------------------------------
     ThreadSource(
@@ -765,6 +767,7 @@ LIBRARY_THREAD_SOURCES: tuple[ThreadSource, ...] = (
             "the main thread watches files; the call blocks until the server stops."
         ),
         reference="https://github.com/pallets/werkzeug/blob/main/src/werkzeug/serving.py",
+        only_if=(("threaded", True), ("use_reloader", True)),
     ),
     ThreadSource(
         patterns=("flask.Flask().run", "flask.app.Flask().run"),

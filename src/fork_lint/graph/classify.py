@@ -172,7 +172,8 @@ class Classifier:
         ):
             self._preexec(out, ref, site, path)
         for src in dict.fromkeys((*self._sources.lookup(v[1]), *self._sources.lookup(path))):
-            out.sources.append(self._source_hit(ref, site, src, v))
+            if _conditions_hold(src, site):
+                out.sources.append(self._source_hit(ref, site, src, v))
         if self._runners.lookup(path):
             roots: set[str] = set()
             if site["args"]:
@@ -241,9 +242,7 @@ class Classifier:
             if spec.replace(":", ".") == qualname:
                 out.sinks.append(SinkHit(ref, "custom", spec, "configured in `fork-sinks`"))
 
-    def _project_source(
-        self, out: Classification, ref: SiteRef, site: CallSite, v: Value
-    ) -> None:
+    def _project_source(self, out: Classification, ref: SiteRef, site: CallSite, v: Value) -> None:
         """A project function named in ``thread-sources`` (or a catalogue entry that
         happens to be analysed as part of the project)."""
         qualname: str = v[1]
@@ -314,6 +313,13 @@ class Classifier:
                     if m[0] == "b":
                         out.add(m[1])
         return out
+
+
+def _conditions_hold(src: ThreadSource, site: CallSite) -> bool:
+    if not src.only_if:
+        return True
+    given = dict(site["kwargs"])
+    return any(given.get(key) == ("const", value) for key, value in src.only_if)
 
 
 def _kw(site: CallSite, name: str) -> Expr | None:

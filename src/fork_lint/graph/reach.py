@@ -73,7 +73,7 @@ class Reachability:
 
     def start_reason(self, ref: SiteRef) -> _StartReason | None:
         """Why the call at ``ref`` may leave a thread running (None if it does not)."""
-        hits = self.source_at.get(ref)
+        hits = [h for h in self.source_at.get(ref, ()) if not h.source.transient]
         if hits:
             return ("source", hits[0])
         for callee in sorted(self.p.edges.get(ref, ())):
@@ -132,6 +132,8 @@ class Reachability:
     def _compute_starts(self) -> None:
         queue: deque[str] = deque()
         for hit in self.c.sources:
+            if hit.source.transient:
+                continue
             func = self.func_of(hit.ref)
             site = self._site(hit.ref)
             if site["child"] or site.get("guard") or self._joined(hit.ref, None):
@@ -202,7 +204,9 @@ class Reachability:
     def _class_owned(self, mark: object) -> None:
         assert callable(mark)
         for hit in self.c.sources:
-            if hit.source.event_loop or not any(k.startswith("self.") for k in hit.keys):
+            if hit.source.event_loop or hit.source.transient:
+                continue
+            if not any(k.startswith("self.") for k in hit.keys):
                 continue
             if self._site(hit.ref)["child"] or self._joined(hit.ref, None):
                 continue
@@ -252,7 +256,7 @@ class Reachability:
             source = None
             for func in parents:
                 for ref in self.sites_of.get(func, ()):
-                    hits = self.source_at.get(ref)
+                    hits = [h for h in self.source_at.get(ref, ()) if not h.source.transient]
                     if hits and not self._site(ref)["child"]:
                         source = ref
                         break
@@ -343,7 +347,7 @@ class Reachability:
             assert isinstance(runner, tuple) and isinstance(source, tuple)
             parents = self._loop_paths[runner]
             run_hop = self.hop(runner, f"runs an event loop: `{self._site(runner)['text']}()`")
-            src_hit = self.source_at[source][0]
+            src_hit = next(h for h in self.source_at[source] if not h.source.transient)
             thread_path = [
                 run_hop,
                 *self._path_to(parents, self.func_of(source)),
