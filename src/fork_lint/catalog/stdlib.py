@@ -177,8 +177,10 @@ STDLIB_THREAD_SOURCES: tuple[ThreadSource, ...] = (
             for m in ("serve_forever", "handle_request", "process_request")
         ),
         "socketserver.ThreadingMixIn.process_request",
-        "Each request is handled on a new thread.",
+        "Each request is handled on a new thread, running the request handler class.",
         _CPY + "socketserver.html#socketserver.ThreadingMixIn",
+        target=(1, "RequestHandlerClass"),
+        target_from_alloc=True,
     ),
     ThreadSource(
         ("logging.handlers.QueueListener().start",),

@@ -82,6 +82,8 @@ class Classifier:
         self.platform = platform
         self.user_sinks = user_sinks
         self.global_method = self._set_start_method()
+        self._constructions: dict[str, list[SiteRef]] | None = None
+        self._forwarders: dict[str, str] = {}
         self._sources = PatternIndex((p, s) for s in sources for p in s.patterns)
         self._runners = PatternIndex((p, True) for p in EVENT_LOOP_RUNNERS)
         self._any_receiver = {
@@ -139,6 +141,12 @@ class Classifier:
                     self._user_sink(out, ref, v[1])
                     self._project_source(out, ref, site, v)
             self._any_receiver_source(out, ref, site, callees)
+        if self._forwarders:
+            self.callers: dict[str, list[SiteRef]] = {}
+            for r, targets in self.p.edges.items():
+                for t in targets:
+                    self.callers.setdefault(t, []).append(r)
+            self._forwarded_preexec(out)
         # Keep one sink per site and kind; several paths may resolve to the same call.
         seen: set[tuple[SiteRef, str]] = set()
         sinks = []
@@ -222,6 +230,7 @@ class Classifier:
         return methods[0] if methods else (None, "")
 
     def _preexec(self, out: Classification, ref: SiteRef, site: CallSite, path: str) -> None:
+        self._note_forwarder(ref, site, path)
         arg = _kw(site, "preexec_fn")
         if arg is None and path in _SUBPROCESS and len(site["args"]) > _PREEXEC_POSITION:
             candidate = site["args"][_PREEXEC_POSITION]
@@ -236,6 +245,41 @@ class Classifier:
             else ("loop." + path.rpartition(".")[2])
         )
         out.sinks.append(SinkHit(ref, "preexec-fn", name, f"`preexec_fn` is set{via}"))
+
+    def _note_forwarder(self, ref: SiteRef, site: CallSite, path: str) -> None:
+        """``def run(cmd, **kwargs): subprocess.run(cmd, **kwargs)`` hands its callers'
+        ``preexec_fn`` to the subprocess call."""
+        scope = self.p.scope_of_site(ref)
+        kwarg = scope["kwarg"]
+        if kwarg and (None, ("name", kwarg)) in site["kwargs"]:
+            self._forwarders.setdefault(scope["qualname"], path)
+
+    def _forwarded_preexec(self, out: Classification) -> None:
+        todo = list(self._forwarders.items())
+        while todo:
+            func, path = todo.pop()
+            for ref in self.callers.get(func, ()):
+                site = self.p.site(ref)
+                arg = _kw(site, "preexec_fn")
+                if arg is not None and arg != ("const", None):
+                    out.sinks.append(
+                        SinkHit(
+                            ref,
+                            "preexec-fn",
+                            path,
+                            f"`preexec_fn` is passed to `{path}` through `{func}`",
+                        )
+                    )
+                scope = self.p.scope_of_site(ref)
+                kwarg = scope["kwarg"]
+                outer = scope["qualname"]
+                if (
+                    kwarg
+                    and (None, ("name", kwarg)) in site["kwargs"]
+                    and outer not in self._forwarders
+                ):
+                    self._forwarders[outer] = path
+                    todo.append((outer, path))
 
     def _user_sink(self, out: Classification, ref: SiteRef, qualname: str) -> None:
         for spec in self.user_sinks:
@@ -271,13 +315,17 @@ class Classifier:
     def _source_hit(self, ref: SiteRef, site: CallSite, src: ThreadSource, v: Value) -> SourceHit:
         targets: set[str] = set()
         if src.target is not None:
-            where, args_site = ref, site
-            if src.target_from_alloc and v[2]:
+            if not src.target_from_alloc:
+                arg_sites = [ref]
+            elif v[2]:
                 mod, _, sid = str(v[2]).rpartition("#")
-                where = (mod, int(sid))
+                arg_sites = [(mod, int(sid))]
+            else:
+                # An instance of a project subclass: its constructions carry the arguments.
+                arg_sites = self._constructions_of_receiver(ref, site)
+            pos, kw = src.target
+            for where in arg_sites:
                 args_site = self.p.site(where)
-            if not src.target_from_alloc or v[2]:
-                pos, kw = src.target
                 expr = None
                 if kw is not None:
                     expr = _kw(args_site, kw)
@@ -294,6 +342,20 @@ class Classifier:
         keys = tuple(k for k in (site["recv"], site["bind"]) if k)
         return SourceHit(ref, src, frozenset(targets), keys)
 
+    def _constructions_of_receiver(self, ref: SiteRef, site: CallSite) -> list[SiteRef]:
+        if site["func"][0] != "attr":
+            return []
+        classes = {v[1] for v in self.p.eval(ref[0], site["scope"], site["func"][1]) if v[0] == "i"}
+        if not classes:
+            return []
+        if self._constructions is None:
+            self._constructions = {}
+            for r, callees in self.p.callees.items():
+                for c in callees:
+                    if c[0] == "c":
+                        self._constructions.setdefault(c[1], []).append(r)
+        return sorted({r for c in classes for r in self._constructions.get(c, ())})
+
     def _functions_of(self, ref: SiteRef, expr: Expr, *, calls: bool) -> set[str]:
         """Project functions an argument denotes; with ``calls``, also the callees of a
         call written as the argument (``asyncio.run(main())``)."""
@@ -305,13 +367,14 @@ class Classifier:
             if v[0] in ("f", "b"):
                 out.add(v[1])
             elif v[0] == "c":
-                for init in self.p.getattr(("i", v[1]), "__call__"):
-                    if init[0] == "b":
-                        out.add(init[1])
+                # A class run on a thread (a socketserver request handler): its
+                # construction and every method it may call run there.
+                out |= self.p.methods_of(v[1])
             elif v[0] == "i":
-                for m in self.p.getattr(v, "__call__"):
-                    if m[0] == "b":
-                        out.add(m[1])
+                for name in ("__call__", "run"):
+                    for m in self.p.getattr(v, name):
+                        if m[0] == "b":
+                            out.add(m[1])
         return out
 
 

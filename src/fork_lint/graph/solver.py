@@ -211,6 +211,20 @@ class Program:
                 self._subclasses[c] = seen
         return self._subclasses.get(cls, {cls})
 
+    def methods_of(self, cls: str) -> set[str]:
+        """Qualified names of the methods a class defines or inherits from project classes."""
+        out: set[str] = set()
+        for entry in self.mro(cls):
+            if entry[0] != "c":
+                continue
+            prefix = entry[1] + "."
+            for q, refs in self.scopes.items():
+                if q.startswith(prefix) and "." not in q[len(prefix) :]:
+                    mod, i = refs[0]
+                    if self.modules[mod]["scopes"][i]["method_kind"]:
+                        out.add(q)
+        return out
+
     def mro(self, cls: str) -> list[Value]:
         """Classes in method resolution order; external bases as ``("x", path, "")``."""
         cached = self._mro.get(cls)
