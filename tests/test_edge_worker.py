@@ -1,0 +1,57 @@
+"""End to end on an edge-worker-shaped project, through the installed command line.
+
+The shape is Airflow's edge worker: ``asyncio.run`` drives a loop whose aiohttp,
+aiofiles and ``anyio.Path`` calls start threads; one launch path forks with
+``multiprocessing.Process(target=self._run_job_via_supervisor)``, the other starts a
+fresh interpreter with ``subprocess.Popen``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+FIXTURE = Path(__file__).parent / "fixtures" / "projects" / "edge_worker"
+ASYNC_SOURCES = ("aiohttp.", "aiofiles.", "anyio.", "asyncio.", "loop.")
+
+
+def _write_project(root: Path) -> None:
+    shutil.copytree(FIXTURE, root, dirs_exist_ok=True)
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "edgeish"\nversion = "0"\nrequires-python = ">=3.10"\n'
+    )
+
+
+def _line_of(path: Path, needle: str) -> int:
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if needle in line:
+            return number
+    raise AssertionError(needle)
+
+
+def test_fork_found_with_async_thread_source_and_popen_path_quiet(tmp_path: Path) -> None:
+    _write_project(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "fork_lint", "--output-format", "json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    findings = json.loads(proc.stdout)
+    worker = tmp_path / "edgeish" / "worker.py"
+    assert [(f["code"], f["filename"], f["location"]["row"]) for f in findings] == [
+        ("FRK002", "edgeish/worker.py", _line_of(worker, "p.start()"))
+    ]
+    witness = findings[0]["witness"]
+    assert witness["thread_source"].startswith(ASYNC_SOURCES)
+    assert "event loop" in witness["reason"]
+    assert witness["fork_path"][0]["description"].startswith("runs an event loop")
+    assert witness["fork_path"][-1]["function"] == "edgeish.worker.Worker._launch_job"
+    popen_line = _line_of(worker, "subprocess.Popen(")
+    assert all(f["location"]["row"] != popen_line for f in findings)

@@ -1,0 +1,95 @@
+"""Witness paths of key fixture cases: the chain a user reads must be the real one."""
+
+from __future__ import annotations
+
+import pytest
+
+from fork_lint.api import check_sources
+from fork_lint.model import Finding
+from tests.test_fixtures import FIXTURES, load_case
+
+Chain = list[tuple[str, int]]
+
+
+def _finding(case: str, path: str, line: int) -> Finding:
+    files = load_case(FIXTURES / "checks" / f"{case}.py")
+    for f in check_sources(files):
+        if f.location.path == path and f.location.span.line == line:
+            return f
+    raise AssertionError(f"no finding at {path}:{line}")
+
+
+def _chain(hops: tuple[object, ...]) -> Chain:
+    return [(h.function, h.location.span.line) for h in hops]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("case", "path", "line", "anchor", "source", "thread", "fork"),
+    [
+        (
+            "start_then_call",
+            "runner.py",
+            12,
+            "service.main",
+            "threading.Thread.start",
+            [("service.main", 14)],
+            [("service.main", 15), ("runner.run_jobs", 7), ("runner.launch", 12)],
+        ),
+        (
+            "asyncio_to_thread",
+            "main.py",
+            14,
+            "main",
+            "asyncio.to_thread",
+            [("main", 26), ("main.main", 21), ("main.fetch", 10)],
+            [("main", 26), ("main.main", 22), ("main.launch", 14)],
+        ),
+        (
+            "thread_target_forks",
+            "app/jobs.py",
+            5,
+            "app.main.main",
+            "threading.Thread.start",
+            [("app.main.main", 7)],
+            [("app.main.main", 7), ("app.jobs.work", 5)],
+        ),
+        (
+            "class_keeps_thread",
+            "main.py",
+            18,
+            "main.Monitor",
+            "threading.Thread.start",
+            [("main.Monitor.start", 11)],
+            [("main.Monitor.spawn", 18)],
+        ),
+        (
+            "import_time_thread",
+            "app.py",
+            7,
+            "app",
+            "threading.Thread.start",
+            [("app", 3), ("metrics", 9)],
+            [("app.daemonize", 7)],
+        ),
+    ],
+)
+def test_witness_chain(
+    case: str, path: str, line: int, anchor: str, source: str, thread: Chain, fork: Chain
+) -> None:
+    w = _finding(case, path, line).witness
+    assert w is not None
+    assert w.anchor == anchor
+    assert w.thread_source == source
+    assert _chain(w.thread_path) == thread
+    assert _chain(w.fork_path) == fork
+    assert w.fork_path[-1].description.startswith("forks: ")
+    assert "starts a thread" in w.thread_path[-1].description
+
+
+def test_message_names_sink_and_source() -> None:
+    f = _finding("start_then_call", "runner.py", 12)
+    assert f.message == (
+        "`pty.fork()` may run while a thread started by `threading.Thread.start()` "
+        "at service.py:14 is alive"
+    )
+    assert (f.location.span.col, f.location.span.end_col) == (4, 14)
