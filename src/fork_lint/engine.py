@@ -5,10 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fork_lint.catalog import ThreadSource
+from fork_lint.catalog import PathFilter, ThreadSource
 from fork_lint.catalog.libraries import LIBRARY_THREAD_SOURCES, THREAD_BASE_CLASSES
-from fork_lint.catalog.stdlib import STDLIB_THREAD_SOURCES
-from fork_lint.graph.classify import Classifier, SinkHit
+from fork_lint.catalog.stdlib import (
+    CALLBACK_ARGS,
+    EVENT_LOOP_RUNNERS,
+    PASS_THROUGH,
+    STDLIB_THREAD_SOURCES,
+)
+from fork_lint.graph.classify import SINK_PATTERNS, Classifier, SinkHit
 from fork_lint.graph.reach import Hazard, Reachability
 from fork_lint.graph.solver import Program
 from fork_lint.index.facts import ModuleFacts
@@ -80,9 +85,18 @@ def analyse(modules: Sequence[ModuleFacts], options: AnalysisOptions) -> list[Fi
                 )
             )
     sources = thread_sources(options)
-    roots = {p.partition(".")[0] for src in sources for p in src.patterns}
-    roots |= {spec.partition(".")[0].partition(":")[0] for spec in options.fork_sinks}
-    program = Program(modules, roots)
+    patterns = [p for src in sources for p in src.patterns]
+    patterns += SINK_PATTERNS
+    patterns += EVENT_LOOP_RUNNERS
+    patterns += [p for p, _ in PASS_THROUGH] + [p for p, _, _ in CALLBACK_ARGS]
+    for spec in options.fork_sinks:
+        module, _, qual = spec.partition(":")
+        head, _, method = qual.rpartition(".")
+        patterns.append(f"{module}.{qual}")
+        if head:
+            patterns.append(f"{module}.{head}().{method}")
+    roots = {p.partition(".")[0] for p in patterns}
+    program = Program(modules, roots, PathFilter(patterns))
     program.solve()
     classification = Classifier(
         program,
@@ -114,6 +128,12 @@ def _finding(program: Program, hazard: Hazard) -> Finding:
         f"`{sink.name}()` may run while a thread started by `{w.thread_source}()`{where} "
         f"is alive{detail}"
     )
+    extra: tuple[tuple[str, str], ...] = ()
+    if sink.alloc is not None and sink.alloc[0] in program.modules:
+        # Where the process object was created, for fixes that rewrite the constructor.
+        alloc_path = program.modules[sink.alloc[0]]["path"]
+        line, col = program.site(sink.alloc)["span"][:2]
+        extra = (("alloc", f"{alloc_path}:{line}:{col}"),)
     return Finding(
         code=rule.code,
         name=rule.name,
@@ -122,6 +142,7 @@ def _finding(program: Program, hazard: Hazard) -> Finding:
         sink=sink.name,
         witness=w,
         function=hazard.function,
+        extra=extra,
     )
 
 

@@ -112,3 +112,35 @@ class PatternIndex(Generic[T]):
         result = tuple(dict.fromkeys(found))
         self._cache[path] = result
         return result
+
+
+_BOUNDARY = re.compile(r"[.(]")
+
+
+class PathFilter:
+    """Which external paths are worth tracking: those that can still grow into a
+    catalogue pattern. ``copy.deepcopy()`` or ``json.loads().get`` never can, and
+    tracking them through a large program multiplies value sets for nothing."""
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        self._prefixes: set[str] = set()
+        heads: set[str] = set()
+        for pattern in patterns:
+            glob = min((i for i, c in enumerate(pattern) if c in "*?["), default=-1)
+            literal = pattern if glob < 0 else pattern[:glob]
+            if glob >= 0:
+                heads.add(literal)
+            self._prefixes.add(literal)
+            for m in _BOUNDARY.finditer(literal):
+                self._prefixes.add(literal[: m.start()])
+                if m.group() == "(":
+                    self._prefixes.add(literal[: m.start() + 2])
+        self._heads = tuple(sorted(h for h in heads if h))
+        self._cache: dict[str, bool] = {}
+
+    def useful(self, path: str) -> bool:
+        hit = self._cache.get(path)
+        if hit is None:
+            hit = path in self._prefixes or path.startswith(self._heads)
+            self._cache[path] = hit
+        return hit

@@ -10,7 +10,7 @@ from fork_lint.catalog import ThreadSource
 _CPY = "https://docs.python.org/3/library/"
 
 # Event loops expose the same methods whichever way the loop was obtained.
-_LOOP = (
+LOOP_OBJECTS = _LOOP = (
     "asyncio.get_running_loop()",
     "asyncio.get_event_loop()",
     "asyncio.new_event_loop()",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fork_lint.catalog import PatternIndex, ThreadSource
-from fork_lint.catalog.stdlib import EVENT_LOOP_RUNNERS
+from fork_lint.catalog.stdlib import EVENT_LOOP_RUNNERS, LOOP_OBJECTS
 from fork_lint.graph.solver import Program, SiteRef, Value, start_method_in
 from fork_lint.index.facts import CallSite, Expr
 
@@ -26,6 +26,41 @@ _PPE = frozenset(
     ("concurrent.futures.ProcessPoolExecutor", "concurrent.futures.process.ProcessPoolExecutor")
 )
 _THREAD_POOLS = ("multiprocessing.pool.ThreadPool", "multiprocessing.dummy")
+
+
+def _sink_patterns() -> tuple[str, ...]:
+    mp: list[str] = []
+    for root in _MP:
+        mp += [
+            f"{root}.get_context(*",
+            f"{root}.set_start_method",
+            f"{root}.context.set_start_method",
+            f"{root}.Process().start",
+            f"{root}.process.BaseProcess().start",
+            f"{root}.context.Process().start",
+            f"{root}.Pool",
+            f"{root}.pool.Pool",
+            f"{root}.Manager",
+            f"{root}.managers.SyncManager().start",
+            f"{root}.managers.BaseManager().start",
+        ]
+    return (
+        *_OS_FORK,
+        *mp,
+        *_PPE,
+        *(f"{p}().__init__" for p in _PPE),
+        *_SUBPROCESS,
+        "subprocess.Popen().__init__",
+        *_ASYNC_SUBPROCESS,
+        *(f"{loop}.{m}" for loop in LOOP_OBJECTS for m in ("subprocess_exec", "subprocess_shell")),
+        "builtins.getattr",
+        "builtins.type",
+        "builtins.super",
+    )
+
+
+# External paths the classifier reads, besides the thread-source catalogue.
+SINK_PATTERNS: tuple[str, ...] = _sink_patterns()
 _PREEXEC_POSITION = 6  # Popen(args, bufsize, executable, stdin, stdout, stderr, preexec_fn, ...)
 
 

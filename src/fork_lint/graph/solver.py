@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from fork_lint.catalog import PatternIndex
+from fork_lint.catalog import PathFilter, PatternIndex
 from fork_lint.catalog.stdlib import CALLBACK_ARGS, PASS_THROUGH
 from fork_lint.index.facts import CallSite, Expr, ModuleFacts, Scope
 
@@ -57,10 +57,17 @@ CORE_ROOTS = frozenset(
 class Program:
     """All modules of the project, the solved value sets and the call graph."""
 
-    def __init__(self, modules: Iterable[ModuleFacts], roots: Iterable[str] = CORE_ROOTS) -> None:
+    def __init__(
+        self,
+        modules: Iterable[ModuleFacts],
+        roots: Iterable[str] | None = CORE_ROOTS,
+        paths: PathFilter | None = None,
+    ) -> None:
+        self.paths = paths
         # Values from external modules outside `roots` can never match a sink or
         # a source, so they are not tracked at all: this keeps value sets small.
-        self.roots = frozenset(roots) | CORE_ROOTS
+        # `roots=None` tracks every external module (for exporting the graph).
+        self.roots = None if roots is None else frozenset(roots) | CORE_ROOTS
         self.modules: dict[str, ModuleFacts] = {}
         for facts in modules:
             if facts["error"] is None:
@@ -86,6 +93,7 @@ class Program:
         self._subclasses: dict[str, set[str]] = {}
         self._lookup_cache: dict[tuple[int, str], tuple[str, str] | None] = {}
         self._changed = False
+        self._returning: set[str] = set()
         self.rounds = 0
 
     def _package_relative(self, name: str, is_package: bool) -> str:
@@ -106,6 +114,8 @@ class Program:
 
     def _ext(self, path: str, alloc: str) -> set[Value]:
         if self.roots is not None and path.partition(".")[0] not in self.roots:
+            return set()
+        if self.paths is not None and not self.paths.useful(path):
             return set()
         calls = path.count("(")
         if calls > _MAX_CALLS or path.rpartition(")")[2].count(".") > _MAX_ATTR_HOPS:
@@ -412,11 +422,20 @@ class Program:
         return out
 
     def _returns(self, qualname: str) -> set[Value]:
-        out: set[Value] = set()
-        for mod, i in self.scopes.get(qualname, ()):
-            for r in self.modules[mod]["scopes"][i]["returns"]:
-                out |= self.eval(mod, i, r)
-        return out
+        # Properties are evaluated where they are read, and may read each other:
+        # a function already being evaluated contributes nothing now, and the
+        # next round of the fixed point picks up what it returns.
+        if qualname in self._returning:
+            return set()
+        self._returning.add(qualname)
+        try:
+            out: set[Value] = set()
+            for mod, i in self.scopes.get(qualname, ()):
+                for r in self.modules[mod]["scopes"][i]["returns"]:
+                    out |= self.eval(mod, i, r)
+            return out
+        finally:
+            self._returning.discard(qualname)
 
     # -- calls ------------------------------------------------------------
     def _call(self, mod: str, site: CallSite) -> None:
