@@ -224,9 +224,10 @@ def test_all_keys(project: Path) -> None:
         fork-sinks = ["pkg.mod:Class.method"]
 
         [tool.fork-lint.fix]
-        anything = "for now"
+        start-method = "spawn"
         """,
     )
+    assert settings.fix_start_method == "spawn"
     assert settings.exclude == ("generated",)
     assert settings.extend_exclude == ("tests/fixtures",)
     assert settings.respect_gitignore is False

@@ -635,8 +635,8 @@ def test_summary(findings: tuple[Finding, ...], fixed: int, hidden: int, expecte
 
 
 def test_unknown_format() -> None:
-    with pytest.raises(ValueError, match="unknown output format 'sarif'"):
-        render("sarif", FINDINGS, CTX)
+    with pytest.raises(ValueError, match="unknown output format 'xml'"):
+        render("xml", FINDINGS, CTX)
 
 
 def test_empty_text_formats() -> None:

@@ -10,9 +10,10 @@ import argparse
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fork_lint import __version__
 from fork_lint.config import Settings
@@ -21,8 +22,13 @@ from fork_lint.index.facts import ModuleFacts
 from fork_lint.model import Finding
 from fork_lint.output import FORMATS
 
+if TYPE_CHECKING:
+    from fork_lint.baseline import Baseline
+    from fork_lint.integrations.precommit import FileScope
+    from fork_lint.vcs import ChangedLines
+
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-_COMMANDS = ("check", "rule", "version")
+_COMMANDS = ("check", "graph", "rule", "version")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,6 +40,19 @@ class _Parser(argparse.ArgumentParser):
 
 def _codes(value: str) -> list[str]:
     return [c.strip() for c in value.split(",") if c.strip()]
+
+
+def _file_line(value: str) -> tuple[Path, int]:
+    path, sep, line = value.rpartition(":")
+    if not sep or not path or not line.isdigit():
+        raise argparse.ArgumentTypeError(f"expected FILE:LINE, got {value!r}")
+    return Path(path), int(line)
+
+
+def _runtime_log(value: str) -> object:
+    from fork_lint.runtime.report import runtime_log_argument
+
+    return runtime_log_argument(value)
 
 
 def _per_file(value: str) -> tuple[str, list[str]]:
@@ -64,6 +83,24 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("-v", "--verbose", action="store_true", help="show tracebacks and timings")
     out.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     out.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
+    out.add_argument(
+        "--runtime-report",
+        type=_runtime_log,
+        metavar="FILE",
+        help="JSON Lines log of fork-lint's runtime guard: mark findings confirmed at run "
+        "time and list runtime hazards the analysis missed",
+    )
+    fixes = check.add_argument_group("fixes")
+    fixes.add_argument("--fix", action="store_true", help="apply safe fixes")
+    fixes.add_argument(
+        "--unsafe-fixes", action="store_true", help="also apply (with --fix) or offer unsafe fixes"
+    )
+    fixes.add_argument(
+        "--diff", action="store_true", help="print the fixes as a unified diff; write nothing"
+    )
+    fixes.add_argument(
+        "--fix-only", action="store_true", help="apply fixes without reporting what remains"
+    )
     rules = check.add_argument_group("rule selection")
     rules.add_argument("--select", type=_codes, metavar="CODES")
     rules.add_argument("--extend-select", type=_codes, metavar="CODES")
@@ -79,6 +116,67 @@ def build_parser() -> argparse.ArgumentParser:
     cfg.add_argument("--config", type=Path, metavar="FILE", help="pyproject.toml to use")
     cfg.add_argument("--isolated", action="store_true", help="ignore configuration files")
     cfg.add_argument("--target-version", metavar="pyXY", help="e.g. py312")
+    ci = check.add_argument_group("pre-commit and CI")
+    ci.add_argument(
+        "--whole-project",
+        action="store_true",
+        help="analyse the whole project(s) containing PATHS, but report only findings in "
+        "PATHS or whose witness passes through them (what the pre-commit hook runs)",
+    )
+    ci.add_argument(
+        "--exit-non-zero-on-fix",
+        action="store_true",
+        help="with --fix: exit 1 when a file was changed, even if no finding remains",
+    )
+    ci.add_argument(
+        "--diff-base",
+        metavar="REF",
+        help="git revision, e.g. origin/main: findings on lines changed since REF come first",
+    )
+    ci.add_argument(
+        "--only-changed",
+        action="store_true",
+        help="with --diff-base: leave out findings that touch no changed line",
+    )
+    ci.add_argument(
+        "--baseline", type=Path, metavar="FILE", help="report only findings not recorded in FILE"
+    )
+    ci.add_argument(
+        "--write-baseline",
+        type=Path,
+        metavar="FILE",
+        help="record the current findings in FILE (for --baseline) and exit 0",
+    )
+    explain = check.add_argument_group("witness of one finding")
+    explain.add_argument(
+        "--explain-path",
+        type=_file_line,
+        metavar="FILE:LINE",
+        help="show only the witness of the finding at FILE:LINE, in --format",
+    )
+    explain.add_argument(
+        "--format",
+        dest="explain_format",
+        choices=("text", "dot", "svg", "png"),
+        default="text",
+        help="format of --explain-path (svg and png need Graphviz)",
+    )
+
+    graph = sub.add_parser("graph", help="export the call graph (PyCG's JSON format) or draw it")
+    graph.add_argument("paths", nargs="*", type=Path, help="files or directories (default: .)")
+    graph.add_argument(
+        "--format",
+        choices=("json", "dot", "svg", "png"),
+        default="json",
+        help="json: PyCG's format; dot/svg/png: thread sources, sinks and the chains between",
+    )
+    graph.add_argument("-o", "--output", type=Path, metavar="FILE", help="default: stdout")
+    graph.add_argument(
+        "--root", type=Path, metavar="DIR", help="name modules relative to DIR (default: project)"
+    )
+    graph.add_argument("--config", type=Path, metavar="FILE", help="pyproject.toml to use")
+    graph.add_argument("--isolated", action="store_true", help="ignore configuration files")
+    graph.add_argument("--target-version", metavar="pyXY", help="e.g. py312")
 
     rule = sub.add_parser("rule", help="print the documentation of a rule")
     rule.add_argument("code", nargs="?", help="e.g. FRK001")
@@ -102,6 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "version":
             print(f"fork-lint {__version__}")
             return EXIT_OK
+        if args.command == "graph":
+            return _graph(args)
         return _check(args)
     except KeyboardInterrupt:
         sys.stderr.write("fork-lint: interrupted\n")
@@ -141,6 +241,10 @@ class CheckRun:
     findings: list[Finding] = field(default_factory=list)
     fixed: int = 0
     unsafe_hidden: int = 0
+    scope: FileScope | None = None  # --whole-project: the files to report on
+    rank: Callable[[Finding], int] | None = None  # --diff-base: 0 line, 1 witness, 2 unchanged
+    left_out: int = 0  # findings --only-changed dropped
+    baseline_matched: int = 0  # findings --baseline hid
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -160,18 +264,96 @@ def _check(args: argparse.Namespace) -> int:
         isolated=args.isolated,
         respect_gitignore=args.respect_gitignore,
     )
+    cwd = Path.cwd()
+    runs: list[CheckRun] = []
     try:
+        ci = _ci_inputs(args, cwd)
+        for scope_paths, scope in _scopes(args, paths, cwd):
+            settings = load_settings(scope_paths, overrides)
+            found = discover(scope_paths, settings)
+            for path, message in found.errors:
+                sys.stderr.write(f"fork-lint: warning: {path}: {message}\n")
+            runs.append(CheckRun(args, settings, found.files, cwd, scope=scope))
+    except (ConfigError, DiscoveryError, _CiError) as exc:
+        sys.stderr.write(f"fork-lint: error: {exc}\n")
+        return EXIT_ERROR
+    for run in runs:
+        _index(run)
+        _analyse(run)
+        _fix(run)
+        _restrict(run)
+        _baseline(run, ci)
+    run = _merge(runs)
+    if args.diff or args.fix_only:
+        from fork_lint.fixes.stage import fix_only_outcome
+
+        return fix_only_outcome(run)
+    if args.write_baseline is not None:
+        return _write_baseline(args.write_baseline, ci)
+    _changes(run, ci)
+    _step_summary(run)
+    if args.explain_path is not None:
+        return _explain(run)
+    return _report(run)
+
+
+def _graph(args: argparse.Namespace) -> int:
+    """`fork-lint graph`: the call graph as PyCG JSON, or a picture of sinks and sources."""
+    from fork_lint.config import ConfigError, Overrides, load_settings
+    from fork_lint.discovery import DiscoveryError, discover
+    from fork_lint.graph.export import GraphvizMissing, graph_output, require_graphviz
+    from fork_lint.project import collect_facts
+
+    paths = list(args.paths) or [Path(".")]
+    overrides = Overrides(
+        target_version=args.target_version, config=args.config, isolated=args.isolated
+    )
+    try:
+        require_graphviz(args.format)
         settings = load_settings(paths, overrides)
         found = discover(paths, settings)
-    except (ConfigError, DiscoveryError) as exc:
+    except (ConfigError, DiscoveryError, GraphvizMissing) as exc:
         sys.stderr.write(f"fork-lint: error: {exc}\n")
         return EXIT_ERROR
     for path, message in found.errors:
         sys.stderr.write(f"fork-lint: warning: {path}: {message}\n")
-    run = CheckRun(args=args, settings=settings, files=found.files, cwd=Path.cwd())
-    _index(run)
-    _analyse(run)
-    return _report(run)
+    modules = collect_facts(found.files, args.root or settings.project_root, Path.cwd())
+    data = graph_output(modules, args.format, analysis_options(settings))
+    return _write(data, args.output)
+
+
+def _explain(run: CheckRun) -> int:
+    """`check --explain-path FILE:LINE`: the witness of the findings on that line."""
+    from fork_lint.graph.export import GraphvizMissing, explain_output, findings_at
+
+    path, line = run.args.explain_path
+    cwd = run.cwd
+    chosen = findings_at(run.findings, path, line, cwd)
+    if not chosen:
+        in_file = sorted({f.location.span.line for f in findings_at(run.findings, path, 0, cwd)})
+        known = f" (findings there are on lines {', '.join(map(str, in_file))})" if in_file else ""
+        sys.stderr.write(f"fork-lint: error: no finding at {path}:{line}{known}\n")
+        return EXIT_ERROR
+    try:
+        data = explain_output(chosen, run.args.explain_format)
+    except GraphvizMissing as exc:
+        sys.stderr.write(f"fork-lint: error: {exc}\n")
+        return EXIT_ERROR
+    return _write(data, None)
+
+
+def _write(data: bytes, output: Path | None) -> int:
+    if output is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return EXIT_OK
+    try:
+        output.write_bytes(data)
+    except OSError as exc:
+        sys.stderr.write(f"fork-lint: error: cannot write {output}: {exc.strerror or exc}\n")
+        return EXIT_ERROR
+    return EXIT_OK
 
 
 def analysis_options(settings: Settings) -> AnalysisOptions:
@@ -199,6 +381,157 @@ def _analyse(run: CheckRun) -> None:
     ]
 
 
+def _fix(run: CheckRun) -> None:
+    """Findings -> findings with their fixes; with --fix/--diff/--fix-only, apply them."""
+    from fork_lint.fixes.stage import fix_stage
+
+    fix_stage(run)
+
+
+class _CiError(Exception):
+    """A --diff-base, --baseline or --only-changed problem: a usage error (exit 2)."""
+
+
+@dataclass
+class _CiInputs:
+    """What the CI stages read before the analysis, so a bad flag fails fast."""
+
+    changes: ChangedLines | None = None
+    baseline: Baseline | None = None
+    entries: list[dict[str, str | int]] = field(default_factory=list)  # for --write-baseline
+
+
+def _ci_inputs(args: argparse.Namespace, cwd: Path) -> _CiInputs:
+    from fork_lint.baseline import BaselineError, load_baseline
+    from fork_lint.vcs import VcsError, changed_lines
+
+    if args.only_changed and args.diff_base is None:
+        raise _CiError("--only-changed needs --diff-base REF")
+    ci = _CiInputs()
+    try:
+        if args.diff_base is not None:
+            ci.changes = changed_lines(args.diff_base, cwd)
+        if args.baseline is not None and args.write_baseline is None:
+            ci.baseline = load_baseline(args.baseline)
+    except VcsError as exc:
+        raise _CiError(f"--diff-base {args.diff_base}: {exc}") from None
+    except BaselineError as exc:
+        raise _CiError(str(exc)) from None
+    return ci
+
+
+def _scopes(
+    args: argparse.Namespace, paths: list[Path], cwd: Path
+) -> list[tuple[list[Path], FileScope | None]]:
+    """What each run analyses, and which files it reports on (None: everything)."""
+    if not args.whole_project:
+        return [(paths, None)]
+    from fork_lint.config import find_project_root
+    from fork_lint.discovery import DiscoveryError
+    from fork_lint.integrations.precommit import project_scopes
+
+    if not args.paths:
+        return [([find_project_root([cwd])], None)]
+    missing = [p for p in args.paths if not os.path.lexists(p)]
+    if missing:
+        raise DiscoveryError(missing)
+    config_root = args.config.resolve().parent if args.config and not args.isolated else None
+    return [([root], scope) for root, scope in project_scopes(args.paths, cwd, config_root)]
+
+
+def _restrict(run: CheckRun) -> None:
+    """--whole-project: keep findings in the given files or whose witness passes through them."""
+    if run.scope is not None:
+        scope = run.scope
+        run.findings = [f for f in run.findings if scope.touches(f, run.cwd)]
+
+
+def _baseline(run: CheckRun, ci: _CiInputs) -> None:
+    """--write-baseline records the findings; --baseline hides those it recorded."""
+    from fork_lint.baseline import Fingerprinter, baseline_entries
+    from fork_lint.output import read_source_lines
+
+    if run.args.write_baseline is None and ci.baseline is None:
+        return
+    fingerprinter = Fingerprinter(run.settings.project_root, run.cwd, read_source_lines)
+    if run.args.write_baseline is not None:
+        ci.entries += baseline_entries(run.findings, fingerprinter)
+    elif ci.baseline is not None:
+        run.findings, run.baseline_matched = ci.baseline.filter(run.findings, fingerprinter)
+
+
+def _merge(runs: list[CheckRun]) -> CheckRun:
+    """One run to report, from the runs of several projects (--whole-project)."""
+    if len(runs) == 1:
+        return runs[0]
+    first = runs[0]
+    return CheckRun(
+        first.args,
+        first.settings,
+        [f for r in runs for f in r.files],
+        first.cwd,
+        modules=[m for r in runs for m in r.modules],
+        findings=sorted((f for r in runs for f in r.findings), key=Finding.sort_key),
+        fixed=sum(r.fixed for r in runs),
+        unsafe_hidden=sum(r.unsafe_hidden for r in runs),
+        baseline_matched=sum(r.baseline_matched for r in runs),
+    )
+
+
+def _write_baseline(path: Path, ci: _CiInputs) -> int:
+    from fork_lint.baseline import BaselineError, write_baseline
+
+    try:
+        write_baseline(path, ci.entries)
+    except BaselineError as exc:
+        sys.stderr.write(f"fork-lint: error: {exc}\n")
+        return EXIT_ERROR
+    count = len(ci.entries)
+    sys.stderr.write(f"fork-lint: wrote {count} finding{'' if count == 1 else 's'} to {path}\n")
+    return EXIT_OK
+
+
+def _changes(run: CheckRun, ci: _CiInputs) -> None:
+    """--diff-base ranks findings by the change; --only-changed drops untouched ones."""
+    changes = ci.changes
+    if changes is None:
+        return
+    ranks: dict[Finding, int] = {}
+
+    def rank(finding: Finding) -> int:
+        if finding not in ranks:
+            ranks[finding] = changes.rank(finding, run.cwd)
+        return ranks[finding]
+
+    run.rank = rank
+    if run.args.only_changed:
+        kept = [f for f in run.findings if rank(f) < 2]
+        run.left_out = len(run.findings) - len(kept)
+        run.findings = kept
+
+
+def _step_summary(run: CheckRun) -> None:
+    """With the github format, append a table of all findings to $GITHUB_STEP_SUMMARY."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if run.args.output_format != "github" or not target:
+        return
+    from fork_lint.output import RenderContext
+    from fork_lint.output.github import step_summary
+
+    text = step_summary(
+        run.findings,
+        RenderContext(rank=run.rank),
+        diff_base=run.args.diff_base,
+        left_out=run.left_out,
+        baseline_matched=run.baseline_matched,
+    )
+    try:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        sys.stderr.write(f"fork-lint: warning: cannot write {target}: {exc.strerror or exc}\n")
+
+
 def _report(run: CheckRun) -> int:
     from fork_lint.output import RenderContext, render, statistics, summary
 
@@ -206,14 +539,29 @@ def _report(run: CheckRun) -> int:
     color = args.color == "always" or (
         args.color == "auto" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     )
-    ctx = RenderContext(color=color, fixed=run.fixed, unsafe_hidden=run.unsafe_hidden)
+    ctx = RenderContext(
+        color=color, fixed=run.fixed, unsafe_hidden=run.unsafe_hidden, rank=run.rank
+    )
     findings = run.findings
     if args.statistics:
         sys.stdout.write(statistics(findings, ctx))
     else:
-        sys.stdout.write(render(args.output_format, findings, ctx))
+        text = render(args.output_format, findings, ctx)
+        if args.runtime_report is not None:
+            from fork_lint.runtime.report import apply_runtime_report
+
+            text = apply_runtime_report(
+                text,
+                args.output_format,
+                findings,
+                args.runtime_report,
+                run.cwd,
+                run.settings.project_root,
+            )
+        sys.stdout.write(text)
         if args.output_format in ("full", "concise") and not args.quiet:
             sys.stdout.write(summary(findings, ctx))
     if args.verbose:
         sys.stderr.write(f"fork-lint: analysed {len(run.modules)} files\n")
-    return EXIT_FINDINGS if findings and not args.exit_zero else EXIT_OK
+    failed = bool(findings) or (args.exit_non_zero_on_fix and run.fixed > 0)
+    return EXIT_FINDINGS if failed and not args.exit_zero else EXIT_OK

@@ -6,6 +6,8 @@ already configures ruff can configure fork-lint without learning a new dialect.
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import difflib
 import functools
 import keyword
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fork_lint.fixes import LaunchOptions
 from fork_lint.rules import BY_CODE
 
 if sys.version_info >= (3, 11):
@@ -321,6 +324,8 @@ class Settings:
     target_version_source: str
     thread_sources: tuple[str, ...]
     fork_sinks: tuple[str, ...]
+    fix_start_method: str = "forkserver"  # [tool.fork-lint.fix] start-method
+    fix_launch: LaunchOptions = dataclasses.field(default_factory=LaunchOptions)
 
     def ignored_codes(self, path: str) -> frozenset[str]:
         """Codes per-file-ignores switch off for `path` (relative to the root, or absolute).
@@ -570,6 +575,109 @@ class _FileValues:
     respect_gitignore: bool | None = None
     thread_sources: tuple[str, ...] = ()
     fork_sinks: tuple[str, ...] = ()
+    fix_start_method: str | None = None
+    fix_launch: LaunchOptions | None = None
+
+
+_FIX_KEYS = ("start-method", "launch")
+_START_METHODS = ("forkserver", "spawn")
+_LAUNCH_KEYS = (
+    "entry-module",
+    "json-option",
+    "serialize-expression",
+    "target-methods",
+    "workload-parameter",
+    "popen-arguments",
+)
+
+
+def _unknown_key(key: str, known: Sequence[str], where: str) -> ConfigError:
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return ConfigError(f"{where}.{_toml_key(key)}: unknown key{hint}")
+
+
+def _string(value: object, where: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: expected a string, got {_type_name(value)}")
+    return value
+
+
+def _parse_fix(table: object, where: str, values: _FileValues) -> None:
+    """`[tool.fork-lint.fix]` and `[tool.fork-lint.fix.launch]`."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: expected a table, got {_type_name(table)}")
+    for key in table:
+        if key not in _FIX_KEYS:
+            raise _unknown_key(key, _FIX_KEYS, where)
+    if "start-method" in table:
+        method = _string(table["start-method"], f"{where}.start-method")
+        if method not in _START_METHODS:
+            raise ConfigError(
+                f"{where}.start-method: expected 'forkserver' or 'spawn', got {method!r}"
+            )
+        values.fix_start_method = method
+    if "launch" in table:
+        values.fix_launch = _parse_launch(table["launch"], f"{where}.launch")
+
+
+def _parse_launch(table: object, where: str) -> LaunchOptions:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: expected a table, got {_type_name(table)}")
+    for key in table:
+        if key not in _LAUNCH_KEYS:
+            raise _unknown_key(key, _LAUNCH_KEYS, where)
+    out = LaunchOptions()
+    if "entry-module" in table:
+        module = _string(table["entry-module"], f"{where}.entry-module")
+        if not _dotted(module):
+            raise ConfigError(f"{where}.entry-module: {module!r} is not a dotted module name")
+        out = dataclasses.replace(out, entry_module=module)
+    if "json-option" in table:
+        option = _string(table["json-option"], f"{where}.json-option")
+        out = dataclasses.replace(out, json_option=option)
+    if "serialize-expression" in table:
+        w = f"{where}.serialize-expression"
+        expr = _string(table["serialize-expression"], w)
+        if "{workload}" not in expr:
+            raise ConfigError(
+                f"{w}: must contain '{{workload}}', e.g. '{{workload}}.model_dump_json()'"
+            )
+        try:
+            ast.parse(expr.format(workload="workload"), mode="eval")
+        except (SyntaxError, ValueError, IndexError, KeyError) as exc:
+            raise ConfigError(f"{w}: not a Python expression: {exc}") from None
+        out = dataclasses.replace(out, serialize_expression=expr)
+    if "target-methods" in table:
+        w = f"{where}.target-methods"
+        methods = _string_list(table["target-methods"], w)
+        for name in methods:
+            if not name.isidentifier():
+                raise ConfigError(f"{w}: {name!r} is not a method name")
+        out = dataclasses.replace(out, target_methods=methods)
+    if "workload-parameter" in table:
+        w = f"{where}.workload-parameter"
+        name = _string(table["workload-parameter"], w)
+        if not name.isidentifier():
+            raise ConfigError(f"{w}: {name!r} is not a parameter name")
+        out = dataclasses.replace(out, workload_parameter=name)
+    if "popen-arguments" in table:
+        w = f"{where}.popen-arguments"
+        arguments = _string_list(table["popen-arguments"], w)
+        for argument in arguments:
+            try:
+                call = ast.parse(f"f({argument})", mode="eval").body
+            except SyntaxError:
+                call = None
+            if not (
+                isinstance(call, ast.Call)
+                and not call.args
+                and len(call.keywords) == 1
+                and call.keywords[0].arg is not None
+            ):
+                raise ConfigError(f"{w}: {argument!r} is not of the form 'name=expression'")
+        out = dataclasses.replace(out, popen_arguments=arguments)
+    return out
 
 
 def _parse_table(table: dict[str, Any], prefix: str) -> _FileValues:
@@ -622,8 +730,8 @@ def _parse_table(table: dict[str, Any], prefix: str) -> _FileValues:
         if key in table:
             names = _qualified_names(_string_list(table[key], where(key)), where(key))
             setattr(values, key.replace("-", "_"), names)
-    if "fix" in table and not isinstance(table["fix"], dict):
-        raise ConfigError(f"{where('fix')}: expected a table, got {_type_name(table['fix'])}")
+    if "fix" in table:
+        _parse_fix(table["fix"], where("fix"), values)
     return values
 
 
@@ -724,4 +832,6 @@ def load_settings(paths: Sequence[Path], overrides: Overrides) -> Settings:
         target_version_source=source,
         thread_sources=values.thread_sources,
         fork_sinks=values.fork_sinks,
+        fix_start_method=values.fix_start_method or "forkserver",
+        fix_launch=values.fix_launch or LaunchOptions(),
     )

@@ -23,7 +23,7 @@ found); unknown external calls do not call their arguments.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -39,6 +39,8 @@ _CONTEXT_FUNCS = ("get_context",)
 _PASS_THROUGH = PatternIndex((pattern, pos) for pattern, pos in PASS_THROUGH)
 _CALLBACKS = PatternIndex((pattern, (pos, kw)) for pattern, pos, kw in CALLBACK_ARGS)
 _MAX_ROUNDS = 60
+# Builtins whose result holds what the callback returns.
+_MAP_RESULTS = frozenset(("builtins.map",))
 # Attribute hops allowed after the last call in an external path. Catalogue
 # entries need one (`redis.Redis().pubsub().run_in_thread`); without a bound,
 # `node = node.value` in a recursive function grows new paths every round.
@@ -52,6 +54,39 @@ CORE_ROOTS = frozenset(
         "contextvars", "copy", "typing", "uvloop", "trio", "anyio",
     )
 )  # fmt: skip
+
+
+# ("a", module, scope, assignment index) | ("c", module, call site id, 0) | ("r", module, scope, 0)
+Unit = tuple[str, str, int, int]
+
+
+class _Store(dict[Any, set[Value]]):
+    """A value store that records which unit read which key, so that growing a set
+    re-evaluates exactly the units that depend on it (a worklist fixed point
+    instead of re-evaluating the whole program every round)."""
+
+    __slots__ = ("deps", "program")
+
+    def __init__(self, program: Program) -> None:
+        super().__init__()
+        self.program = program
+        self.deps: dict[Any, set[Unit]] = {}
+
+    def __missing__(self, key: Any) -> set[Value]:
+        values: set[Value] = set()
+        self[key] = values
+        self.program._owner[id(values)] = (self, key)
+        return values
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        unit = self.program._unit
+        if unit is not None:
+            deps = self.deps.get(key)
+            if deps is None:
+                self.deps[key] = {unit}
+            else:
+                deps.add(unit)
+        return dict.get(self, key, default)
 
 
 class Program:
@@ -82,18 +117,24 @@ class Program:
         for mod, facts in self.modules.items():
             for i, sc in enumerate(facts["scopes"]):
                 self.scopes[sc["qualname"]].append((mod, i))
-        self.vars: dict[tuple[str, str], set[Value]] = defaultdict(set)
-        self.fields: dict[tuple[str, str], set[Value]] = defaultdict(set)
-        self.results: dict[SiteRef, set[Value]] = defaultdict(set)
+        self._unit: Unit | None = None
+        self._owner: dict[int, tuple[_Store, Any]] = {}
+        self._queue: deque[Unit] = deque()
+        self._queued: set[Unit] = set()
+        self.vars: dict[tuple[str, str], set[Value]] = _Store(self)
+        self.fields: dict[tuple[str, str], set[Value]] = _Store(self)
+        self.results: dict[SiteRef, set[Value]] = _Store(self)
+        # what each function returns (or yields), updated when its scope is evaluated
+        self.rets: dict[str, set[Value]] = _Store(self)
         self.callees: dict[SiteRef, set[Value]] = defaultdict(set)
         # call site -> project functions / modules it invokes (its call edges)
         self.edges: dict[SiteRef, set[str]] = defaultdict(set)
         self.bases: dict[str, list[Value]] = {}
         self._mro: dict[str, list[Value]] = {}
         self._subclasses: dict[str, set[str]] = {}
+        self._tails: dict[str, list[list[Value]]] = {}
         self._lookup_cache: dict[tuple[int, str], tuple[str, str] | None] = {}
         self._changed = False
-        self._returning: set[str] = set()
         self.rounds = 0
 
     def _package_relative(self, name: str, is_package: bool) -> str:
@@ -166,31 +207,117 @@ class Program:
         store.update(values)
         if len(store) != before:
             self._changed = True
+            owner = self._owner.get(id(store))
+            if owner is not None:
+                for unit in owner[0].deps.get(owner[1], ()):
+                    if unit not in self._queued:
+                        self._queued.add(unit)
+                        self._queue.append(unit)
 
     # -- solving ----------------------------------------------------------
     def solve(self) -> None:
+        # A unit is one assignment, one call site or one function's returns: a
+        # grown value set re-evaluates just the units that read it.
+        units: list[Unit] = []
+        for mod, facts in self.modules.items():
+            for i, sc in enumerate(facts["scopes"]):
+                units.extend(("a", mod, i, k) for k in range(len(sc["assigns"])))
+                if sc["returns"]:
+                    units.append(("r", mod, i, 0))
+            units.extend(("c", mod, site["id"], 0) for site in facts["calls"])
+        # Class hierarchies decide attribute lookups everywhere, and a change
+        # re-evaluates every unit: settle them first from module-level and class
+        # bindings (imports, definitions), where base classes almost always come from.
+        toplevel = [
+            u
+            for u in units
+            if u[0] == "a" and self.modules[u[1]]["scopes"][u[2]]["kind"] in ("module", "class")
+        ]
         for _ in range(_MAX_ROUNDS):
-            self.rounds += 1
-            self._changed = False
+            for unit in toplevel:
+                if unit not in self._queued:
+                    self._queued.add(unit)
+                    self._queue.append(unit)
+            while self._queue:
+                unit = self._queue.popleft()
+                self._queued.discard(unit)
+                self._run_unit(unit)
+            self._unit = None
+            if not self._update_bases():
+                break
             self._mro.clear()
             self._subclasses.clear()
-            for mod, facts in self.modules.items():
-                for i, sc in enumerate(facts["scopes"]):
-                    if sc["kind"] == "class":
-                        bases = [v for b in sc["bases"] for v in self.eval(mod, i, b)]
-                        if bases != self.bases.get(sc["qualname"]):
-                            self._changed = True
-                            self.bases[sc["qualname"]] = bases
+            self._tails.clear()
+        # Then everything, once per change of the class hierarchy (usually once).
+        for _ in range(_MAX_ROUNDS):
+            self.rounds += 1
+            self._mro.clear()
+            self._subclasses.clear()
+            self._tails.clear()
             self._bind_self()
-            for mod, facts in self.modules.items():
-                scopes = facts["scopes"]
-                for i, sc in enumerate(scopes):
-                    for target, value in sc["assigns"]:
-                        self._assign(mod, i, target, self.eval(mod, i, value))
-                for site in facts["calls"]:
-                    self._call(mod, site)
-            if not self._changed:
+            for unit in units:
+                if unit not in self._queued:
+                    self._queued.add(unit)
+                    self._queue.append(unit)
+            while True:
+                while self._queue:
+                    unit = self._queue.popleft()
+                    self._queued.discard(unit)
+                    self._run_unit(unit)
+                if not self._settle_decorators():
+                    break
+            self._unit = None
+            if not self._update_bases():
                 break
+
+    def _run_unit(self, unit: Unit) -> None:
+        kind, mod, i, k = unit
+        self._unit = unit
+        facts = self.modules[mod]
+        if kind == "c":
+            self._call(mod, facts["calls"][i])
+            return
+        sc = facts["scopes"][i]
+        if kind == "a":
+            target, value = sc["assigns"][k]
+            self._assign(mod, i, target, self.eval(mod, i, value))
+        else:
+            out: set[Value] = set()
+            for r in sc["returns"]:
+                out |= self.eval(mod, i, r)
+            self._add(self.rets[sc["qualname"]], out)
+
+    def _update_bases(self) -> bool:
+        # A class defined twice under one name (`if PY2: class A(X) else: class A(Y)`)
+        # has the bases of both; comparing per definition would flip between them
+        # and never reach a fixed point.
+        new: dict[str, list[Value]] = {}
+        for mod, facts in self.modules.items():
+            for i, sc in enumerate(facts["scopes"]):
+                if sc["kind"] == "class":
+                    bases = new.setdefault(sc["qualname"], [])
+                    for b in sc["bases"]:
+                        bases.extend(v for v in sorted(self.eval(mod, i, b)) if v not in bases)
+        changed = new != self.bases
+        self.bases = new
+        return changed
+
+    def _settle_decorators(self) -> bool:
+        """At a fixed point, a decorator whose result is still unknown or opaque (a
+        library that is not tracked, a name that does not resolve) keeps the function
+        it decorates: most decorators return it or a wrapper that calls it."""
+        changed = False
+        for mod, facts in self.modules.items():
+            for site in facts["calls"]:
+                if site["kind"] != "decorator":
+                    continue
+                results = self.results[(mod, site["id"])]
+                if any(v[0] != "x" for v in results):
+                    continue
+                before = len(results)
+                self._add(results, self.eval(mod, site["scope"], site["args"][0]))
+                changed = changed or len(results) != before
+        return changed
 
     def _bind_self(self) -> None:
         for qualname, refs in self.scopes.items():
@@ -270,6 +397,8 @@ class Program:
                     self._add(self.vars[(base[1], target[2])], values)
         elif tag == "item":
             self._assign(mod, scope_index, target[1], values)
+        elif tag == "param":  # a default value, bound where the function is defined
+            self._add(self.vars[(target[1], target[2])], values)
 
     # -- evaluation -------------------------------------------------------
     def eval(self, mod: str, scope_index: int, expr: Expr) -> set[Value]:
@@ -375,9 +504,28 @@ class Program:
         if kind == "c":
             return self._class_attr(value[1], attr, instance=False)
         if kind == "sup":
-            mro = self.mro(value[1])[1:]
-            return self._lookup_in(mro, value[1], attr, instance=True, skip_fields=True)
+            out = set()
+            for tail in self._super_tails(value[1]):
+                out |= self._lookup_in(tail, value[1], attr, instance=True, skip_fields=True)
+            return out
         return set()
+
+    def _super_tails(self, cls: str) -> list[list[Value]]:
+        """Where ``super()`` in ``cls`` looks: the classes after ``cls`` in the MRO of
+        ``cls`` and of each subclass (``self`` may be an instance of any of them), so
+        cooperative multiple inheritance reaches the sibling class."""
+        cached = self._tails.get(cls)
+        if cached is not None:
+            return cached
+        tails: list[list[Value]] = []
+        for sub in sorted(self.subclasses(cls)):
+            mro = self.mro(sub)
+            if ("c", cls) in mro:
+                tail = mro[mro.index(("c", cls)) + 1 :]
+                if tail not in tails:
+                    tails.append(tail)
+        self._tails[cls] = tails
+        return tails
 
     def _class_attr(self, cls: str, attr: str, *, instance: bool) -> set[Value]:
         return self._lookup_in(self.mro(cls), cls, attr, instance=instance)
@@ -422,30 +570,29 @@ class Program:
         return out
 
     def _returns(self, qualname: str) -> set[Value]:
-        # Properties are evaluated where they are read, and may read each other:
-        # a function already being evaluated contributes nothing now, and the
-        # next round of the fixed point picks up what it returns.
-        if qualname in self._returning:
-            return set()
-        self._returning.add(qualname)
-        try:
-            out: set[Value] = set()
-            for mod, i in self.scopes.get(qualname, ()):
-                for r in self.modules[mod]["scopes"][i]["returns"]:
-                    out |= self.eval(mod, i, r)
-            return out
-        finally:
-            self._returning.discard(qualname)
+        """What a function returns, as last computed by evaluating its scope; the
+        reader is re-evaluated when that grows."""
+        values: set[Value] | None = self.rets.get(qualname)
+        return values if values is not None else set()
 
     # -- calls ------------------------------------------------------------
     def _call(self, mod: str, site: CallSite) -> None:
         ref = (mod, site["id"])
         i = site["scope"]
         funcs = self.eval(mod, i, site["func"])
+        if site["kind"] in ("iter", "aiter"):
+            self._iterate(ref, mod, site, funcs)
+            return
+        if site["kind"] == "raise":
+            # `raise Cls` instantiates the class; a raised instance calls nothing.
+            funcs = {f for f in funcs if f[0] == "c" or (f[0] == "x" and not f[1].endswith(")"))}
         if not funcs:
             return
         self._add(self.callees[ref], funcs)
         results = self.results[ref]
+        if site["kind"] == "decorator" and any(f[0] == "x" for f in funcs):
+            # A library decorator returns the function or a wrapper that calls it.
+            self._add(results, self.eval(mod, i, site["args"][0]))
         for f in funcs:
             kind = f[0]
             if kind == "f":
@@ -466,13 +613,52 @@ class Program:
                         # Construction of an external base: record it as a call of the base.
                         base = v[1][: -len("().__init__")]
                         self._add(self.callees[ref], {("x", base, "")})
+            elif kind == "i":
+                for m in self.getattr(f, "__call__"):
+                    if m[0] == "b":
+                        self._enter(ref, mod, site, m[1], offset=1)
+                        self._add(results, self._returns(m[1]))
             elif kind == "m":
                 if site["kind"] == "import":
                     self._enter_module(ref, f[1])
             elif kind == "x":
                 self._external(ref, mod, site, f)
 
-    def _enter(self, ref: SiteRef, mod: str, site: CallSite, qualname: str, offset: int) -> None:
+    def _iterate(self, ref: SiteRef, mod: str, site: CallSite, values: set[Value]) -> None:
+        """``for x in v``: ``__iter__`` of a project instance, then ``__next__`` of the
+        iterator it returns; the site's results are the items. Other values are
+        iterated as containers (their elements are the value itself, see ``item``)."""
+        iter_name, next_name = (
+            ("__aiter__", "__anext__") if site["kind"] == "aiter" else ("__iter__", "__next__")
+        )
+        results = self.results[ref]
+        for v in values:
+            if v[0] != "i":
+                continue
+            for method in self.getattr(v, iter_name):
+                if method[0] != "b":
+                    continue
+                self._enter(ref, mod, site, method[1], offset=1)
+                for it in self._returns(method[1]):
+                    nexts = [m for m in self.getattr(it, next_name) if m[0] == "b"]
+                    if it[0] != "i" or not nexts:
+                        self._add(results, {it})  # a generator `__iter__` yields the items
+                        continue
+                    for m in nexts:
+                        self._enter(ref, mod, site, m[1], offset=1)
+                        self._add(results, self._returns(m[1]))
+
+    def _enter(
+        self,
+        ref: SiteRef,
+        mod: str,
+        site: CallSite,
+        qualname: str,
+        offset: int,
+        args: list[Expr] | None = None,
+    ) -> None:
+        """Add the edge ``ref -> qualname`` and bind the arguments (the site's own, or
+        ``args``, positional only) to the parameters."""
         edges = self.edges[ref]
         if qualname not in edges:
             edges.add(qualname)
@@ -483,7 +669,7 @@ class Program:
         params = sc["params"]
         i = site["scope"]
         pos = offset
-        for arg in site["args"]:
+        for arg in site["args"] if args is None else args:
             values = self.eval(mod, i, arg)
             if not values:
                 pos += 1
@@ -500,7 +686,7 @@ class Program:
                 self._add(self.vars[(qualname, sc["vararg"])], values)
             pos += 1
         names = set(params[sc["posonly"] :]) | set(sc["kwonly"])
-        for key, arg in site["kwargs"]:
+        for key, arg in site["kwargs"] if args is None else ():
             if key is None:
                 continue
             values = self.eval(mod, i, arg)
@@ -559,9 +745,19 @@ class Program:
             if pos_or_none is not None and pos_or_none < len(args):
                 exprs.append(args[pos_or_none])
             exprs.extend(v for k, v in site["kwargs"] if k == kw)
+            # The callback receives the arguments after it (`atexit.register(f, *args)`,
+            # `map(f, xs)`), or the elements of the first (`sorted(xs, key=f)`).
+            passed = args[pos_or_none + 1 :] if pos_or_none is not None else args[:1]
             for e in exprs:
                 for target in self.eval(mod, i, e):
                     self.call_value(ref, target)
+                    if target[0] in ("f", "b"):
+                        sc = self.scope(target[1])
+                        static = sc is not None and sc["method_kind"] == "staticmethod"
+                        offset = 1 if target[0] == "b" and not static else 0
+                        self._enter(ref, mod, site, target[1], offset, args=passed)
+                        if path in _MAP_RESULTS:
+                            self._add(results, self._returns(target[1]))
 
     def call_value(self, ref: SiteRef, value: Value) -> None:
         """Record that call site ``ref`` invokes ``value`` (with unknown arguments)."""

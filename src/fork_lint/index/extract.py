@@ -230,9 +230,9 @@ class _Extractor:
         elif isinstance(node, ast.If):
             return self._if(node)
         elif isinstance(node, (ast.For, ast.AsyncFor)):
-            it = self.expr(node.iter)
+            it = self._iterate(node.iter, isinstance(node, ast.AsyncFor))
             self._enter_loop()
-            self._assign(node.target, ("item", it), None)
+            self._assign(node.target, it, None)
             self._block(node.body)
             self.cur.loops.pop()
             self._block(node.orelse)
@@ -294,7 +294,10 @@ class _Extractor:
             sc["nonlocals"].extend(node.names)
         elif isinstance(node, ast.Raise):
             if node.exc is not None:
-                self.expr(node.exc)
+                exc = self.expr(node.exc)
+                if isinstance(node.exc, (ast.Name, ast.Attribute)):
+                    # `raise Cls` instantiates `Cls` (an instance is raised as it is).
+                    self._site(exc, [], [], node.exc, "raise", _text(node.exc))
             if node.cause is not None:
                 self.expr(node.cause)
         elif isinstance(node, ast.Assert):
@@ -334,13 +337,36 @@ class _Extractor:
             return f"{base}.{module}" if base else module
         return base
 
+    def _defaults(self, args: ast.arguments) -> list[tuple[str, Expr]]:
+        """Default values with their parameters, evaluated in the enclosing scope."""
+        positional = [*args.posonlyargs, *args.args]
+        with_default = positional[len(positional) - len(args.defaults) :]
+        out = [(p.arg, self.expr(d)) for p, d in zip(with_default, args.defaults, strict=True)]
+        for p, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+            if default is not None:
+                out.append((p.arg, self.expr(default)))
+        return out
+
+    def _bind_defaults(self, qualname: str, defaults: list[tuple[str, Expr]]) -> None:
+        assigns = self.cur.scope["assigns"]
+        for name, value in defaults:
+            if value[0] not in ("const", "unknown"):
+                assigns.append((("param", qualname, name), value))
+
+    def _iterate(self, node: ast.expr, is_async: bool) -> Expr:
+        """The items of iterating ``node``: its elements, or what ``__next__`` returns."""
+        it = self.expr(node)
+        method = "__aiter__" if is_async else "__iter__"
+        site = self._site(it, [], [], node, "iter", f"{_text(node)}.{method}")
+        return ("union", (("item", it), ("call", site)))
+
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         parent = self.cur
         decorators = [self.expr(d) for d in node.decorator_list]
         args = node.args
-        for default in [*args.defaults, *(d for d in args.kw_defaults if d is not None)]:
-            self.expr(default)
+        defaults = self._defaults(args)
         qualname = f"{parent.scope['qualname']}.{node.name}"
+        self._bind_defaults(qualname, defaults)
         st = self._new_scope("function", node.name, qualname, node, parent.index)
         sc = st.scope
         positional = [*args.posonlyargs, *args.args]
@@ -376,12 +402,12 @@ class _Extractor:
     def _bind_decorated(
         self, name: str, value: Expr, decorators: list[Expr], node: ast.AST
     ) -> None:
-        # A decorator may return a wrapper that calls the original, or the
-        # original itself: keep both, so no call edge is lost.
+        # The name is bound to what the decorators return. The solver falls back
+        # on the undecorated value when a decorator's result is not known.
         result = value
         for dec in reversed(decorators):
             site = self._site(dec, [result], [], node, "decorator", "")
-            result = ("union", (value, ("call", site)))
+            result = ("call", site)
         self._bind(name)
         self.cur.scope["assigns"].append((("name", name), result))
 
@@ -490,6 +516,8 @@ class _Extractor:
             ):
                 st.dicts[target.value.id][target.slice.value] = value
         elif isinstance(target, (ast.Tuple, ast.List)):
+            if self._unpack(target.elts, value, value_node):
+                return
             for i, elt in enumerate(target.elts):
                 sub_node = None
                 if i == 0 and isinstance(value_node, ast.Call):
@@ -497,6 +525,30 @@ class _Extractor:
                 self._assign(elt, ("item", value), sub_node if isinstance(elt, ast.Name) else None)
         elif isinstance(target, ast.Starred):
             self._assign(target.value, value, None)
+
+    def _unpack(self, targets: list[ast.expr], value: Expr, value_node: ast.expr | None) -> bool:
+        """``a, *b, c = x, y, z, w``: assign element by element; False if the shapes differ."""
+        if value[0] != "coll" or not isinstance(value_node, (ast.Tuple, ast.List)):
+            return False
+        nodes = value_node.elts
+        if any(isinstance(n, ast.Starred) for n in nodes):
+            return False
+        stars = [i for i, t in enumerate(targets) if isinstance(t, ast.Starred)]
+        values = list(value[1])
+        if len(stars) > 1 or len(values) < len(targets) - len(stars):
+            return False
+        if not stars and len(values) != len(targets):
+            return False
+        star = stars[0] if stars else len(targets)
+        tail = len(targets) - star - 1 if stars else 0
+        for i in range(star):
+            self._assign(targets[i], values[i], nodes[i])
+        if stars:
+            middle = values[star : len(values) - tail]
+            self._assign(targets[star], ("coll", tuple(middle)), None)
+            for j in range(1, tail + 1):
+                self._assign(targets[-j], values[-j], nodes[-j])
+        return True
 
     def _dict_literal(self, node: ast.expr) -> dict[str, Expr] | None:
         if isinstance(node, ast.Dict):
@@ -612,9 +664,11 @@ class _Extractor:
         if (
             isinstance(func_node, ast.Name)
             and func_node.id == "super"
-            and not node.args
             and self.class_stack
+            and _own_super(node, self.class_stack[-1])
         ):
+            args = [self.expr(a) for a in node.args]
+            self._site(("name", "super"), args, [], node, "call", "super")
             return ("super", self.class_stack[-1])
         func = self.expr(func_node)
         args = [self.expr(a) for a in node.args]
@@ -651,11 +705,11 @@ class _Extractor:
 
     def _lambda(self, node: ast.Lambda) -> Expr:
         parent = self.cur
-        for default in [*node.args.defaults, *(d for d in node.args.kw_defaults if d is not None)]:
-            self.expr(default)
+        defaults = self._defaults(node.args)
         parent.lambdas += 1
         name = f"<lambda{parent.lambdas}>"
         qualname = f"{parent.scope['qualname']}.{name}"
+        self._bind_defaults(qualname, defaults)
         st = self._new_scope("lambda", name, qualname, node, parent.index)
         args = node.args
         st.scope["params"] = [a.arg for a in (*args.posonlyargs, *args.args)]
@@ -678,8 +732,8 @@ class _Extractor:
         # and the only loss is shadowing, which does not create call edges.
         def body() -> Expr:
             for gen in node.generators:
-                it = self.expr(gen.iter)
-                self._assign(gen.target, ("item", it), None)
+                it = self._iterate(gen.iter, bool(gen.is_async))
+                self._assign(gen.target, it, None)
                 for cond in gen.ifs:
                     self.expr(cond)
             if isinstance(node, ast.DictComp):
@@ -691,6 +745,14 @@ class _Extractor:
         result = body()
         self.cur.loops.pop()
         return result
+
+
+def _own_super(node: ast.Call, cls: str) -> bool:
+    """``super()``, or ``super(Cls, self)`` naming the enclosing class ``cls``."""
+    if not node.args and not node.keywords:
+        return True
+    first = node.args[0] if len(node.args) == 2 else None
+    return isinstance(first, ast.Name) and first.id == cls.rpartition(".")[2]
 
 
 def _recv_key(node: ast.expr) -> str:

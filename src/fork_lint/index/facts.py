@@ -43,7 +43,9 @@ class CallSite(TypedDict):
     guard: bool  # module level, under `if __name__ == "__main__":` (not run on import)
     recv: str  # receiver key for matching joins, e.g. "t", "self._pool"; "" if none
     text: str  # the callee as written, for messages: "threading.Thread(...).start"
-    kind: str  # "call", "import", "decorator", "with"
+    # "call"; "import"; "decorator" (args: the decorated value); "raise" (`raise Cls`
+    # instantiates Cls); "iter"/"aiter" (a for loop or comprehension: `__iter__`/`__next__`)
+    kind: str
     # Keyword arguments merged in from a `**name` whose dict is visible in this scope.
     via_kwargs: list[str]
     bind: str  # the name or `self.attr` the call's result is assigned to ("" if none)
@@ -67,7 +69,9 @@ class Scope(TypedDict):
     locals: list[str]  # names bound in this scope
     globals: list[str]
     nonlocals: list[str]
-    assigns: list[tuple[Expr, Expr]]  # (target, value); target is a name/attr/item expression
+    # (target, value); target is a name/attr/item expression, or ("param", qualname, name)
+    # for a default value of a function defined in this scope
+    assigns: list[tuple[Expr, Expr]]
     returns: list[Expr]
     joins: list[tuple[str, int]]  # (receiver key, order) of join()/shutdown()/with-exit
     end_order: int  # the order counter after the last site of the scope

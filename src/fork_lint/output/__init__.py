@@ -12,7 +12,11 @@ from fork_lint.model import Finding
 from fork_lint.output._context import RenderContext, read_source_lines, split_source_lines
 from fork_lint.output.concise import render_concise
 from fork_lint.output.full import render_full
+from fork_lint.output.github import render_github
+from fork_lint.output.gitlab import render_gitlab
 from fork_lint.output.json_format import finding_to_json, render_json
+from fork_lint.output.junit import render_junit
+from fork_lint.output.sarif import render_sarif
 from fork_lint.output.summary import statistics, summary
 
 __all__ = [
@@ -33,6 +37,10 @@ FORMATS: dict[str, Renderer] = {
     "full": render_full,
     "concise": render_concise,
     "json": render_json,
+    "github": render_github,
+    "sarif": render_sarif,
+    "gitlab": render_gitlab,
+    "junit": render_junit,
 }
 DEFAULT_FORMAT = "full"
 

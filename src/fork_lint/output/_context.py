@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fork_lint.model import Finding
+
 # Python's tokenizer ends lines at "\n", "\r\n" and "\r" only; `str.splitlines`
 # would also split at form feeds, "\x1c".."\x1e", "\x85", U+2028 and U+2029 and
 # so shift every line number after them.
@@ -44,6 +46,9 @@ class RenderContext:
     fixed: int = 0  # fixes applied this run
     unsafe_hidden: int = 0  # unsafe fixes available but not enabled
     show_fixes: bool = True  # `full` shows the diff of each fix under its `help:` line
+    # With `--diff-base`: 0 the finding's span changed, 1 a witness step changed, 2 neither.
+    # Formats whose consumer shows only the first few findings (`github`) put low ranks first.
+    rank: Callable[[Finding], int] | None = None
 
 
 def cached_reader(read: Callable[[str], list[str] | None]) -> Callable[[str], list[str] | None]:

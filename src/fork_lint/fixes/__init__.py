@@ -1,0 +1,289 @@
+"""Fixes: libcst codemods that remove a finding and keep every other byte of the file.
+
+A fixer looks at one finding and the project's current sources and answers with a
+`Proposal` (new text for each file it changes, and how safe that is), a `NoFix`
+(the pattern is recognised but cannot be rewritten, and why), or None (not its
+pattern). The first proposal among a rule's fixers wins; otherwise the first
+reason is shown. `fixes.apply` turns proposals into edits, checks each one (the
+safety gate) and writes files.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from fork_lint.index.facts import ModuleFacts
+from fork_lint.model import Applicability, Edit, Finding, Fix, Span
+
+if TYPE_CHECKING:  # libcst costs 0.3 s to import: only fixing needs it
+    from fork_lint.fixes._cst import ParsedFile
+
+__all__ = [
+    "FIXERS",
+    "REGISTRY",
+    "FixContext",
+    "FixOptions",
+    "Fixer",
+    "LaunchOptions",
+    "NoFix",
+    "Proposal",
+    "attach",
+    "edits_between",
+    "propose",
+]
+
+
+@dataclass(frozen=True)
+class LaunchOptions:
+    """`[tool.fork-lint.fix.launch]`: how a forked supervisor launch becomes a fresh interpreter.
+
+    The defaults are Airflow's: the edge worker's `_run_job_via_supervisor`
+    becomes ``python -m airflow.sdk.execution_time.execute_workload --json-string
+    <workload JSON>``, the command Airflow's ECS, Batch and Lambda executors build.
+    """
+
+    entry_module: str = "airflow.sdk.execution_time.execute_workload"
+    json_option: str = "--json-string"
+    serialize_expression: str = "{workload}.model_dump_json()"
+    target_methods: tuple[str, ...] = ("_run_job_via_supervisor",)
+    workload_parameter: str = "workload"
+    popen_arguments: tuple[str, ...] = ("start_new_session=True",)
+
+
+@dataclass(frozen=True)
+class FixOptions:
+    """What fixes need from the settings."""
+
+    target_version: tuple[int, int] = (3, 7)
+    start_method: str = "forkserver"
+    launch: LaunchOptions = field(default_factory=LaunchOptions)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A fix: the new text of every file it changes."""
+
+    message: str
+    applicability: Applicability
+    changes: Mapping[str, str]  # path -> new text
+
+
+@dataclass(frozen=True)
+class NoFix:
+    """The finding's pattern was recognised, but no fix is offered; `reason` says why."""
+
+    reason: str
+
+
+class FixContext:
+    """The project as the fixers see it: current texts by path and the module facts."""
+
+    def __init__(
+        self,
+        modules: Iterable[ModuleFacts],
+        read: Callable[[str], str | None],
+        options: FixOptions,
+    ) -> None:
+        self.modules = list(modules)
+        self._read = read
+        self._texts: dict[str, str | None] = {}
+        self._parsed: dict[str, ParsedFile | None] = {}
+        self.options = options
+
+    def source(self, path: str) -> str | None:
+        if path not in self._texts:
+            self._texts[path] = self._read(path)
+        return self._texts[path]
+
+    def parsed(self, path: str) -> ParsedFile | None:
+        """The file parsed by libcst (once per context), None if unreadable or unparsable."""
+        if path not in self._parsed:
+            import libcst as cst
+
+            from fork_lint.fixes._cst import parse_file
+
+            text = self.source(path)
+            try:
+                self._parsed[path] = parse_file(text) if text is not None else None
+            except (cst.ParserSyntaxError, RecursionError):
+                self._parsed[path] = None
+        return self._parsed[path]
+
+    @cached_property
+    def by_path(self) -> dict[str, ModuleFacts]:
+        return {m["path"]: m for m in self.modules}
+
+    @cached_property
+    def by_module(self) -> dict[str, ModuleFacts]:
+        out: dict[str, ModuleFacts] = {}
+        for m in self.modules:
+            out.setdefault(m["module"], m)
+        return out
+
+    def path_of_module(self, module: str) -> str | None:
+        """The project file of a module: by name, else by the path its name spells
+        (module names depend on the project root, paths do not)."""
+        facts = self.by_module.get(module)
+        if facts is not None:
+            return facts["path"]
+        rel = module.replace(".", "/")
+        for suffix in (f"{rel}.py", f"{rel}/__init__.py"):
+            hits = [
+                m["path"]
+                for m in self.modules
+                if m["path"].replace("\\", "/") == suffix
+                or m["path"].replace("\\", "/").endswith("/" + suffix)
+            ]
+            if len(hits) == 1:
+                return hits[0]
+        return None
+
+    def mentioned_elsewhere(self, name: str, exclude: Iterable[str]) -> list[str]:
+        """Project files other than `exclude` whose text contains `name` as a word."""
+        skip = set(exclude)
+        word = re.compile(rf"\b{re.escape(name)}\b")
+        out = []
+        for facts in self.modules:
+            path = facts["path"]
+            if path in skip:
+                continue
+            text = self.source(path)
+            if text is not None and name in text and word.search(text):
+                out.append(path)
+        return out
+
+
+Fixer = Callable[[Finding, FixContext], "Proposal | NoFix | None"]
+
+
+# Rule code -> fixer modules (each has `fix(finding, ctx)`), tried in order.
+REGISTRY: dict[str, tuple[str, ...]] = {
+    "FRK001": ("fork_exec",),
+    "FRK002": ("edge_launch", "start_method"),
+    "FRK003": ("start_method",),
+    "FRK004": ("preexec",),
+}
+FIXERS: dict[str, tuple[Fixer, ...]] = {}
+
+
+def fixers_for(code: str) -> tuple[Fixer, ...]:
+    if code not in FIXERS:
+        FIXERS[code] = tuple(
+            importlib.import_module(f"fork_lint.fixes.{name}").fix
+            for name in REGISTRY.get(code, ())
+        )
+    return FIXERS[code]
+
+
+def propose(finding: Finding, ctx: FixContext) -> Proposal | NoFix | None:
+    """The first proposal of the rule's fixers, else the first reason, else None."""
+    reason: NoFix | None = None
+    for fixer in fixers_for(finding.code):
+        result = fixer(finding, ctx)
+        if isinstance(result, Proposal):
+            return result
+        if isinstance(result, NoFix) and reason is None:
+            reason = result
+    return reason
+
+
+# ---------------------------------------------------------------------------- edits
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their line breaks, split where Python's tokenizer splits them."""
+    return _LINE.findall(text)
+
+
+@dataclass(frozen=True)
+class TextEdit:
+    """Replace `text[begin:end]` with `content` (character offsets)."""
+
+    begin: int
+    end: int
+    content: str
+
+
+def edits_between(old: str, new: str) -> list[TextEdit]:
+    """Small edits that turn `old` into `new`: changed line runs, trimmed to the
+    characters that differ."""
+    old_lines, new_lines = split_lines(old), split_lines(new)
+    starts = [0]
+    for line in old_lines:
+        starts.append(starts[-1] + len(line))
+    new_starts = [0]
+    for line in new_lines:
+        new_starts.append(new_starts[-1] + len(line))
+    out: list[TextEdit] = []
+    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        begin, end = starts[i1], starts[i2]
+        content = new[new_starts[j1] : new_starts[j2]]
+        removed = old[begin:end]
+        prefix = 0
+        limit = min(len(removed), len(content))
+        while prefix < limit and removed[prefix] == content[prefix]:
+            prefix += 1
+        suffix = 0
+        while (
+            suffix < limit - prefix
+            and removed[len(removed) - 1 - suffix] == content[len(content) - 1 - suffix]
+        ):
+            suffix += 1
+        out.append(
+            TextEdit(begin + prefix, end - suffix, content[prefix : len(content) - suffix])
+        )
+    return [e for e in out if e.begin != e.end or e.content]
+
+
+def apply_edits(text: str, edits: Iterable[TextEdit]) -> str:
+    for edit in sorted(edits, key=lambda e: (e.begin, e.end), reverse=True):
+        text = text[: edit.begin] + edit.content + text[edit.end :]
+    return text
+
+
+def position(text: str, offset: int) -> tuple[int, int]:
+    """(1-based line, 0-based column) of a character offset."""
+    line = 1
+    col_start = 0
+    for m in re.finditer(r"\r\n|\r|\n", text[:offset]):
+        line += 1
+        col_start = m.end()
+    return line, offset - col_start
+
+
+def offset_of(text: str, line: int, col: int) -> int:
+    lines = split_lines(text)
+    return sum(len(x) for x in lines[: line - 1]) + col
+
+
+def to_fix(proposal: Proposal | NoFix, sources: Mapping[str, str]) -> Fix:
+    """The reporting form of a proposal (spans in the files as they are now)."""
+    if isinstance(proposal, NoFix):
+        return Fix(f"No fix available: {proposal.reason}", Applicability.DISPLAY_ONLY, ())
+    edits: list[Edit] = []
+    for path in sorted(proposal.changes):
+        old = sources[path]
+        for e in edits_between(old, proposal.changes[path]):
+            line, col = position(old, e.begin)
+            end_line, end_col = position(old, e.end)
+            edits.append(Edit(path, Span(line, col, end_line, end_col), e.content))
+    return Fix(proposal.message, proposal.applicability, tuple(edits))
+
+
+def attach(finding: Finding, proposal: Proposal | NoFix | None, ctx: FixContext) -> Finding:
+    if proposal is None:
+        return finding
+    paths = proposal.changes if isinstance(proposal, Proposal) else {}
+    sources = {p: ctx.source(p) or "" for p in paths}
+    return replace(finding, fix=to_fix(proposal, sources))

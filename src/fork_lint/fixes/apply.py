@@ -1,0 +1,458 @@
+"""Apply fixes through the safety gate, over bounded passes, and write files atomically.
+
+Each pass proposes a fix for every finding, keeps the proposals whose edits do
+not overlap (the others wait for the next pass, recomputed on the new text) and
+checks them:
+
+1. every changed file still compiles;
+2. the analysis, re-run with fresh facts for the changed files only, no longer
+   reports the fixed finding and reports nothing new;
+3. the fix applied again to its own output changes nothing (idempotent).
+
+The pass's fixes are checked together first; if that fails, one by one, so one
+bad fix does not hold back the others. A fix that fails is dropped (and
+reported), never half-applied. Files are written only at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import stat
+import tempfile
+import tokenize
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from fork_lint.engine import AnalysisOptions, analyse
+from fork_lint.fixes import (
+    FixContext,
+    FixOptions,
+    NoFix,
+    Proposal,
+    TextEdit,
+    apply_edits,
+    attach,
+    edits_between,
+    offset_of,
+    position,
+    propose,
+)
+from fork_lint.fixes._cst import prune_imports
+from fork_lint.index.extract import extract, module_name_for
+from fork_lint.index.facts import ModuleFacts
+from fork_lint.model import Applicability, Finding, Location, Span
+
+MAX_PASSES = 10
+
+FindingKey = tuple[str, str, str, str]
+
+
+def finding_key(f: Finding) -> FindingKey:
+    """Identity of a finding across edits: line numbers move, these do not."""
+    return (f.code, f.path, f.function, f.sink)
+
+
+@dataclass(frozen=True)
+class Dropped:
+    finding: Finding
+    reason: str
+
+
+@dataclass
+class FixResult:
+    remaining: list[Finding]  # findings left, with their fixes attached for display
+    fixed: list[Finding]
+    dropped: list[Dropped]
+    changed: dict[str, tuple[str, str]]  # path -> (text before, text after)
+    touched: list[tuple[Finding, frozenset[str]]] = field(default_factory=list)  # fix -> files
+    unsafe_hidden: int = 0
+    passes: int = 0
+    converged: bool = True
+
+
+@dataclass
+class _Candidate:
+    finding: Finding
+    proposal: Proposal
+    edits: dict[str, list[TextEdit]]
+
+
+def applies(applicability: Applicability, unsafe: bool) -> bool:
+    return applicability is Applicability.SAFE or (unsafe and applicability is Applicability.UNSAFE)
+
+
+class FixRun:
+    """Fix a project held as module facts plus a way to read each file's current text."""
+
+    def __init__(
+        self,
+        modules: Sequence[ModuleFacts],
+        analysis: AnalysisOptions,
+        options: FixOptions,
+        read: Callable[[str], str | None],
+        keep: Callable[[Finding], bool] = lambda f: True,
+    ) -> None:
+        self.modules: dict[str, ModuleFacts] = {m["path"]: m for m in modules}
+        self.order = [m["path"] for m in modules]
+        self.analysis = analysis
+        self.options = options
+        self._read = read
+        self.keep = keep
+        self.texts: dict[str, str] = {}  # current text of every file read or changed
+        self.original: dict[str, str] = {}
+
+    # -- sources ----------------------------------------------------------
+    def source(self, path: str) -> str | None:
+        if path not in self.texts:
+            text = self._read(path)
+            if text is None:
+                return None
+            self.texts[path] = text
+            self.original[path] = text
+        return self.texts[path]
+
+    def context(
+        self, texts: Mapping[str, str] | None = None, modules: Iterable[ModuleFacts] | None = None
+    ) -> FixContext:
+        overlay = dict(texts or {})
+
+        def read(path: str) -> str | None:
+            return overlay[path] if path in overlay else self.source(path)
+
+        return FixContext(
+            modules if modules is not None else self._module_list(), read, self.options
+        )
+
+    def _module_list(self, replaced: Mapping[str, ModuleFacts] | None = None) -> list[ModuleFacts]:
+        replaced = replaced or {}
+        return [replaced.get(p, self.modules[p]) for p in self.order]
+
+    def analyse(self, modules: Sequence[ModuleFacts]) -> list[Finding]:
+        return [f for f in analyse(modules, self.analysis) if self.keep(f)]
+
+    def _facts(self, path: str, text: str) -> ModuleFacts:
+        old = self.modules.get(path)
+        if old is not None:
+            module, is_package = old["module"], old["is_package"]
+        else:
+            module, is_package = module_name_for(path)
+        return extract(text, path, module, is_package)
+
+    # -- the passes -------------------------------------------------------
+    def run(
+        self,
+        findings: Sequence[Finding],
+        *,
+        unsafe: bool,
+        select: Callable[[Finding], bool] = lambda f: True,
+        max_passes: int = MAX_PASSES,
+    ) -> FixResult:
+        """Fix the findings `select` accepts, with safe fixes (and unsafe ones if `unsafe`)."""
+        current = list(findings)
+        fixed: list[Finding] = []
+        touched: list[tuple[Finding, frozenset[str]]] = []
+        dropped: list[Dropped] = []
+        refused: dict[FindingKey, str] = {}
+        proposals: dict[int, Proposal | NoFix | None] = {}
+        proposed_for: list[Finding] = []  # the findings `proposals` belongs to
+        passes = 0
+        converged = False
+        while passes < max_passes:
+            ctx = self.context()
+            proposals = {id(f): propose(f, ctx) for f in current}
+            proposed_for = current
+            candidates = []
+            for f in current:
+                p = proposals[id(f)]
+                if (
+                    isinstance(p, Proposal)
+                    and applies(p.applicability, unsafe)
+                    and finding_key(f) not in refused
+                    and select(f)
+                ):
+                    edits = {
+                        path: edits_between(self.source(path) or "", new)
+                        for path, new in p.changes.items()
+                    }
+                    edits = {path: e for path, e in edits.items() if e}
+                    if edits:
+                        candidates.append(_Candidate(f, p, edits))
+            if not candidates:
+                converged = True
+                break
+            passes += 1
+            chosen = _non_overlapping(candidates)
+            accepted, after, failures = self._gate_pass(chosen, current)
+            for cand, reason in failures:
+                refused[finding_key(cand.finding)] = reason
+                dropped.append(Dropped(cand.finding, reason))
+            if not accepted:
+                continue
+            fixed.extend(c.finding for c in accepted)
+            touched.extend((c.finding, frozenset(c.edits)) for c in accepted)
+            new_texts, new_modules, new_findings = after
+            self.texts.update(new_texts)
+            self.modules.update(new_modules)
+            current = new_findings
+        remaining = []
+        hidden = 0
+        ctx = self.context()
+        for f in current:
+            p = proposals[id(f)] if proposed_for is current else propose(f, ctx)
+            if finding_key(f) in refused:
+                p = NoFix(f"the fix was not applied: {refused[finding_key(f)]}")
+            if isinstance(p, Proposal) and p.applicability is Applicability.UNSAFE and not unsafe:
+                hidden += 1
+            remaining.append(attach(f, p, ctx))
+        changed = {
+            path: (self.original[path], text)
+            for path, text in self.texts.items()
+            if path in self.original and text != self.original[path]
+        }
+        return FixResult(remaining, fixed, dropped, changed, touched, hidden, passes, converged)
+
+    # -- the gate ---------------------------------------------------------
+    def _gate_pass(
+        self, chosen: list[_Candidate], before: list[Finding]
+    ) -> tuple[
+        list[_Candidate],
+        tuple[dict[str, str], dict[str, ModuleFacts], list[Finding]],
+        list[tuple[_Candidate, str]],
+    ]:
+        verdict = self._gate(chosen, before)
+        if not isinstance(verdict, str):
+            return chosen, verdict, []
+        if len(chosen) == 1:
+            return [], ({}, {}, before), [(chosen[0], verdict)]
+        accepted: list[_Candidate] = []
+        failures: list[tuple[_Candidate, str]] = []
+        state: tuple[dict[str, str], dict[str, ModuleFacts], list[Finding]] = ({}, {}, before)
+        for cand in chosen:
+            trial = self._gate([*accepted, cand], before)
+            if isinstance(trial, str):
+                failures.append((cand, trial))
+            else:
+                accepted.append(cand)
+                state = trial
+        return accepted, state, failures
+
+    def _gate(
+        self, cands: list[_Candidate], before: list[Finding]
+    ) -> tuple[dict[str, str], dict[str, ModuleFacts], list[Finding]] | str:
+        """New texts, facts and findings if the fixes pass the gate, else why not."""
+        by_path: dict[str, list[TextEdit]] = {}
+        for c in cands:
+            for path, edits in c.edits.items():
+                by_path.setdefault(path, []).extend(edits)
+        texts = {
+            path: apply_edits(self.source(path) or "", edits) for path, edits in by_path.items()
+        }
+        for path, text in texts.items():
+            try:
+                compile(text, path, "exec", dont_inherit=True)
+            except (SyntaxError, ValueError) as exc:
+                return f"the fixed {path} does not compile: {exc}"
+            # Fixes proposed side by side each keep an import the other still uses;
+            # together they may leave it unused.
+            texts[path] = prune_imports(self.source(path) or "", text)
+        final_edits = {path: edits_between(self.source(path) or "", t) for path, t in texts.items()}
+        facts = {path: self._facts(path, text) for path, text in texts.items()}
+        for path, f in facts.items():
+            if f["error"] is not None:
+                return f"the fixed {path} cannot be analysed: {f['error'][1]}"
+        modules = self._module_list(facts)
+        after = self.analyse(modules)
+        count_before = Counter(finding_key(f) for f in before)
+        count_after = Counter(finding_key(f) for f in after)
+        fixed_count = Counter(finding_key(c.finding) for c in cands)
+        for key, n in fixed_count.items():
+            if count_after[key] > count_before[key] - n:
+                return f"{key[0]} is still reported in `{key[2]}` after the fix"
+        for key, n in count_after.items():
+            if n > count_before[key]:
+                return f"the fix introduces {key[0]} (`{key[3]}`) in `{key[2]}`"
+        ctx = self.context(texts, modules)
+        for c in cands:
+            again = propose(_remap(c.finding, final_edits, self), ctx)
+            if isinstance(again, Proposal) and any(
+                new != (texts.get(p) if p in texts else self.source(p))
+                for p, new in again.changes.items()
+            ):
+                return "applying the fix again would change the code again (not idempotent)"
+        return texts, facts, after
+
+
+def _overlaps(a: TextEdit, b: TextEdit) -> bool:
+    """Edits touching at a point count as overlapping: their order would be ambiguous."""
+    return a.begin <= b.end and b.begin <= a.end
+
+
+def _non_overlapping(candidates: list[_Candidate]) -> list[_Candidate]:
+    chosen: list[_Candidate] = []
+    taken: dict[str, list[TextEdit]] = {}
+    for cand in candidates:
+        clash = any(
+            _overlaps(e, t)
+            for path, edits in cand.edits.items()
+            for e in edits
+            for t in taken.get(path, ())
+        )
+        if clash:
+            continue
+        chosen.append(cand)
+        for path, edits in cand.edits.items():
+            taken.setdefault(path, []).extend(edits)
+    return chosen
+
+
+def _shift(offset: int, edits: Sequence[TextEdit]) -> int:
+    delta = 0
+    for e in sorted(edits, key=lambda e: e.begin):
+        if e.end <= offset:
+            delta += len(e.content) - (e.end - e.begin)
+        elif e.begin <= offset:
+            return e.begin + delta
+    return offset + delta
+
+
+def _remap(finding: Finding, edits: Mapping[str, list[TextEdit]], run: FixRun) -> Finding:
+    """The finding with its positions moved through the edits (for the idempotency check)."""
+
+    def move(path: str, line: int, col: int) -> tuple[int, int]:
+        if path not in edits:
+            return line, col
+        old = run.source(path) or ""
+        new = apply_edits(old, edits[path])
+        return position(new, _shift(offset_of(old, line, col), edits[path]))
+
+    span = finding.location.span
+    line, col = move(finding.path, span.line, span.col)
+    end_line, end_col = move(finding.path, span.end_line, span.end_col)
+    extra = []
+    for key, value in finding.extra:
+        moved = value
+        if key == "alloc":
+            rest, _, c = value.rpartition(":")
+            path, _, ln = rest.rpartition(":")
+            new_line, new_col = move(path, int(ln), int(c))
+            moved = f"{path}:{new_line}:{new_col}"
+        extra.append((key, moved))
+    return replace(
+        finding,
+        location=Location(finding.path, Span(line, col, end_line, end_col)),
+        extra=tuple(extra),
+    )
+
+
+# ---------------------------------------------------------------------------- disk
+
+
+@dataclass
+class DiskFile:
+    data: bytes
+    encoding: str
+    text: str
+
+
+@dataclass
+class DiskSources:
+    """Read project files (keeping their encoding) and write fixed ones back atomically."""
+
+    cwd: Path
+    files: dict[str, DiskFile] = field(default_factory=dict)
+
+    def disk_path(self, path: str) -> Path:
+        p = Path(path)
+        return p if p.is_absolute() else self.cwd / p
+
+    def read(self, path: str) -> str | None:
+        if path not in self.files:
+            try:
+                data = self.disk_path(path).read_bytes()
+                encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+                text = data.decode(encoding)
+            except (OSError, SyntaxError, UnicodeDecodeError, LookupError):
+                return None
+            if text.startswith("\ufeff"):  # a BOM the codec did not strip
+                text = text[1:]
+                encoding = "utf-8-sig"
+            self.files[path] = DiskFile(data, encoding, text)
+        return self.files[path].text
+
+    def stale(self, path: str) -> bool:
+        """The file on disk differs from what was read (or cannot be read any more)."""
+        known = self.files.get(path)
+        try:
+            return known is None or self.disk_path(path).read_bytes() != known.data
+        except OSError:
+            return True
+
+    def write(self, path: str, text: str) -> str | None:
+        """Write `text` in place of the file read earlier; an error message, or None.
+
+        The file is skipped when it changed on disk since it was read. The new
+        content goes to a temporary file in the same directory, gets the old
+        file's permission bits, and replaces it in one rename.
+        """
+        known = self.files.get(path)
+        target = self.disk_path(path)
+        if known is None:
+            return "the file was never read"
+        try:
+            current = target.read_bytes()
+            mode = stat.S_IMODE(target.stat().st_mode)
+        except OSError as exc:
+            return f"cannot read it back: {exc.strerror or exc}"
+        if current != known.data:
+            return "it changed on disk since it was read; not written"
+        try:
+            data = text.encode(known.encoding)
+        except (UnicodeEncodeError, LookupError) as exc:
+            return f"the fixed text cannot be encoded as {known.encoding}: {exc}"
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".fork-lint", dir=target.parent
+        )
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp, mode)
+            os.replace(tmp, target)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            return f"cannot write it: {exc.strerror or exc}"
+        self.files[path] = DiskFile(data, known.encoding, text)
+        return None
+
+
+def fix_sources(
+    files: Mapping[str, str],
+    *,
+    unsafe: bool = False,
+    options: FixOptions | None = None,
+    thread_sources: Sequence[str] = (),
+    fork_sinks: Sequence[str] = (),
+    max_passes: int = MAX_PASSES,
+) -> FixResult:
+    """Fix an in-memory project (``{"pkg/mod.py": source}``), as `check_sources` analyses one.
+
+    `options.target_version` is also the analysis target version.
+    """
+    options = options or FixOptions(target_version=(3, 12))
+    modules = []
+    for path, source in sorted(files.items()):
+        module, is_package = module_name_for(path)
+        modules.append(extract(source, path, module, is_package))
+    analysis = AnalysisOptions(
+        target_version=options.target_version,
+        thread_sources=tuple(thread_sources),
+        fork_sinks=tuple(fork_sinks),
+    )
+    run = FixRun(modules, analysis, options, files.get)
+    return run.run(run.analyse(modules), unsafe=unsafe, max_passes=max_passes)

@@ -1,0 +1,173 @@
+"""The CLI's fix stage: attach fixes to findings, or apply them (`--fix`, `--diff`, `--fix-only`).
+
+Without a fix flag, every finding gets its proposed fix (for `[*]`, the `help:`
+line and the JSON `fix` object) and nothing is written. With one, `FixRun`
+applies the enabled fixes through the safety gate; `--diff` prints what would
+change, the others write the files.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from fork_lint.fixes import FixOptions, Proposal, attach, propose, split_lines
+from fork_lint.model import Applicability, Finding
+
+if TYPE_CHECKING:
+    from fork_lint.cli import CheckRun
+    from fork_lint.fixes.apply import DiskSources, FixResult, FixRun
+
+
+def fix_options(run: CheckRun) -> FixOptions:
+    s = run.settings
+    return FixOptions(
+        target_version=s.target_version, start_method=s.fix_start_method, launch=s.fix_launch
+    )
+
+
+def _fix_run(run: CheckRun, sources: DiskSources) -> FixRun:
+    from fork_lint.cli import analysis_options
+    from fork_lint.fixes.apply import FixRun
+
+    settings, cwd = run.settings, run.cwd
+
+    def keep(f: Finding) -> bool:
+        return settings.enabled(f.code, str(cwd / f.location.path))
+
+    return FixRun(run.modules, analysis_options(settings), fix_options(run), sources.read, keep)
+
+
+def applying(run: CheckRun) -> bool:
+    args = run.args
+    return bool(args.fix or args.diff or args.fix_only)
+
+
+def fix_stage(run: CheckRun) -> None:
+    if not run.findings:
+        return  # nothing to fix; spare the import of libcst
+    from fork_lint.fixes.apply import DiskSources
+
+    sources = DiskSources(run.cwd)
+    if not applying(run):
+        _attach_all(run, _fix_run(run, sources))
+        return
+    scope = run.scope
+    cwd = run.cwd
+    select: Callable[[Finding], bool] = (
+        (lambda f: scope.touches(f, cwd)) if scope is not None else (lambda f: True)
+    )
+    result = _fix_run(run, sources).run(run.findings, unsafe=run.args.unsafe_fixes, select=select)
+    for dropped in result.dropped:
+        f = dropped.finding
+        s = f.location.span
+        sys.stderr.write(
+            f"fork-lint: warning: {f.path}:{s.line}:{s.col + 1}: {f.code} fix not applied: "
+            f"{dropped.reason}\n"
+        )
+    if not result.converged:
+        sys.stderr.write(
+            f"fork-lint: warning: fixes did not settle after {result.passes} passes; "
+            "run again to apply the rest\n"
+        )
+    run.unsafe_hidden = result.unsafe_hidden
+    if run.args.diff:
+        sys.stdout.write(unified_diff(result))
+        run.findings = result.remaining
+        run.fixed = len(result.fixed)
+        return
+    written, problems = _write(result, sources)
+    for path, problem in problems:
+        sys.stderr.write(f"fork-lint: warning: {path}: fixes not written: {problem}\n")
+    run.fixed = sum(1 for _, files in result.touched if files <= written)
+    if problems:
+        # What is on disk is not what the gate saw: analyse it again.
+        from fork_lint.cli import _analyse, _index
+
+        _index(run)
+        _analyse(run)
+        _attach_all(run, _fix_run(run, DiskSources(run.cwd)))
+    else:
+        run.findings = result.remaining
+
+
+def _attach_all(run: CheckRun, fixrun: FixRun) -> None:
+    ctx = fixrun.context()
+    out = []
+    hidden = 0
+    for f in run.findings:
+        proposal = propose(f, ctx)
+        if (
+            isinstance(proposal, Proposal)
+            and proposal.applicability is Applicability.UNSAFE
+            and not run.args.unsafe_fixes
+        ):
+            hidden += 1
+        out.append(attach(f, proposal, ctx))
+    run.findings = out
+    run.unsafe_hidden = hidden
+
+
+def _write(result: FixResult, sources: DiskSources) -> tuple[set[str], list[tuple[str, str]]]:
+    """Write every changed file, except those a file changed on disk would leave half-fixed.
+
+    A fix may change several files; if one of them changed on disk since it was
+    read, none of that fix's files is written (nor those of fixes sharing a file
+    with it).
+    """
+    problems: list[tuple[str, str]] = []
+    blocked = {path for path in result.changed if sources.stale(path)}
+    for path in sorted(blocked):
+        problems.append((path, "it changed on disk since it was read"))
+    grew = True
+    while grew:
+        grew = False
+        for _, files in result.touched:
+            if files & blocked and not files <= blocked:
+                blocked |= files
+                grew = True
+    written: set[str] = set()
+    for path in sorted(result.changed):
+        if path in blocked:
+            if not sources.stale(path):
+                problems.append((path, "it shares a fix with a file that changed on disk"))
+            continue
+        error = sources.write(path, result.changed[path][1])
+        if error is None:
+            written.add(path)
+        else:
+            problems.append((path, error))
+    return written, problems
+
+
+def unified_diff(result: FixResult) -> str:
+    out = []
+    for path in sorted(result.changed):
+        old, new = result.changed[path]
+        lines = difflib.unified_diff(split_lines(old), split_lines(new), f"a/{path}", f"b/{path}")
+        for line in lines:
+            out.append(
+                line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n"
+            )
+    return "".join(out)
+
+
+def fix_only_outcome(run: CheckRun) -> int:
+    """`--diff` and `--fix-only` report only what was (or would be) fixed."""
+    n = run.fixed
+    noun = "error" if n == 1 else "errors"
+    hidden = run.unsafe_hidden
+    extra = (
+        f" ({hidden} more fix{'' if hidden == 1 else 'es'} available with `--unsafe-fixes`)"
+        if hidden
+        else ""
+    )
+    if run.args.diff:
+        if n or hidden:
+            sys.stderr.write(f"Would fix {n} {noun}{extra}.\n")
+        return 1 if n else 0
+    if not run.args.quiet:
+        sys.stdout.write(f"Fixed {n} {noun}{extra}.\n" if n or hidden else "No errors fixed.\n")
+    return 0

@@ -1,0 +1,178 @@
+"""The exported call graph, construct by construct, and the `graph` / `--explain-path` CLI.
+
+Each directory under tests/fixtures/callgraph/ is a small program with the graph
+it must produce in ``expected.json`` (PyCG's format), written by hand from what
+the program does when it runs. The comparison is exact: a missing edge is a
+missed hazard, an extra one a false alarm.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from fork_lint.cli import main
+from fork_lint.graph import export
+from fork_lint.graph.export import call_graph, external_name, solve_all
+from fork_lint.project import collect_facts
+
+FIXTURES = Path(__file__).parent / "fixtures" / "callgraph"
+CASES = sorted(p.name for p in FIXTURES.iterdir() if (p / "expected.json").is_file())
+
+THREADED = """\
+import os
+import threading
+
+
+def work():
+    pass
+
+
+def main():
+    t = threading.Thread(target=work)
+    t.start()
+    spawn()
+
+
+def spawn():
+    if os.fork() == 0:
+        os._exit(0)
+
+
+main()
+"""
+
+
+def graph_of(root: Path) -> dict[str, list[str]]:
+    files = sorted(root.rglob("*.py"))
+    return call_graph(solve_all(collect_facts(files, root, root)))
+
+
+def test_every_construct_of_the_issue_has_a_fixture() -> None:
+    wanted = {
+        "direct_calls", "function_args", "kwargs", "assignments", "returns", "lambdas",
+        "decorators", "classes", "inheritance", "imports", "external", "containers",
+        "generators", "partial", "builtin_callbacks", "exceptions",
+    }  # fmt: skip
+    assert wanted <= set(CASES)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_fixture_graph(case: str) -> None:
+    root = FIXTURES / case
+    expected = json.loads((root / "expected.json").read_text())
+    assert graph_of(root) == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("os.fork", "os.fork"),
+        ("builtins.print", "<builtin>.print"),
+        ("threading.Thread().start", "threading.Thread.start"),
+        ("multiprocessing.get_context('fork').Process().start", "multiprocessing.get_context.Process.start"),
+        ("ext.make()", None),  # calling what an external call returned: unknown
+    ],
+)  # fmt: skip
+def test_external_names(path: str, name: str | None) -> None:
+    assert external_name(path) == name
+
+
+def test_keys_are_sorted_and_every_callee_is_a_key(tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text(THREADED)
+    graph = graph_of(tmp_path)
+    assert list(graph) == sorted(graph)
+    assert all(callee in graph for callees in graph.values() for callee in callees)
+
+
+# -- CLI ------------------------------------------------------------------------
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "app.py").write_text(THREADED)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_graph_json_to_stdout(project: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    assert main(["graph", "--isolated"]) == 0
+    graph = json.loads(capsysbinary.readouterr().out)
+    assert graph["pkg.app.main"] == ["pkg.app.spawn", "threading.Thread", "threading.Thread.start"]
+    assert graph["pkg.app.spawn"] == ["os._exit", "os.fork"]
+
+
+def test_graph_output_file_and_root(project: Path) -> None:
+    out = project / "graph.json"
+    assert main(["graph", "pkg", "--isolated", "--root", "pkg", "--output", str(out)]) == 0
+    graph = json.loads(out.read_text())
+    assert "app.main" in graph  # named relative to --root, not to the project
+    assert "pkg.app.main" not in graph
+
+
+def test_graph_dot_draws_sources_sinks_and_chains(
+    project: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    assert main(["graph", "--isolated", "--format", "dot"]) == 0
+    dot = capsysbinary.readouterr().out.decode()
+    assert dot.startswith('digraph "fork-lint" {')
+    assert '"pkg.app.main" -> "pkg.app.spawn";' in dot
+    sink = next(line for line in dot.splitlines() if "forks: os.fork" in line)
+    assert 'color="red"' in sink
+    assert "threads may be alive" in sink
+    assert "starts a thread\\nthreading.Thread.start" in dot
+    assert "pkg.app.work" not in dot  # leads to neither a sink nor a thread source
+
+
+def test_image_format_without_graphviz_is_a_clear_error(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(export.shutil, "which", lambda name: None)
+    assert main(["graph", "--isolated", "--format", "svg"]) == 2
+    assert "needs Graphviz's `dot` program" in capsys.readouterr().err
+    assert main(["check", "--isolated", "--explain-path", "pkg/app.py:16", "--format", "png"]) == 2
+    assert "needs Graphviz's `dot` program" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+@pytest.mark.parametrize(("fmt", "magic"), [("svg", b"<svg"), ("png", b"\x89PNG")])
+def test_image_formats_with_graphviz(project: Path, fmt: str, magic: bytes) -> None:
+    out = project / f"graph.{fmt}"
+    assert main(["graph", "--isolated", "--format", fmt, "--output", str(out)]) == 0
+    assert magic in out.read_bytes()[:200]
+
+
+def test_explain_path_text(project: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    assert main(["check", "--isolated", "--explain-path", "pkg/app.py:16"]) == 0
+    text = capsysbinary.readouterr().out.decode()
+    assert "FRK001" in text
+    assert "witness:" in text
+    assert "thread: pkg/app.py:11:5 in pkg.app.main: starts a thread" in text
+
+
+def test_explain_path_dot(project: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    assert main(["check", "--isolated", "--explain-path", "pkg/app.py:16", "--format", "dot"]) == 0
+    dot = capsysbinary.readouterr().out.decode()
+    assert dot.startswith('digraph "witness" {')
+    assert 'label="FRK001 pkg/app.py:16:' in dot
+    assert '"f1 pkg.app.main" -> "f1 source pkg/app.py:11"' in dot
+    assert 'label="forks: os.fork\\npkg/app.py:16", color="red"' in dot
+
+
+def test_explain_path_without_a_finding_there(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", "--isolated", "--explain-path", "pkg/app.py:3"]) == 2
+    assert "no finding at pkg/app.py:3 (findings there are on lines 16)" in capsys.readouterr().err
+
+
+def test_explain_path_needs_file_and_line(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["check", "--explain-path", "pkg/app.py"])
+    assert exc.value.code == 2
+    assert "expected FILE:LINE" in capsys.readouterr().err
