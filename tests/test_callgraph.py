@@ -73,7 +73,10 @@ def test_fixture_graph(case: str) -> None:
         ("os.fork", "os.fork"),
         ("builtins.print", "<builtin>.print"),
         ("threading.Thread().start", "threading.Thread.start"),
-        ("multiprocessing.get_context('fork').Process().start", "multiprocessing.get_context.Process.start"),
+        (
+            "multiprocessing.get_context('fork').Process().start",
+            "multiprocessing.get_context.Process.start",
+        ),
         ("ext.make()", None),  # calling what an external call returned: unknown
     ],
 )  # fmt: skip

@@ -85,9 +85,10 @@ def test_a_fix_that_breaks_the_syntax_is_dropped(monkeypatch: pytest.MonkeyPatch
     _swap_fixer(monkeypatch, "FRK004", lambda t: t.replace("preexec_fn=os.setsid", "preexec_fn="))
     result = fix_sources({"m.py": THREADED})
     assert result.changed == {}
-    assert [d.reason for d in result.dropped] == [
-        "the fixed m.py does not compile: invalid syntax (m.py, line 8)"
-    ]
+    [dropped] = result.dropped
+    # The parser's wording differs between Python versions; the position does not.
+    assert dropped.reason.startswith("the fixed m.py does not compile: ")
+    assert dropped.reason.endswith("(m.py, line 8)")
     assert [f.code for f in result.remaining] == ["FRK004"]
     remaining_fix = result.remaining[0].fix
     assert remaining_fix is not None
@@ -261,7 +262,7 @@ def test_fix_only_does_not_report_the_rest(
     (project / "m.py").write_text(MIXED)
     assert main(["--fix-only", "."]) == 0
     out = capsys.readouterr().out
-    assert out == "Fixed 1 error (1 more fix available with `--unsafe-fixes`).\n"
+    assert out == "Fixed 1 error (1 additional fix available with `--unsafe-fixes`).\n"
 
 
 def test_unsafe_fixes_apply_with_the_flag(project: Path) -> None:
@@ -431,7 +432,7 @@ _TEXT = st.lists(
 ).map("".join)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(_TEXT, _TEXT)
 def test_edits_between_rebuild_the_new_text(old: str, new: str) -> None:
     edits = edits_between(old, new)
@@ -440,7 +441,7 @@ def test_edits_between_rebuild_the_new_text(old: str, new: str) -> None:
     assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, database=None)
 @given(_TEXT, st.integers(min_value=0, max_value=40))
 def test_position_and_offset_agree(text: str, offset: int) -> None:
     offset = min(offset, len(text))

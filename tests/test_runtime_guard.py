@@ -354,6 +354,34 @@ def test_thread_started_before_install_is_reported_as_such(tmp_path: Path) -> No
     )
 
 
+def test_foreign_dummy_thread_counts(tmp_path: Path) -> None:
+    # A thread Python did not start through `threading` (here `_thread` before the guard,
+    # like a C extension's thread) becomes a _DummyThread once it calls current_thread().
+    result, _ = run(
+        tmp_path,
+        """
+        import _thread
+
+        ready, stop = threading.Event(), threading.Event()
+
+        def foreign():
+            threading.current_thread()
+            ready.set()
+            stop.wait()
+
+        _thread.start_new_thread(foreign, ())
+        ready.wait()
+        rt.install(mode="log", log_path="hazards.jsonl")
+        fork_and_wait()
+        """,
+    )
+    assert result.returncode == 0, result.stderr
+    [record] = hazards(tmp_path)
+    [thread] = record["threads"]
+    assert (thread["origin"], thread["started_at"]) == ("foreign", None)
+    assert thread["name"].startswith("Dummy-")
+
+
 def test_executor_threads_are_traced_to_the_user_call(tmp_path: Path) -> None:
     result, code = run(
         tmp_path,

@@ -41,26 +41,41 @@ class Report:
     files_analyzed: int = 0
 
 
-def check_paths(paths: Sequence[str | Path], *, isolated: bool = False) -> Report:
+def check_paths(
+    paths: Sequence[str | Path],
+    *,
+    isolated: bool = False,
+    cache_dir: str | Path | None = None,
+    no_cache: bool = False,
+    jobs: int | None = 1,
+) -> Report:
     """Analyse files and directories on disk with the configuration that applies to them.
 
+    Reads and writes the cache as the CLI does (``cache_dir`` like ``--cache-dir``,
+    ``no_cache`` like ``--no-cache``). ``jobs`` defaults to this process only, as
+    befits a library call; ``None`` uses every CPU available, and then the calling
+    script needs an ``if __name__ == "__main__":`` guard (worker processes import it).
     Raises ``ConfigError`` / ``DiscoveryError`` for bad configuration or missing paths.
     """
+    from fork_lint.cache import resolve_cache_dir
     from fork_lint.config import Overrides, load_settings
     from fork_lint.discovery import discover
-    from fork_lint.project import collect_facts
+    from fork_lint.project import analyse_project, index_project
 
     roots = [Path(p) for p in paths] or [Path(".")]
     settings = load_settings(roots, Overrides(isolated=isolated))
     found = discover(roots, settings)
-    modules = collect_facts(found.files, settings.project_root)
+    cwd = Path.cwd()
+    cache = resolve_cache_dir(cache_dir, no_cache, settings.project_root, cwd)
+    modules = index_project(found.files, settings.project_root, cwd, cache_dir=cache, jobs=jobs)
     options = AnalysisOptions(
         target_version=settings.target_version,
         thread_sources=settings.thread_sources,
         fork_sinks=settings.fork_sinks,
     )
-    cwd = Path.cwd()
     findings = [
-        f for f in analyse(modules, options) if settings.enabled(f.code, str(cwd / f.location.path))
+        f
+        for f in analyse_project(modules, options)
+        if settings.enabled(f.code, str(cwd / f.location.path))
     ]
     return Report(findings=findings, files_analyzed=len(modules))

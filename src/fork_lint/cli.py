@@ -55,6 +55,18 @@ def _runtime_log(value: str) -> object:
     return runtime_log_argument(value)
 
 
+def _jobs(value: str) -> int | None:
+    if value == "auto":
+        return None
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number or 'auto', got {value!r}")
+    return jobs
+
+
 def _per_file(value: str) -> tuple[str, list[str]]:
     pattern, sep, codes = value.rpartition(":")
     if not sep or not pattern:
@@ -116,6 +128,21 @@ def build_parser() -> argparse.ArgumentParser:
     cfg.add_argument("--config", type=Path, metavar="FILE", help="pyproject.toml to use")
     cfg.add_argument("--isolated", action="store_true", help="ignore configuration files")
     cfg.add_argument("--target-version", metavar="pyXY", help="e.g. py312")
+    perf = check.add_argument_group("performance")
+    perf.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        metavar="N",
+        help="processes that read files (default: the CPUs available; 1: this one only)",
+    )
+    perf.add_argument(
+        "--cache-dir",
+        type=Path,
+        metavar="DIR",
+        help="default: $FORK_LINT_CACHE_DIR, else .fork_lint_cache in the project root",
+    )
+    perf.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     ci = check.add_argument_group("pre-commit and CI")
     ci.add_argument(
         "--whole-project",
@@ -237,7 +264,7 @@ class CheckRun:
     settings: Settings
     files: list[Path]
     cwd: Path
-    modules: list[ModuleFacts] = field(default_factory=list)
+    modules: Sequence[ModuleFacts] = field(default_factory=list)  # project.ProjectFacts
     findings: list[Finding] = field(default_factory=list)
     fixed: int = 0
     unsafe_hidden: int = 0
@@ -365,17 +392,20 @@ def analysis_options(settings: Settings) -> AnalysisOptions:
 
 
 def _index(run: CheckRun) -> None:
-    """Files -> module facts."""
-    from fork_lint.project import collect_facts
+    """Files -> module facts (read from the cache or extracted when first needed)."""
+    from fork_lint.cache import resolve_cache_dir
+    from fork_lint.project import index_project
 
-    run.modules = collect_facts(run.files, run.settings.project_root, run.cwd)
+    args, root = run.args, run.settings.project_root
+    cache_dir = resolve_cache_dir(args.cache_dir, args.no_cache, root, run.cwd)
+    run.modules = index_project(run.files, root, run.cwd, cache_dir=cache_dir, jobs=args.jobs)
 
 
 def _analyse(run: CheckRun) -> None:
     """Module facts -> findings, with rule selection and per-file ignores applied."""
-    from fork_lint.engine import analyse
+    from fork_lint.project import analyse_project
 
-    findings = analyse(run.modules, analysis_options(run.settings))
+    findings = analyse_project(run.modules, analysis_options(run.settings))
     run.findings = [
         f for f in findings if run.settings.enabled(f.code, str(run.cwd / f.location.path))
     ]

@@ -20,10 +20,6 @@ from fork_lint.index.facts import ModuleFacts
 from fork_lint.model import Finding, Location, Span
 from fork_lint.rules import BY_CODE, rule_for_sink
 
-# Names whose presence in a file can make it hold a fork sink. A project in
-# which no file mentions any of them needs no call graph at all.
-SINK_HINTS = ("fork", "Process", "Pool", "Manager", "preexec_fn", "billiard", "subprocess_")
-
 
 @dataclass(frozen=True)
 class AnalysisOptions:
@@ -84,6 +80,18 @@ def analyse(modules: Sequence[ModuleFacts], options: AnalysisOptions) -> list[Fi
                     sink="",
                 )
             )
+    # A project in which no file can hold a fork sink (`facts.SINK_HINTS`) needs no call graph.
+    if options.fork_sinks or any(m.get("maybe_sink", True) for m in modules):
+        findings.extend(_hazards(modules, options))
+    noqa = {facts["path"]: facts["noqa"] for facts in modules}
+    findings = [f for f in findings if not _suppressed(f, noqa)]
+    findings.sort(key=Finding.sort_key)
+    return findings
+
+
+def _hazards(modules: Sequence[ModuleFacts], options: AnalysisOptions) -> list[Finding]:
+    """Findings of the fork rules: the call graph, the sinks and threads, reachability."""
+    findings: list[Finding] = []
     sources = thread_sources(options)
     patterns = [p for src in sources for p in src.patterns]
     patterns += SINK_PATTERNS
@@ -109,9 +117,6 @@ def analyse(modules: Sequence[ModuleFacts], options: AnalysisOptions) -> list[Fi
         reach = Reachability(program, classification)
         reach.compute()
         findings.extend(_finding(program, h) for h in reach.hazards())
-    noqa = {facts["path"]: facts["noqa"] for facts in modules}
-    findings = [f for f in findings if not _suppressed(f, noqa)]
-    findings.sort(key=Finding.sort_key)
     return findings
 
 

@@ -1,15 +1,45 @@
-"""Read the project's files and turn each into module facts."""
+"""Read the project's files and turn each into module facts, through the cache.
+
+`index_project` reads and hashes every file (cheap: about 0.1 s for 2,600 files)
+and returns a `ProjectFacts`, a sequence that builds the facts the first time
+they are needed: from the cache where an entry exists, else by extraction,
+spread over worker processes when there is enough to do. `analyse_project` asks
+the cache for the whole project's findings first, so a run in which nothing
+changed reads no facts at all.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import tokenize
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, overload
 
+from fork_lint.cache import FactsCache, facts_key, gc_paused, results_key
 from fork_lint.index.extract import extract, module_name_for
-from fork_lint.index.facts import ModuleFacts
+from fork_lint.index.facts import SINK_HINTS, ModuleFacts
+
+if TYPE_CHECKING:
+    from fork_lint.engine import AnalysisOptions
+    from fork_lint.model import Finding
+
+__all__ = [
+    "ProjectFacts",
+    "SourceFile",
+    "analyse_project",
+    "collect_facts",
+    "decode_source",
+    "display_path",
+    "index_project",
+    "may_hold_sink",
+    "module_for",
+    "read_error_facts",
+    "read_facts",
+]
 
 
 def display_path(path: Path, cwd: Path) -> str:
@@ -27,18 +57,43 @@ def module_for(path: Path, root: Path) -> tuple[str, bool]:
     the path, not the ``__init__.py`` chain; the solver also knows each module
     by the shorter name its innermost regular package gives it.
     """
-    try:
-        rel = path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return module_name_for(path.name)
-    parts = rel.parts
-    if (
-        len(parts) > 1
-        and parts[0] in ("src", "lib")
-        and not (root / parts[0] / "__init__.py").exists()
-    ):
-        parts = parts[1:]
-    return module_name_for("/".join(parts))
+    return _ModuleNamer(root).name(path)
+
+
+class _ModuleNamer:
+    """`module_for` for many files of one root, with the file-system questions memoised:
+    ``Path.resolve`` per file cost more than hashing the whole project."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.real_root = root.resolve()
+        self._dirs: dict[str, Path] = {}
+        self._src: dict[str, bool] = {}
+
+    def _resolve(self, path: Path) -> Path:
+        if path.is_symlink():
+            return path.resolve()
+        parent = os.path.dirname(os.path.abspath(path))
+        real = self._dirs.get(parent)
+        if real is None:
+            real = self._dirs[parent] = Path(parent).resolve()
+        return real / path.name
+
+    def _strip(self, first: str) -> bool:
+        hit = self._src.get(first)
+        if hit is None:
+            hit = self._src[first] = not (self.root / first / "__init__.py").exists()
+        return hit
+
+    def name(self, path: Path) -> tuple[str, bool]:
+        try:
+            rel = self._resolve(path).relative_to(self.real_root)
+        except ValueError:
+            return module_name_for(path.name)
+        parts = rel.parts
+        if len(parts) > 1 and parts[0] in ("src", "lib") and self._strip(parts[0]):
+            parts = parts[1:]
+        return module_name_for("/".join(parts))
 
 
 def decode_source(data: bytes) -> str:
@@ -50,17 +105,41 @@ def decode_source(data: bytes) -> str:
     return text
 
 
+def may_hold_sink(source: str, facts: ModuleFacts) -> bool:
+    """Whether this file could contain a fork sink, for skipping the call graph.
+
+    Every built-in sink is spelled with one of `SINK_HINTS` somewhere in the
+    project, except ``preexec_fn`` passed by position (the seventh positional
+    argument of ``subprocess.Popen`` and friends), which the call sites show.
+    """
+    return any(h in source for h in SINK_HINTS) or any(
+        len(site["args"]) > 6 for site in facts["calls"]
+    )
+
+
+def facts_from_bytes(data: bytes, shown: str, module: str, is_package: bool) -> ModuleFacts:
+    """Facts of one file's content; never raises for bad input (FRK900 facts instead)."""
+    try:
+        source = decode_source(data)
+    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+        return _error_facts(shown, module, is_package, f"cannot decode file: {exc}")
+    facts = extract(source, shown, module, is_package)
+    facts["maybe_sink"] = facts["error"] is None and may_hold_sink(source, facts)
+    return facts
+
+
 def read_facts(path: Path, shown: str, root: Path) -> ModuleFacts:
     module, is_package = module_for(path, root)
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return _error_facts(shown, module, is_package, f"cannot read file: {exc.strerror or exc}")
-    try:
-        source = decode_source(data)
-    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
-        return _error_facts(shown, module, is_package, f"cannot decode file: {exc}")
-    return extract(source, shown, module, is_package)
+        return read_error_facts(shown, module, is_package, exc)
+    return facts_from_bytes(data, shown, module, is_package)
+
+
+def read_error_facts(shown: str, module: str, is_package: bool, exc: OSError) -> ModuleFacts:
+    """FRK900 facts for a file that cannot be read."""
+    return _error_facts(shown, module, is_package, f"cannot read file: {exc.strerror or exc}")
 
 
 def _error_facts(path: str, module: str, is_package: bool, message: str) -> ModuleFacts:
@@ -73,9 +152,164 @@ def _error_facts(path: str, module: str, is_package: bool, message: str) -> Modu
         "star_imports": [],
         "noqa": {},
         "error": ("FRK900", message, 1, 0),
+        "maybe_sink": False,
     }
 
 
-def collect_facts(files: Sequence[Path], root: Path, cwd: Path | None = None) -> list[ModuleFacts]:
+# ---------------------------------------------------------------------------- projects
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file to analyse and the names it is known by."""
+
+    path: str  # as found on disk (absolute or relative to the working directory)
+    shown: str  # as reported
+    module: str
+    is_package: bool
+    size: int = 0  # bytes, to balance work between processes
+
+
+class ProjectFacts(Sequence[ModuleFacts]):
+    """The facts of a project's files, built on first access.
+
+    ``keys[i]`` is the cache key of file ``i``'s facts (``None`` when the file
+    could not be read: its FRK900 facts are built at once and never cached).
+    """
+
+    def __init__(
+        self,
+        files: list[SourceFile],
+        keys: list[bytes | None],
+        facts: list[ModuleFacts | None],
+        cache: FactsCache | None,
+        jobs: int | None,
+    ) -> None:
+        self.files = files
+        self.keys = keys
+        self.cache = cache
+        self.jobs = jobs
+        self.extracted = 0  # files whose facts were built by extraction in this run
+        self.stable = True  # no file changed between hashing and extraction
+        self._facts = facts
+        self._complete = all(f is not None for f in facts)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    @overload
+    def __getitem__(self, index: int) -> ModuleFacts: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[ModuleFacts]: ...
+    def __getitem__(self, index: int | slice) -> ModuleFacts | list[ModuleFacts]:
+        facts = self.materialise()
+        return facts[index]
+
+    def __iter__(self) -> Iterator[ModuleFacts]:
+        return iter(self.materialise())
+
+    def results_key(self, options: object) -> bytes | None:
+        """Cache key of the whole project's findings, ``None`` if not cacheable."""
+        if self.cache is None or any(k is None for k in self.keys):
+            return None
+        return results_key([k for k in self.keys if k is not None], options)
+
+    def materialise(self) -> list[ModuleFacts]:
+        """Every file's facts, loading cache entries and extracting the rest."""
+        if self._complete:
+            return self._facts  # type: ignore[return-value]
+        from fork_lint.parallel import extract_files
+
+        todo: list[int] = []
+        with gc_paused():
+            for i, known in enumerate(self._facts):
+                if known is not None:
+                    continue
+                key = self.keys[i]
+                loaded = None
+                if self.cache is not None and key is not None:
+                    f = self.files[i]
+                    loaded = self.cache.load_facts(key, f.module, f.shown)
+                if loaded is None:
+                    todo.append(i)
+                else:
+                    self._facts[i] = loaded
+            if todo:
+                cache_root = self.cache.root if self.cache and self.cache.writable else None
+                built = extract_files([self.files[i] for i in todo], self.jobs, cache_root)
+                for i, (key, facts) in zip(todo, built, strict=True):
+                    if key != self.keys[i]:
+                        self.stable = False  # changed on disk since it was hashed
+                    self._facts[i] = facts
+                self.extracted += len(todo)
+        self._complete = True
+        return self._facts  # type: ignore[return-value]
+
+
+def index_project(
+    files: Sequence[Path],
+    root: Path,
+    cwd: Path | None = None,
+    *,
+    cache_dir: Path | None = None,
+    jobs: int | None = 1,
+) -> ProjectFacts:
+    """Name, read and hash every file; facts come later, from `ProjectFacts`.
+
+    ``cache_dir=None`` uses no cache. ``jobs`` is the number of processes that
+    may extract facts: 1 is this process only, ``None`` the CPUs available.
+    Worker processes re-import the ``__main__`` module (the multiprocessing
+    rule), so a script that calls this with ``jobs != 1`` needs an
+    ``if __name__ == "__main__":`` guard.
+    """
     cwd = cwd or Path(os.getcwd())
-    return [read_facts(f, display_path(f, cwd), root) for f in files]
+    cache = FactsCache(cache_dir) if cache_dir is not None else None
+    namer = _ModuleNamer(root)
+    sources: list[SourceFile] = []
+    keys: list[bytes | None] = []
+    facts: list[ModuleFacts | None] = []
+    for path in files:
+        shown = display_path(path, cwd)
+        module, is_package = namer.name(path)
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            sources.append(SourceFile(str(path), shown, module, is_package))
+            keys.append(None)
+            facts.append(read_error_facts(shown, module, is_package, exc))
+            continue
+        sources.append(SourceFile(str(path), shown, module, is_package, len(data)))
+        keys.append(facts_key(hashlib.sha256(data).digest(), module, is_package, shown))
+        facts.append(None)
+    return ProjectFacts(sources, keys, facts, cache, jobs)
+
+
+def collect_facts(
+    files: Sequence[Path],
+    root: Path,
+    cwd: Path | None = None,
+    *,
+    cache_dir: Path | None = None,
+    jobs: int | None = 1,
+) -> list[ModuleFacts]:
+    """Every file's facts, in the order given."""
+    return index_project(files, root, cwd, cache_dir=cache_dir, jobs=jobs).materialise()
+
+
+def analyse_project(modules: Sequence[ModuleFacts], options: AnalysisOptions) -> list[Finding]:
+    """`engine.analyse`, answered from the cache when the project and the options
+    are exactly those of an earlier run."""
+    from fork_lint.engine import analyse
+
+    if not isinstance(modules, ProjectFacts) or modules.cache is None:
+        return analyse(modules, options)
+    key = modules.results_key(options)
+    if key is not None:
+        cached = modules.cache.load_results(key)
+        if cached is not None:
+            return cached
+    findings = analyse(modules.materialise(), options)
+    if key is not None and modules.stable:
+        modules.cache.store_results(key, findings)
+    return findings

@@ -240,9 +240,7 @@ def edits_between(old: str, new: str) -> list[TextEdit]:
             and removed[len(removed) - 1 - suffix] == content[len(content) - 1 - suffix]
         ):
             suffix += 1
-        out.append(
-            TextEdit(begin + prefix, end - suffix, content[prefix : len(content) - suffix])
-        )
+        out.append(TextEdit(begin + prefix, end - suffix, content[prefix : len(content) - suffix]))
     return [e for e in out if e.begin != e.end or e.content]
 
 

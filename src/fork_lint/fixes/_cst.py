@@ -595,12 +595,24 @@ class StatementEdit:
         return cls(lambda _: stmts)
 
 
+@dataclass(frozen=True)
+class Child:
+    """A replacement by one of the node's own children, with the rewrites inside it
+    applied (`Child("left")` keeps the left operand of `a and b`)."""
+
+    name: str
+
+
+# Node (by identity) -> what replaces it.
+Replacements = dict[cst.CSTNode, "cst.CSTNode | Child"]
+
+
 class Rewriter(cst.CSTTransformer):
     """Apply expression replacements (by node identity) and statement edits (per block)."""
 
     def __init__(
         self,
-        nodes: Mapping[cst.CSTNode, cst.CSTNode] | None = None,
+        nodes: Mapping[cst.CSTNode, cst.CSTNode | Child] | None = None,
         statements: Mapping[cst.CSTNode, StatementEdit] | None = None,
     ) -> None:
         self.nodes = dict(nodes or {})
@@ -610,6 +622,10 @@ class Rewriter(cst.CSTTransformer):
         self, original_node: cst.CSTNode, updated_node: cst.CSTNode
     ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
         replacement = self.nodes.get(original_node)
+        if isinstance(replacement, Child):
+            child = getattr(updated_node, replacement.name)
+            assert isinstance(child, cst.CSTNode)
+            return child
         if replacement is not None:
             return replacement
         if isinstance(updated_node, cst.IndentedBlock) and isinstance(

@@ -33,9 +33,7 @@ log; the worker sees the exit code), and each task pays for a new interpreter.
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -43,7 +41,9 @@ import libcst as cst
 
 from fork_lint.fixes import FixContext, LaunchOptions, NoFix, Proposal
 from fork_lint.fixes._cst import (
+    Child,
     ParsedFile,
+    Replacements,
     Rewriter,
     StatementEdit,
     body_statements,
@@ -53,7 +53,6 @@ from fork_lint.fixes._cst import (
     following,
     import_table,
     keyword,
-    parse_file,
     positional,
     prune_imports,
     quote_of,
@@ -62,39 +61,25 @@ from fork_lint.fixes._cst import (
     scope_table,
     string_value,
     subtract,
-    terminates,
     text_references,
+)
+from fork_lint.fixes._popen import (
+    POPEN,
+    PROCESS,
+    Refused,
+    inside_any,
+    process_api,
+    process_fields,
+    retype,
+    rewrite_consumers,
+    rewrite_field_uses,
 )
 from fork_lint.index.facts import Expr, ModuleFacts
 from fork_lint.model import Applicability, Finding
 
-_PROCESS = frozenset(("multiprocessing.Process", "multiprocessing.context.Process"))
-_POPEN = "subprocess.Popen"
 _QUEUES = frozenset(
     f"multiprocessing.{q}" for q in ("Queue", "SimpleQueue", "JoinableQueue")
 ) | frozenset(f"multiprocessing.queues.{q}" for q in ("Queue", "SimpleQueue", "JoinableQueue"))
-# Process attribute -> what replaces it on a Popen ("" = same name works).
-_SAME_ON_POPEN = frozenset(
-    ("pid", "terminate", "kill", "poll", "returncode", "wait", "send_signal", "args")
-)
-_PLAIN_PARENTS = (
-    cst.Return,
-    cst.Assign,
-    cst.AnnAssign,
-    cst.Expr,
-    cst.If,
-    cst.While,
-    cst.Arg,
-    cst.Element,
-    cst.BooleanOperation,
-    cst.IfExp,
-    cst.Lambda,
-    cst.Assert,
-)
-
-
-class _Refused(Exception):
-    """The pattern matched but cannot be rewritten; the message says why."""
 
 
 @dataclass
@@ -133,7 +118,7 @@ def fix(finding: Finding, ctx: FixContext) -> Proposal | NoFix | None:
         if sibling is not None:
             return _use_sibling(launch, sibling, ctx)
         return _rewrite_in_place(launch, ctx)
-    except _Refused as exc:
+    except Refused as exc:
         return NoFix(str(exc))
     except cst.ParserSyntaxError:
         return None
@@ -144,7 +129,7 @@ def fix(finding: Finding, ctx: FixContext) -> Proposal | NoFix | None:
 
 def _match(pf: ParsedFile, path: str, line: int, col: int, opts: LaunchOptions) -> _Launch | None:
     call = pf.call_at(line, col)
-    if call is None or resolve(call.func, scope_table(pf, call)) not in _PROCESS:
+    if call is None or resolve(call.func, scope_table(pf, call)) not in PROCESS:
         return None
     target_arg = keyword(call, "target")
     if target_arg is None:
@@ -164,7 +149,7 @@ def _match(pf: ParsedFile, path: str, line: int, col: int, opts: LaunchOptions) 
     name = target.attr.value
     target_def = _methods(cls).get(name)
     if target_def is None:
-        raise _Refused(f"`{name}` is not defined on `{cls.name.value}`")
+        raise Refused(f"`{name}` is not defined on `{cls.name.value}`")
     params = [p.name.value for p in target_def.params.params][1:]
     params += [p.name.value for p in target_def.params.kwonly_params]
     passed = _passed_arguments(call, params)
@@ -193,14 +178,14 @@ def _passed_arguments(call: cst.Call, params: list[str]) -> dict[str, cst.BaseEx
     """Target parameter -> the expression `Process(args=..., kwargs=...)` passes for it."""
     out: dict[str, cst.BaseExpression] = {}
     if positional(call):
-        raise _Refused("`Process(...)` is called with positional arguments")
+        raise Refused("`Process(...)` is called with positional arguments")
     args = keyword(call, "args")
     if args is not None:
         if not isinstance(args.value, (cst.Tuple, cst.List)):
-            raise _Refused(f"cannot tell what `args={code(args.value)}` holds")
+            raise Refused(f"cannot tell what `args={code(args.value)}` holds")
         for i, element in enumerate(args.value.elements):
             if isinstance(element, cst.StarredElement) or i >= len(params):
-                raise _Refused(f"cannot tell what `args={code(args.value)}` holds")
+                raise Refused(f"cannot tell what `args={code(args.value)}` holds")
             out[params[i]] = element.value
     kwargs = keyword(call, "kwargs")
     if kwargs is not None:
@@ -209,15 +194,15 @@ def _passed_arguments(call: cst.Call, params: list[str]) -> dict[str, cst.BaseEx
             for item in value.elements:
                 key = string_value(item.key) if isinstance(item, cst.DictElement) else None
                 if key is None:
-                    raise _Refused(f"cannot tell what `kwargs={code(value)}` holds")
+                    raise Refused(f"cannot tell what `kwargs={code(value)}` holds")
                 out[key] = item.value
         elif isinstance(value, cst.Call) and dotted(value.func) == "dict" and not positional(value):
             for arg in value.args:
                 if arg.keyword is None:
-                    raise _Refused(f"cannot tell what `kwargs={code(value)}` holds")
+                    raise Refused(f"cannot tell what `kwargs={code(value)}` holds")
                 out[arg.keyword.value] = arg.value
         else:
-            raise _Refused(f"cannot tell what `kwargs={code(value)}` holds")
+            raise Refused(f"cannot tell what `kwargs={code(value)}` holds")
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value not in (
             "target",
@@ -225,7 +210,7 @@ def _passed_arguments(call: cst.Call, params: list[str]) -> dict[str, cst.BaseEx
             "kwargs",
             "name",
         ):
-            raise _Refused(f"`Process(...)` is called with `{arg.keyword.value}=`")
+            raise Refused(f"`Process(...)` is called with `{arg.keyword.value}=`")
     return out
 
 
@@ -304,7 +289,7 @@ def _calls_in(node: cst.CSTNode) -> Iterator[cst.Call]:
 
 def _is_interpreter_popen(pf: ParsedFile, call: cst.Call) -> bool:
     table = scope_table(pf, call)
-    if resolve(call.func, table) != _POPEN:
+    if resolve(call.func, table) != POPEN:
         return False
     args = positional(call) or [a for a in call.args if a.keyword and a.keyword.value == "args"]
     first = args[0].value if args else None
@@ -338,14 +323,14 @@ def _self_calls(launch: _Launch, name: str) -> list[cst.Attribute]:
                 and isinstance(parent, cst.Call)
                 and parent.func is node
             ):
-                raise _Refused(f"`{name}` is used other than by calling `self.{name}(...)`")
+                raise Refused(f"`{name}` is used other than by calling `self.{name}(...)`")
             out.append(node)
         elif (
             isinstance(node, cst.Name)
             and node.value == name
             and not isinstance(parent, (cst.FunctionDef, cst.Attribute))
         ):
-            raise _Refused(f"`{name}` is used other than by calling `self.{name}(...)`")
+            raise Refused(f"`{name}` is used other than by calling `self.{name}(...)`")
     return out
 
 
@@ -353,8 +338,8 @@ def _use_sibling(launch: _Launch, sibling: cst.FunctionDef, ctx: FixContext) -> 
     fork_name, popen_name = launch.func.name.value, sibling.name.value
     elsewhere = ctx.mentioned_elsewhere(fork_name, [launch.path])
     if elsewhere:
-        raise _Refused(f"`{fork_name}` is also mentioned in {elsewhere[0]}")
-    nodes: dict[cst.CSTNode, cst.CSTNode] = {
+        raise Refused(f"`{fork_name}` is also mentioned in {elsewhere[0]}")
+    nodes: Replacements = {
         attr: attr.with_changes(attr=cst.Name(popen_name))
         for attr in _self_calls(launch, fork_name)
     }
@@ -380,22 +365,22 @@ def _use_sibling(launch: _Launch, sibling: cst.FunctionDef, ctx: FixContext) -> 
 
 def _rewrite_in_place(launch: _Launch, ctx: FixContext) -> Proposal:
     if launch.workload is None:
-        raise _Refused(
+        raise Refused(
             f"no `{launch.opts.workload_parameter}` argument is passed to `{launch.target}` "
             "(set `workload-parameter` in [tool.fork-lint.fix.launch])"
         )
     workload = launch.workload
     if launch.others:
-        raise _Refused(
+        raise Refused(
             f"`{launch.target}` also receives `{launch.others[0]}`, which the entry point's "
             "command line cannot carry"
         )
     pf, opts = launch.pf, launch.opts
     stmt = pf.statement_of(launch.call)
     if stmt is None or not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
-        raise _Refused("the process is not created by a statement of its own")
+        raise Refused("the process is not created by a statement of its own")
     small = stmt.body[0]
-    nodes: dict[cst.CSTNode, cst.CSTNode] = {}
+    nodes: Replacements = {}
     statements: dict[cst.CSTNode, StatementEdit] = {}
     process_var: str | None = None
     if (
@@ -407,7 +392,7 @@ def _rewrite_in_place(launch: _Launch, ctx: FixContext) -> Proposal:
         process_var = small.targets[0].target.value
         start = _start_statement(pf, stmt, process_var)
         if start is None:
-            raise _Refused(f"`{process_var}.start()` does not follow the `Process(...)` statement")
+            raise Refused(f"`{process_var}.start()` does not follow the `Process(...)` statement")
         statements[start] = StatementEdit.remove()
     elif not (
         isinstance(small, cst.Expr)
@@ -416,19 +401,19 @@ def _rewrite_in_place(launch: _Launch, ctx: FixContext) -> Proposal:
         and small.value.func.value is launch.call
         and small.value.func.attr.value == "start"
     ):
-        raise _Refused("the process is not started right after it is created")
+        raise Refused("the process is not started right after it is created")
 
     module = pf.module
     table = import_table(module.body)
-    popen_ref = next((name for name, origin in table.items() if origin == _POPEN), None)
+    popen_ref = next((name for name, origin in table.items() if origin == POPEN), None)
     if popen_ref is None:
         module, sub = ensure_import(module, "subprocess")
         if sub is None:
-            raise _Refused("the name `subprocess` is taken in this module")
+            raise Refused("the name `subprocess` is taken in this module")
         popen_ref = f"{sub}.Popen"
     module, sys_name = ensure_import(module, "sys")
     if sys_name is None:
-        raise _Refused("the name `sys` is taken in this module")
+        raise Refused("the name `sys` is taken in this module")
     popen_text = _popen_text(launch, workload, popen_ref, sys_name)
     if process_var is not None:
         new_stmt = cst.parse_statement(f"{process_var} = {popen_text}\n")
@@ -447,7 +432,7 @@ def _rewrite_in_place(launch: _Launch, ctx: FixContext) -> Proposal:
     _callers(launch, positions, process_index, nodes, statements, receivers, ctx)
     consumers = {name for classes in _consumer_classes(launch, ctx).values() for name, _ in classes}
     for func, names in receivers.items():
-        _process_api(pf, func, _named(names), nodes)
+        process_api(pf, func, _named(names), nodes)
         _no_escape(pf, func, names, consumers, may_return=func is launch.func)
 
     module = module.visit(Rewriter(nodes=nodes, statements=statements))
@@ -467,7 +452,7 @@ def _no_escape(
 ) -> None:
     """Refuse when the process goes where the fix cannot follow it.
 
-    Allowed: attribute uses (rewritten by `_process_api`), being assigned, being
+    Allowed: attribute uses (rewritten by `process_api`), being assigned, being
     returned by the launch method (its callers are rewritten), and being passed to
     a class whose `Process` fields the fix rewrites.
     """
@@ -501,7 +486,7 @@ def _no_escape(
         shown = " ".join(code(where).split()) if where is not None else node.value
         if len(shown) > 60:
             shown = shown[:57] + "..."
-        raise _Refused(
+        raise Refused(
             f"the process `{node.value}` goes into `{shown}`, where the fix cannot follow it"
         )
 
@@ -562,7 +547,7 @@ def _start_statement(pf: ParsedFile, stmt: cst.BaseStatement, var: str) -> cst.B
 
 
 def _return_rewrites(
-    launch: _Launch, process_var: str | None, nodes: dict[cst.CSTNode, cst.CSTNode]
+    launch: _Launch, process_var: str | None, nodes: Replacements
 ) -> tuple[list[int], int | None]:
     """Drop the queues from `return process, queue`.
 
@@ -588,7 +573,7 @@ def _return_rewrites(
                 if isinstance(e.value, cst.Name) and e.value.value in queues
             ]
             if found is not None and dropped != found:
-                raise _Refused("the method returns its queue in different positions")
+                raise Refused("the method returns its queue in different positions")
             found = dropped
             kept = [e for i, e in enumerate(elements) if i not in dropped]
             if len(kept) == 1:
@@ -603,11 +588,9 @@ def _return_rewrites(
         if (
             isinstance(node, cst.Name)
             and node.value in queues
-            and not _inside_any(launch.pf, node, skip)
+            and not inside_any(launch.pf, node, skip)
         ):
-            raise _Refused(
-                f"`{node.value}` is used in `{launch.func.name.value}` beyond the launch"
-            )
+            raise Refused(f"`{node.value}` is used in `{launch.func.name.value}` beyond the launch")
     dropped = found or []
     if process_index is not None:
         process_index -= sum(1 for i in dropped if i < process_index)
@@ -625,15 +608,11 @@ def _process_position(func: cst.FunctionDef, process_var: str | None) -> int | N
     return None
 
 
-def _inside_any(pf: ParsedFile, node: cst.CSTNode, ids: set[int]) -> bool:
-    return id(node) in ids or any(id(a) in ids for a in pf.ancestors(node))
-
-
 def _annotation_rewrite(
     launch: _Launch,
     dropped: list[int],
     popen_ref: str,
-    nodes: dict[cst.CSTNode, cst.CSTNode],
+    nodes: Replacements,
 ) -> None:
     returns = launch.func.returns
     if returns is None:
@@ -657,72 +636,16 @@ def _annotation_rewrite(
         else:
             kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
             annotation = annotation.with_changes(slice=kept)
-    new = _retype(annotation, table, popen_ref)
+    new = retype(annotation, table, popen_ref)
     if new is not returns.annotation:
         nodes[returns] = returns.with_changes(annotation=new)
-
-
-class _Retype(cst.CSTTransformer):
-    def __init__(self, table: dict[str, str], popen_ref: str) -> None:
-        self.table, self.popen_ref = table, popen_ref
-
-    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
-        if self.table.get(original_node.value) in _PROCESS:
-            return cst.parse_expression(self.popen_ref)
-        return updated_node
-
-    def leave_Attribute(
-        self, original_node: cst.Attribute, updated_node: cst.Attribute
-    ) -> cst.BaseExpression:
-        if resolve(original_node, self.table) in _PROCESS:
-            return cst.parse_expression(self.popen_ref)
-        return updated_node
-
-
-def _retype(node: cst.BaseExpression, table: dict[str, str], popen_ref: str) -> cst.BaseExpression:
-    """Replace `Process` by the Popen reference; `Popen | Popen` collapses to one."""
-    new = node.visit(_Retype(table, popen_ref))
-    assert isinstance(new, cst.BaseExpression)
-    return _dedupe_union(new)
-
-
-def _dedupe_union(node: cst.BaseExpression) -> cst.BaseExpression:
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
-        members = list(_union_members(node))
-        seen: dict[str, cst.BaseExpression] = {}
-        for m in members:
-            seen.setdefault(code(m).strip(), m)
-        if len(seen) < len(members):
-            unique = list(seen.values())
-            out = unique[0]
-            for m in unique[1:]:
-                out = cst.BinaryOperation(out, cst.BitOr(), m)
-            return out
-    if isinstance(node, cst.Subscript) and dotted(node.value) in ("Union", "typing.Union"):
-        elements = list(node.slice)
-        texts = [code(e.slice).strip() for e in elements]
-        if len(set(texts)) < len(texts):
-            keep = [e for i, e in enumerate(elements) if texts.index(texts[i]) == i]
-            if len(keep) == 1 and isinstance(keep[0].slice, cst.Index):
-                return keep[0].slice.value
-            keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-            return node.with_changes(slice=keep)
-    return node
-
-
-def _union_members(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
-        yield from _union_members(node.left)
-        yield from _union_members(node.right)
-    else:
-        yield node.with_changes(lpar=[], rpar=[]) if hasattr(node, "lpar") else node
 
 
 def _callers(
     launch: _Launch,
     dropped: list[int],
     process_index: int | None,
-    nodes: dict[cst.CSTNode, cst.CSTNode],
+    nodes: Replacements,
     statements: dict[cst.CSTNode, StatementEdit],
     receivers: dict[cst.FunctionDef, set[str]],
     ctx: FixContext,
@@ -731,7 +654,7 @@ def _callers(
     name = launch.func.name.value
     elsewhere = ctx.mentioned_elsewhere(name, [launch.path])
     if elsewhere:
-        raise _Refused(f"`{name}` is also called from {elsewhere[0]}")
+        raise Refused(f"`{name}` is also called from {elsewhere[0]}")
     pf = launch.pf
     for attr in _self_calls(launch, name):
         call = pf.parent(attr)
@@ -739,24 +662,24 @@ def _callers(
         assign = pf.parent(call)
         caller = pf.enclosing(call, cst.FunctionDef)
         if caller is None:
-            raise _Refused(f"`self.{name}(...)` is called outside a method")
+            raise Refused(f"`self.{name}(...)` is called outside a method")
         if not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
             if dropped:
-                raise _Refused(f"the result of `self.{name}(...)` is not unpacked")
+                raise Refused(f"the result of `self.{name}(...)` is not unpacked")
             continue
         target = assign.targets[0].target
         if isinstance(target, cst.Name):
             if dropped:
-                raise _Refused(f"the result of `self.{name}(...)` is not unpacked")
+                raise Refused(f"the result of `self.{name}(...)` is not unpacked")
             receivers.setdefault(caller, set()).add(target.value)
             continue
         if not isinstance(target, (cst.Tuple, cst.List)):
-            raise _Refused(f"the result of `self.{name}(...)` is assigned to `{code(target)}`")
+            raise Refused(f"the result of `self.{name}(...)` is assigned to `{code(target)}`")
         elements = list(target.elements)
         queue_names = set()
         for i in dropped:
             if i >= len(elements) or not isinstance(elements[i].value, cst.Name):
-                raise _Refused(f"the queue returned by `{name}` is not assigned to a name")
+                raise Refused(f"the queue returned by `{name}` is not assigned to a name")
             value = elements[i].value
             assert isinstance(value, cst.Name)
             queue_names.add(value.value)
@@ -783,7 +706,7 @@ def _fold_queue(
     pf: ParsedFile,
     caller: cst.FunctionDef,
     names: set[str],
-    nodes: dict[cst.CSTNode, cst.CSTNode],
+    nodes: Replacements,
     statements: dict[cst.CSTNode, StatementEdit],
     handled: set[int],
 ) -> None:
@@ -806,15 +729,15 @@ def _fold_queue(
     for node in pf.within(caller):
         if isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.And):
             if is_empty(node.right):
-                nodes[node] = node.left
+                nodes[node] = Child("left")
                 handled.add(id(node.right))
             elif is_empty(node.left):
-                nodes[node] = node.right
+                nodes[node] = Child("right")
                 handled.add(id(node.left))
         elif isinstance(node, cst.IfExp) and is_empty(node.test):
             # The parentheses around a conditional expression are its own; the branch
             # binds tighter, so it needs none.
-            nodes[node] = node.body
+            nodes[node] = Child("body")
             handled.add(id(node.test))
             handled.add(id(node.orelse))
         elif isinstance(node, cst.SimpleStatementLine) and len(node.body) == 1:
@@ -829,136 +752,8 @@ def _fold_queue(
                 statements[node] = StatementEdit.remove()
                 handled.add(id(small))
     for node in pf.within(caller):
-        if (
-            isinstance(node, cst.Name)
-            and node.value in names
-            and not _inside_any(pf, node, handled)
-        ):
-            raise _Refused(f"the caller uses `{node.value}` in a way the fix cannot rewrite")
-
-
-# ---------------------------------------------------------------------------- Process -> Popen
-
-
-def _process_api(
-    pf: ParsedFile,
-    scope: cst.CSTNode,
-    is_receiver: Callable[[cst.BaseExpression], bool],
-    nodes: dict[cst.CSTNode, cst.CSTNode],
-    dead: set[int] | None = None,
-) -> None:
-    """Rewrite `Process` attributes used on receivers in `scope` into their Popen twins."""
-    dead = dead or set()
-    for node in pf.within(scope):
-        if not isinstance(node, cst.Attribute) or not is_receiver(node.value):
-            continue
-        if _inside_any(pf, node, dead):
-            continue
-        parent = pf.parent(node)
-        attr = node.attr.value
-        is_call = isinstance(parent, cst.Call) and parent.func is node
-        if attr == "is_alive" and is_call:
-            assert isinstance(parent, cst.Call)
-            outer = pf.parent(parent)
-            poll = cst.Call(func=node.with_changes(attr=cst.Name("poll")))
-            if isinstance(outer, cst.UnaryOperation) and isinstance(outer.operator, cst.Not):
-                nodes[outer] = _compare(poll, cst.IsNot(), outer, pf)
-            else:
-                nodes[parent] = _compare(poll, cst.Is(), parent, pf)
-        elif attr == "exitcode":
-            nodes[node] = node.with_changes(attr=cst.Name("returncode"))
-        elif attr == "join" and is_call and isinstance(parent, cst.Call) and not parent.args:
-            nodes[node] = node.with_changes(attr=cst.Name("wait"))
-        elif attr not in _SAME_ON_POPEN and attr != "start":
-            raise _Refused(f"`{code(node)}` has no `subprocess.Popen` equivalent")
-
-
-def _compare(
-    poll: cst.Call, op: cst.BaseCompOp, replaced: cst.CSTNode, pf: ParsedFile
-) -> cst.BaseExpression:
-    spaced = op.with_changes(
-        whitespace_before=cst.SimpleWhitespace(" "), whitespace_after=cst.SimpleWhitespace(" ")
-    )
-    if isinstance(op, cst.IsNot):
-        spaced = cst.IsNot(
-            whitespace_before=cst.SimpleWhitespace(" "),
-            whitespace_between=cst.SimpleWhitespace(" "),
-            whitespace_after=cst.SimpleWhitespace(" "),
-        )
-    comparison = cst.Comparison(poll, [cst.ComparisonTarget(spaced, cst.Name("None"))])
-    parent = pf.parent(replaced)
-    if parent is not None and not isinstance(parent, _PLAIN_PARENTS):
-        comparison = comparison.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-    return comparison
-
-
-def _isinstance_folds(
-    pf: ParsedFile, scope: cst.CSTNode, is_receiver: Callable[[cst.BaseExpression], bool]
-) -> tuple[dict[cst.CSTNode, StatementEdit], set[int]]:
-    """`if isinstance(<process>, subprocess.Popen):` keeps its Popen side.
-
-    Returns statement edits and the ids of statements that become dead (so no
-    rewrite looks inside them).
-    """
-    edits: dict[cst.CSTNode, StatementEdit] = {}
-    dead: set[int] = set()
-    for node in pf.within(scope):
-        if not isinstance(node, cst.If):
-            continue
-        if _inside_any(pf, node, dead):
-            continue
-        truth = _isinstance_truth(pf, node.test, is_receiver)
-        if truth is None:
-            continue
-        body = body_statements(node.body)
-        orelse_node = node.orelse
-        if isinstance(orelse_node, cst.If):
-            raise _Refused("an `isinstance` test on the process has an `elif`")
-        orelse = body_statements(orelse_node.body) if orelse_node is not None else []
-        kept, gone = (body, orelse) if truth else (orelse, body)
-        dead |= {id(s) for s in gone}
-        if kept and terminates(kept):
-            for later in following(pf, node):
-                edits[later] = StatementEdit.remove()
-                dead.add(id(later))
-        if kept:
-            edits[node] = StatementEdit(functools.partial(_kept_side, truth=truth))
-        else:
-            edits[node] = StatementEdit.remove()
-    return edits, dead
-
-
-def _kept_side(updated: cst.BaseStatement, *, truth: bool) -> Sequence[cst.BaseStatement]:
-    assert isinstance(updated, cst.If)
-    if truth:
-        return body_statements(updated.body)
-    assert isinstance(updated.orelse, cst.Else)
-    return body_statements(updated.orelse.body)
-
-
-def _isinstance_truth(
-    pf: ParsedFile, test: cst.BaseExpression, is_receiver: Callable[[cst.BaseExpression], bool]
-) -> bool | None:
-    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        inner = _isinstance_truth(pf, test.expression, is_receiver)
-        return None if inner is None else not inner
-    if not (
-        isinstance(test, cst.Call) and dotted(test.func) == "isinstance" and len(test.args) == 2
-    ):
-        return None
-    if not is_receiver(test.args[0].value):
-        return None
-    table = scope_table(pf, test)
-    kinds = test.args[1].value
-    candidates = (
-        [e.value for e in kinds.elements] if isinstance(kinds, (cst.Tuple, cst.List)) else [kinds]
-    )
-    origins = {resolve(c, table) for c in candidates}
-    if _POPEN in origins:
-        return True
-    if origins <= _PROCESS:
-        return False
-    return None
+        if isinstance(node, cst.Name) and node.value in names and not inside_any(pf, node, handled):
+            raise Refused(f"the caller uses `{node.value}` in a way the fix cannot rewrite")
 
 
 # ---------------------------------------------------------------------------- the package
@@ -972,23 +767,20 @@ def _finish(
     module = _remove_dead_helpers(module, launch, seeds, ctx)
     texts: dict[str, str] = {launch.path: module.code}
     consumers = _consumer_classes(launch, ctx)
-    if consumers:
-        if _other_process_creations(launch, ctx):
-            if shape == "in-place":
-                raise _Refused(
-                    f"`{next(iter(consumers.values()))[0]}` may also hold processes created "
-                    "elsewhere in the project"
-                )
-        else:
-            for path, classes in consumers.items():
-                source = texts.get(path, ctx.source(path))
-                if source is None:
-                    continue
-                texts[path] = _rewrite_consumers(source, classes)
+    if consumers and _other_process_creations(launch, ctx):
+        if shape == "in-place":
+            first = next(iter(consumers.values()))[0][0]
+            raise Refused(f"`{first}` may also hold processes created elsewhere in the project")
+        # The Popen path already fed those classes; they keep handling both.
+        consumers = {}
+    for path, classes in consumers.items():
+        source = texts.get(path, ctx.source(path))
+        if source is not None:
+            texts[path] = rewrite_consumers(source, classes)
     # Attribute uses of the consumer fields in the launch module (`job.process.is_alive()`).
     fields = {f for classes in consumers.values() for _, fs in classes for f in fs}
     if fields and launch.path not in consumers:
-        texts[launch.path] = _rewrite_field_uses(texts[launch.path], fields)
+        texts[launch.path] = rewrite_field_uses(texts[launch.path], fields)
     out: dict[str, str] = {}
     for path, text in texts.items():
         original = launch.pf.text if path == launch.path else ctx.source(path) or ""
@@ -1071,42 +863,10 @@ def _consumer_classes(launch: _Launch, ctx: FixContext) -> dict[str, list[tuple[
         table = import_table(module.body)
         for stmt in module.body:
             if isinstance(stmt, cst.ClassDef) and stmt.name.value in names:
-                fields = _process_fields(stmt, table)
+                fields = process_fields(stmt, table)
                 if fields:
                     out.setdefault(path, []).append((stmt.name.value, fields))
     return out
-
-
-def _process_fields(cls: cst.ClassDef, table: dict[str, str]) -> list[str]:
-    out = []
-    for stmt in body_statements(cls.body):
-        if not isinstance(stmt, cst.SimpleStatementLine):
-            continue
-        for small in stmt.body:
-            if (
-                isinstance(small, cst.AnnAssign)
-                and isinstance(small.target, cst.Name)
-                and _mentions_process(small.annotation.annotation, table)
-            ):
-                out.append(small.target.value)
-    return out
-
-
-def _mentions_process(node: cst.CSTNode, table: dict[str, str]) -> bool:
-    found = False
-
-    class _Find(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            nonlocal found
-            found = found or table.get(n.value) in _PROCESS
-
-        def visit_Attribute(self, n: cst.Attribute) -> bool:
-            nonlocal found
-            found = found or resolve(n, table) in _PROCESS
-            return True
-
-    node.visit(_Find())
-    return found
 
 
 def _other_process_creations(launch: _Launch, ctx: FixContext) -> bool:
@@ -1158,77 +918,3 @@ def _origin(facts: ModuleFacts, scope: int, expr: Expr) -> str | None:
                 return ".".join([base, *reversed(attrs)])
         index = sc["parent"]
     return None
-
-
-def _rewrite_consumers(source: str, classes: list[tuple[str, list[str]]]) -> str:
-    pf = parse_file(source)
-    table = import_table(pf.module.body)
-    popen_ref = next((n for n, o in table.items() if o == _POPEN), None)
-    module = pf.module
-    if popen_ref is None:
-        module, sub = ensure_import(module, "subprocess")
-        if sub is None:
-            raise _Refused("the name `subprocess` is taken in the module of the job class")
-        popen_ref = f"{sub}.Popen"
-    nodes: dict[cst.CSTNode, cst.CSTNode] = {}
-    statements: dict[cst.CSTNode, StatementEdit] = {}
-    by_name = {s.name.value: s for s in pf.module.body if isinstance(s, cst.ClassDef)}
-    for cls_name, fields in classes:
-        cls = by_name[cls_name]
-        for stmt in body_statements(cls.body):
-            if isinstance(stmt, cst.SimpleStatementLine):
-                for small in stmt.body:
-                    if (
-                        isinstance(small, cst.AnnAssign)
-                        and isinstance(small.target, cst.Name)
-                        and small.target.value in fields
-                    ):
-                        ann = small.annotation
-                        nodes[ann] = ann.with_changes(
-                            annotation=_retype(ann.annotation, table, popen_ref)
-                        )
-
-        def own(e: cst.BaseExpression, fields: list[str] = fields) -> bool:
-            return (
-                isinstance(e, cst.Attribute)
-                and isinstance(e.value, cst.Name)
-                and e.value.value == "self"
-                and e.attr.value in fields
-            )
-
-        folds, dead = _isinstance_folds(pf, cls, own)
-        statements.update(folds)
-        _process_api(pf, cls, own, nodes, dead)
-    fields_all = {f for _, fs in classes for f in fs}
-    _field_uses(pf, fields_all, nodes, skip={id(by_name[c]) for c, _ in classes})
-    module = module.visit(Rewriter(nodes=nodes, statements=statements))
-    return module.code
-
-
-def _field_uses(
-    pf: ParsedFile, fields: set[str], nodes: dict[cst.CSTNode, cst.CSTNode], skip: set[int]
-) -> None:
-    def other(e: cst.BaseExpression) -> bool:
-        return (
-            isinstance(e, cst.Attribute)
-            and isinstance(e.value, cst.Name)
-            and e.value.value != "self"
-            and e.attr.value in fields
-        )
-
-    for stmt in pf.module.body:
-        if id(stmt) not in skip:
-            _process_api(pf, stmt, other, nodes)
-
-
-def _rewrite_field_uses(source: str, fields: set[str]) -> str:
-    alternatives = "|".join(map(re.escape, sorted(fields)))
-    uses = re.compile(rf"\.(?:{alternatives})\s*\.\s*(\w+)")
-    if all(m.group(1) in _SAME_ON_POPEN for m in uses.finditer(source)):
-        return source  # nothing to rewrite: spare the parse
-    pf = parse_file(source)
-    nodes: dict[cst.CSTNode, cst.CSTNode] = {}
-    _field_uses(pf, fields, nodes, skip=set())
-    if not nodes:
-        return source
-    return pf.module.visit(Rewriter(nodes=nodes)).code

@@ -160,7 +160,7 @@ def fix_only_outcome(run: CheckRun) -> int:
     noun = "error" if n == 1 else "errors"
     hidden = run.unsafe_hidden
     extra = (
-        f" ({hidden} more fix{'' if hidden == 1 else 'es'} available with `--unsafe-fixes`)"
+        f" ({hidden} additional fix{'' if hidden == 1 else 'es'} available with `--unsafe-fixes`)"
         if hidden
         else ""
     )
@@ -170,4 +170,4 @@ def fix_only_outcome(run: CheckRun) -> int:
         return 1 if n else 0
     if not run.args.quiet:
         sys.stdout.write(f"Fixed {n} {noun}{extra}.\n" if n or hidden else "No errors fixed.\n")
-    return 0
+    return 1 if n and getattr(run.args, "exit_non_zero_on_fix", False) else 0

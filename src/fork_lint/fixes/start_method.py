@@ -112,7 +112,7 @@ def _multiprocessing(
         return None
     reason = _unpicklable(pf, call, kind)
     if reason is not None:
-        return NoFix(f'the "{method}" start method would pickle {reason}')
+        return NoFix(f'the "{method}" start method pickles what the child runs, and {reason}')
     if origin == f"multiprocessing.{kind}":
         if isinstance(func, cst.Attribute) and resolve(func.value, table) == "multiprocessing":
             module = pf.module
@@ -139,7 +139,7 @@ def _multiprocessing(
 def _executor(pf: ParsedFile, call: cst.Call, path: str, method: str) -> Proposal | NoFix | None:
     reason = _unpicklable(pf, call, "ProcessPoolExecutor")
     if reason is not None:
-        return NoFix(f'the "{method}" start method would pickle {reason}')
+        return NoFix(f'the "{method}" start method pickles what the child runs, and {reason}')
     arg = keyword(call, "mp_context")
     if arg is None and len(positional(call)) > 1:
         arg = positional(call)[1]
@@ -206,7 +206,9 @@ def _context_literal(
             if kind in _CALLABLE_ARGS:
                 reason = _unpicklable(pf, other, kind)
                 if reason is not None:
-                    return NoFix(f'the "{method}" start method would pickle {reason}')
+                    return NoFix(
+                        f'the "{method}" start method pickles what the child runs, and {reason}'
+                    )
     if literal_call is None or not literal_call.args:
         return None
     literal = literal_call.args[0].value
@@ -317,20 +319,20 @@ def _class_name(pf: ParsedFile, node: cst.CSTNode) -> str:
 def _callable_reason(pf: ParsedFile, call: cst.Call, target: cst.BaseExpression) -> str | None:
     shown = code(target)
     if isinstance(target, cst.Lambda):
-        return f"the lambda `{shown}`, which cannot be pickled"
+        return f"`{shown}` is a lambda, which cannot be pickled"
     table = scope_table(pf, call)
     if isinstance(target, cst.Attribute):
         base = target.value
         if isinstance(base, cst.Name) and base.value in ("self", "cls"):
             return (
-                f"the bound method `{shown}` together with its `{_class_name(pf, call)}` "
-                "instance (PicklingError if the instance holds locks, sockets, queues or an "
-                "event loop); launch a fresh interpreter instead"
+                f"`{shown}` is a method bound to a `{_class_name(pf, call)}` instance, which "
+                "would be pickled with it (a PicklingError if it holds locks, sockets, queues "
+                "or an event loop); launch a fresh interpreter instead"
             )
         origin = resolve(base, table)
         if origin is not None and origin in table.values():
             return None  # module.function
-        return f"`{shown}`, a method of an object fork-lint cannot see into"
+        return f"`{shown}` is a method of an object fork-lint cannot see into"
     if isinstance(target, cst.Call):
         if resolve(target.func, table) == "functools.partial" and target.args:
             inner = _callable_reason(pf, call, target.args[0].value)
@@ -341,10 +343,10 @@ def _callable_reason(pf: ParsedFile, call: cst.Call, target: cst.BaseExpression)
                 if reason is not None:
                     return reason
             return None
-        return f"the result of `{shown}`, which fork-lint cannot check"
+        return f"`{shown}` is a call result fork-lint cannot check"
     if isinstance(target, cst.Name):
         return _name_reason(pf, call, target.value, callable_=True)
-    return f"`{shown}`, which fork-lint cannot check"
+    return f"fork-lint cannot check `{shown}`"
 
 
 def _name_reason(pf: ParsedFile, call: cst.Call, name: str, *, callable_: bool) -> str | None:
@@ -363,8 +365,8 @@ def _name_reason(pf: ParsedFile, call: cst.Call, name: str, *, callable_: bool) 
             )
         if name in params:
             if name in ("self", "cls"):
-                return f"`{name}`, the `{_class_name(pf, call)}` instance itself"
-            return f"the parameter `{name}`, which fork-lint cannot check" if callable_ else None
+                return f"`{name}` is the `{_class_name(pf, call)}` instance itself"
+            return f"`{name}` is a parameter fork-lint cannot check" if callable_ else None
     table = scope_table(pf, call)
     if name in table:
         return None  # imported by name: importable in the child too
@@ -374,7 +376,7 @@ def _name_reason(pf: ParsedFile, call: cst.Call, name: str, *, callable_: bool) 
     values = [v for t, v in _assignments(pf.module) if t == name]
     if values:
         return _value_reason(pf, call, name, values, callable_=callable_, where="")
-    return f"`{name}`, which fork-lint cannot find" if callable_ else None
+    return f"fork-lint cannot find `{name}`" if callable_ else None
 
 
 def _value_reason(
@@ -389,24 +391,22 @@ def _value_reason(
     table = scope_table(pf, call)
     for value in values:
         if isinstance(value, cst.Name) and value.value == "__nested_def__":
-            return (
-                f"the nested function `{name}` (defined inside `{where}`), which cannot be pickled"
-            )
+            return f"`{name}` is a function nested in `{where}`, which cannot be pickled"
         if isinstance(value, cst.Lambda):
-            return f"the lambda `{name}`, which cannot be pickled"
+            return f"`{name}` is a lambda, which cannot be pickled"
         if isinstance(value, cst.Call):
             origin = resolve(value.func, table) or code(value.func)
             what = _UNPICKLABLE_FACTORIES.get(origin)
             if what is not None:
-                return f"`{name}`, {what}, which cannot be pickled"
+                return f"`{name}` is {what}, which cannot be pickled"
     if callable_:
-        return f"`{name}`, a variable fork-lint cannot check"
+        return f"`{name}` is a variable fork-lint cannot check"
     return None
 
 
 def _data_reason(pf: ParsedFile, call: cst.Call, value: cst.BaseExpression) -> str | None:
     if isinstance(value, cst.Lambda):
-        return f"the lambda `{code(value)}`, which cannot be pickled"
+        return f"`{code(value)}` is a lambda, which cannot be pickled"
     if isinstance(value, (cst.Tuple, cst.List, cst.Set)):
         for element in value.elements:
             reason = _data_reason(pf, call, element.value)
@@ -434,7 +434,7 @@ def _data_reason(pf: ParsedFile, call: cst.Call, value: cst.BaseExpression) -> s
         }
         if value.attr.value in methods:
             return (
-                f"the bound method `{code(value)}` together with its "
-                f"`{_class_name(pf, call)}` instance"
+                f"`{code(value)}` is a method bound to a `{_class_name(pf, call)}` instance, "
+                "which would be pickled with it"
             )
     return None

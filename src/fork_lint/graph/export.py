@@ -19,9 +19,10 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from fork_lint.catalog import ThreadSource
+from fork_lint.catalog import PathFilter
+from fork_lint.catalog.stdlib import CALLBACK_ARGS, EVENT_LOOP_RUNNERS, PASS_THROUGH
 from fork_lint.engine import AnalysisOptions, thread_sources
-from fork_lint.graph.classify import Classification, Classifier
+from fork_lint.graph.classify import SINK_PATTERNS, Classification, Classifier
 from fork_lint.graph.reach import Hazard, Reachability
 from fork_lint.graph.solver import Program, SiteRef
 from fork_lint.index.facts import ModuleFacts
@@ -43,9 +44,24 @@ class GraphvizMissing(RuntimeError):
 
 
 # -- the PyCG format ----------------------------------------------------------
+class _Nameable(PathFilter):
+    """External values that have a name: ``mod.func``, ``mod.Cls``, an instance
+    ``mod.Cls()`` and its methods ``mod.Cls().meth``. Beyond that the type is
+    unknown (what ``requests.get().json()`` returns, what ``Cls().attr`` holds), so
+    a callee there would be named after a guess; tracking such chains through a
+    large program also multiplies value sets for no edge."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    def useful(self, path: str) -> bool:
+        calls = path.count("(")
+        return calls == 0 or (calls == 1 and path.rpartition(")")[2].count(".") <= 1)
+
+
 def solve_all(modules: Iterable[ModuleFacts]) -> Program:
     """A program that tracks every external module, so external callees keep their names."""
-    program = Program(modules, roots=None)
+    program = Program(modules, roots=None, paths=_Nameable(), allocs=False)
     program.solve()
     return program
 
@@ -173,27 +189,40 @@ class _Dot:
 
 
 def analyse_graph(
-    program: Program,
-    sources: Sequence[ThreadSource],
-    *,
-    target_version: tuple[int, int],
-    platform: str = "linux",
-    user_sinks: tuple[str, ...] = (),
-) -> tuple[Classification, list[Hazard]]:
-    """Classify sinks and sources of a solved program and find the hazardous sinks."""
+    modules: Sequence[ModuleFacts], options: AnalysisOptions
+) -> tuple[Program, Classification, list[Hazard]]:
+    """The program, sinks, sources and hazards exactly as ``check`` computes them.
+
+    The solver tracks the same external paths as :func:`fork_lint.engine.analyse`
+    (only those that can grow into a catalogue pattern), so the picture shows the
+    graph the findings come from.
+    """
+    sources = thread_sources(options)
+    patterns = [p for src in sources for p in src.patterns]
+    patterns += SINK_PATTERNS
+    patterns += EVENT_LOOP_RUNNERS
+    patterns += [p for p, _ in PASS_THROUGH] + [p for p, _, _ in CALLBACK_ARGS]
+    for spec in options.fork_sinks:
+        module, _, qual = spec.partition(":")
+        head, _, method = qual.rpartition(".")
+        patterns.append(f"{module}.{qual}")
+        if head:
+            patterns.append(f"{module}.{head}().{method}")
+    program = Program(modules, {p.partition(".")[0] for p in patterns}, PathFilter(patterns))
+    program.solve()
     classification = Classifier(
         program,
-        tuple(sources),
-        target_version=target_version,
-        platform=platform,
-        user_sinks=user_sinks,
+        sources,
+        target_version=options.target_version,
+        platform=options.platform,
+        user_sinks=options.fork_sinks,
     ).run()
     hazards: list[Hazard] = []
     if classification.sinks:
         reach = Reachability(program, classification)
         reach.compute()
         hazards = reach.hazards()
-    return classification, hazards
+    return program, classification, hazards
 
 
 def hazard_dot(
@@ -393,16 +422,9 @@ def _missing_message(fmt: str) -> str:
 # -- command output -------------------------------------------------------------
 def graph_output(modules: Sequence[ModuleFacts], fmt: str, options: AnalysisOptions) -> bytes:
     """What ``fork-lint graph --format fmt`` writes."""
-    program = solve_all(modules)
     if fmt == "json":
-        return (json.dumps(call_graph(program), indent=2) + "\n").encode()
-    classification, hazards = analyse_graph(
-        program,
-        thread_sources(options),
-        target_version=options.target_version,
-        platform=options.platform,
-        user_sinks=options.fork_sinks,
-    )
+        return (json.dumps(call_graph(solve_all(modules)), indent=2) + "\n").encode()
+    program, classification, hazards = analyse_graph(modules, options)
     text = hazard_dot(program, classification, hazards)
     return text.encode() if fmt == "dot" else render(text, fmt)
 

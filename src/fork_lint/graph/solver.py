@@ -39,6 +39,14 @@ _CONTEXT_FUNCS = ("get_context",)
 _PASS_THROUGH = PatternIndex((pattern, pos) for pattern, pos in PASS_THROUGH)
 _CALLBACKS = PatternIndex((pattern, (pos, kw)) for pattern, pos, kw in CALLBACK_ARGS)
 _MAX_ROUNDS = 60
+# Widening thresholds of a value set (see `Program._add_widened`).
+_WIDEN = 24
+_WIDEN_CALLABLES = 96
+_CONTAINER_ADD = frozenset(("append", "add", "appendleft", "insert", "setdefault"))
+_CONTAINER_MERGE = frozenset(("extend", "update", "extendleft"))
+_CONTAINER_GET = frozenset(("get", "pop", "popleft", "popitem", "setdefault", "__getitem__"))
+_CONTAINER_VIEW = frozenset(("values", "keys", "items", "copy", "__iter__"))
+_CONTAINER_METHODS = _CONTAINER_ADD | _CONTAINER_MERGE | _CONTAINER_GET | _CONTAINER_VIEW
 # Builtins whose result holds what the callback returns.
 _MAP_RESULTS = frozenset(("builtins.map",))
 # Attribute hops allowed after the last call in an external path. Catalogue
@@ -97,8 +105,13 @@ class Program:
         modules: Iterable[ModuleFacts],
         roots: Iterable[str] | None = CORE_ROOTS,
         paths: PathFilter | None = None,
+        *,
+        allocs: bool = True,
     ) -> None:
         self.paths = paths
+        # Without `allocs`, external instances are not told apart by the call that
+        # created them: enough to name callees (graph export), far fewer values.
+        self.allocs = allocs
         # Values from external modules outside `roots` can never match a sink or
         # a source, so they are not tracked at all: this keeps value sets small.
         # `roots=None` tracks every external module (for exporting the graph).
@@ -126,6 +139,8 @@ class Program:
         self.results: dict[SiteRef, set[Value]] = _Store(self)
         # what each function returns (or yields), updated when its scope is evaluated
         self.rets: dict[str, set[Value]] = _Store(self)
+        # elements of each container literal
+        self.items: dict[str, set[Value]] = _Store(self)
         self.callees: dict[SiteRef, set[Value]] = defaultdict(set)
         # call site -> project functions / modules it invokes (its call edges)
         self.edges: dict[SiteRef, set[str]] = defaultdict(set)
@@ -161,7 +176,7 @@ class Program:
         calls = path.count("(")
         if calls > _MAX_CALLS or path.rpartition(")")[2].count(".") > _MAX_ATTR_HOPS:
             return set()
-        if calls and path.rpartition(")")[2].count(".") > 1:
+        if not self.allocs or (calls and path.rpartition(")")[2].count(".") > 1):
             alloc = ""  # only an instance and its methods need their creation site
         return {("x", path, alloc)}
 
@@ -203,16 +218,36 @@ class Program:
             sc = scopes[sc["parent"]]
 
     def _add(self, store: set[Value], values: Iterable[Value]) -> None:
-        before = len(store)
-        store.update(values)
-        if len(store) != before:
-            self._changed = True
-            owner = self._owner.get(id(store))
-            if owner is not None:
-                for unit in owner[0].deps.get(owner[1], ()):
-                    if unit not in self._queued:
-                        self._queued.add(unit)
-                        self._queue.append(unit)
+        new = (values if isinstance(values, (set, frozenset)) else set(values)) - store
+        if not new:
+            return
+        if len(store) + len(new) > _WIDEN:
+            # Past `_WIDEN` values a set says little about what the code does and
+            # keeps growing with the program: stop adding data (instances,
+            # containers), keep what can be called, up to a hard bound.
+            room = _WIDEN_CALLABLES - len(store)
+            data = max(_WIDEN - len(store), 0)
+            kept: list[Value] = []
+            for v in new:
+                if v[0] in ("f", "b", "c", "x"):
+                    if room > 0:
+                        kept.append(v)
+                        room -= 1
+                elif data > 0:
+                    kept.append(v)
+                    data -= 1
+                    room -= 1
+            if not kept:
+                return
+            new = set(kept)
+        store |= new
+        self._changed = True
+        owner = self._owner.get(id(store))
+        if owner is not None:
+            for unit in owner[0].deps.get(owner[1], ()):
+                if unit not in self._queued:
+                    self._queued.add(unit)
+                    self._queue.append(unit)
 
     # -- solving ----------------------------------------------------------
     def solve(self) -> None:
@@ -389,14 +424,18 @@ class Program:
             if key is not None:
                 self._add(self.vars[key], values)
         elif tag == "attr":
-            for base in self.eval(mod, scope_index, target[1]):
+            for base in list(self.eval(mod, scope_index, target[1])):
                 kind = base[0]
                 if kind in ("i", "c"):
                     self._add(self.fields[(base[1], target[2])], values)
                 elif kind == "m" and base[1] in self.modules:
                     self._add(self.vars[(base[1], target[2])], values)
         elif tag == "item":
-            self._assign(mod, scope_index, target[1], values)
+            containers = [v for v in self.eval(mod, scope_index, target[1]) if v[0] == "k"]
+            for c in containers:
+                self._add(self.items[c[1]], values)
+            if not containers:
+                self._assign(mod, scope_index, target[1], values)
         elif tag == "param":  # a default value, bound where the function is defined
             self._add(self.vars[(target[1], target[2])], values)
 
@@ -420,16 +459,48 @@ class Program:
             return self._module(expr[1])
         if tag == "from":
             return self._from(expr[1], expr[2])
-        if tag in ("coll", "union"):
+        if tag == "union":
             out = set()
             for e in expr[1]:
                 out |= self.eval(mod, scope_index, e)
             return out
+        if tag == "coll":
+            # A container is a value of its own, holding its elements: calling
+            # `d.get()` must not dispatch to methods of the elements.
+            key = f"{mod}#{id(expr)}"
+            elements: set[Value] = set()
+            for e in expr[1]:
+                elements |= self.eval(mod, scope_index, e)
+            self._add(self.items[key], elements)
+            return {("k", key)}
         if tag in ("item", "star"):
-            return self.eval(mod, scope_index, expr[1])
+            return self._items_of(self.eval(mod, scope_index, expr[1]))
         if tag == "super":
             return self._super(expr[1])
         return set()
+
+    def _items_of(self, values: set[Value]) -> set[Value]:
+        """Elements of containers; other values stand for their own elements
+        (``*args`` parameters hold the arguments themselves)."""
+        out: set[Value] = set()
+        for v in values:
+            if v[0] == "k":
+                out |= self.items.get(v[1], set())
+            else:
+                out.add(v)
+        return out
+
+    def _container_call(self, results: set[Value], mod: str, site: CallSite, f: Value) -> None:
+        key, method = f[1], f[2]
+        args = [self.eval(mod, site["scope"], a) for a in site["args"]]
+        if method in _CONTAINER_ADD and args:
+            self._add(self.items[key], args[-1])
+        elif method in _CONTAINER_MERGE and args:
+            self._add(self.items[key], self._items_of(args[0]))
+        if method in _CONTAINER_GET:
+            self._add(results, self.items.get(key, set()))
+        elif method in _CONTAINER_VIEW:
+            self._add(results, {("k", key)})
 
     def _name(self, mod: str, scope_index: int, name: str) -> set[Value]:
         key = self._var_key(mod, scope_index, name)
@@ -488,6 +559,8 @@ class Program:
 
     def getattr(self, value: Value, attr: str) -> set[Value]:
         kind = value[0]
+        if kind == "k":
+            return {("km", value[1], attr)} if attr in _CONTAINER_METHODS else set()
         if kind == "x":
             return self._ext(f"{value[1]}.{attr}", value[2])
         if kind == "m":
@@ -544,6 +617,10 @@ class Program:
             out |= self.fields.get((cls, attr), set())
         for entry in mro:
             if entry[0] == "x":
+                if out:
+                    # Set on the object by project code: it hides whatever the
+                    # library class may define, so no library attribute is invented.
+                    continue
                 path = f"{entry[1]}().{attr}" if instance else f"{entry[1]}.{attr}"
                 out |= self._ext(path, "")
                 continue
@@ -579,7 +656,8 @@ class Program:
     def _call(self, mod: str, site: CallSite) -> None:
         ref = (mod, site["id"])
         i = site["scope"]
-        funcs = self.eval(mod, i, site["func"])
+        # A copy: evaluation returns the stored sets, and calling may grow them.
+        funcs = set(self.eval(mod, i, site["func"]))
         if site["kind"] in ("iter", "aiter"):
             self._iterate(ref, mod, site, funcs)
             return
@@ -618,6 +696,8 @@ class Program:
                     if m[0] == "b":
                         self._enter(ref, mod, site, m[1], offset=1)
                         self._add(results, self._returns(m[1]))
+            elif kind == "km":
+                self._container_call(results, mod, site, f)
             elif kind == "m":
                 if site["kind"] == "import":
                     self._enter_module(ref, f[1])
@@ -748,8 +828,10 @@ class Program:
             # The callback receives the arguments after it (`atexit.register(f, *args)`,
             # `map(f, xs)`), or the elements of the first (`sorted(xs, key=f)`).
             passed = args[pos_or_none + 1 :] if pos_or_none is not None else args[:1]
+            if path.startswith(("builtins.", "functools.")):
+                passed = [("item", a) for a in passed]  # iterables: the callback gets elements
             for e in exprs:
-                for target in self.eval(mod, i, e):
+                for target in list(self.eval(mod, i, e)):
                     self.call_value(ref, target)
                     if target[0] in ("f", "b"):
                         sc = self.scope(target[1])

@@ -77,7 +77,18 @@ class Scope(TypedDict):
     end_order: int  # the order counter after the last site of the scope
 
 
-class ModuleFacts(TypedDict):
+# Substrings one of which every built-in fork sink is spelled with somewhere in
+# the project (`project.may_hold_sink`): a project without any needs no call graph.
+SINK_HINTS = ("fork", "Process", "Pool", "Manager", "preexec_fn", "billiard", "subprocess_")
+
+
+class _OptionalFacts(TypedDict, total=False):
+    # False when the file cannot hold a fork sink; absent means "maybe" (facts
+    # built without the file's text, e.g. by `api.check_sources`).
+    maybe_sink: bool
+
+
+class ModuleFacts(_OptionalFacts):
     path: str
     module: str
     is_package: bool
