@@ -9,8 +9,8 @@ Two layouts:
 A line that must be reported ends with ``# expect: FRK001`` (several codes
 separated by commas). Every other line must stay quiet: the test compares the
 set of (file, line, code) exactly. A first line ``# fork-lint: key = value; ...``
-sets options (``target-version = py314``, ``thread-sources = a:b, c:d``,
-``fork-sinks = ...``).
+sets options (``target-version = py314``, ``target-platform = darwin``,
+``thread-sources = a:b, c:d``, ``fork-sinks = ...``).
 """
 
 from __future__ import annotations
@@ -59,6 +59,8 @@ def options_of(files: dict[str, str]) -> dict[str, object]:
             key, value = key.strip(), value.strip()
             if key == "target-version":
                 opts["target_version"] = (int(value[2]), int(value[3:]))
+            elif key == "target-platform":
+                opts["platform"] = value
             elif key in ("thread-sources", "fork-sinks"):
                 opts[key.replace("-", "_")] = tuple(v.strip() for v in value.split(","))
             elif key:

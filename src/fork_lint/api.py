@@ -15,6 +15,7 @@ def check_sources(
     files: Mapping[str, str],
     *,
     target_version: tuple[int, int] = (3, 12),
+    platform: str = "linux",
     thread_sources: Sequence[str] = (),
     fork_sinks: Sequence[str] = (),
 ) -> list[Finding]:
@@ -29,6 +30,7 @@ def check_sources(
         modules.append(extract(source, path, module, is_package))
     options = AnalysisOptions(
         target_version=target_version,
+        platform=platform,
         thread_sources=tuple(thread_sources),
         fork_sinks=tuple(fork_sinks),
     )
@@ -68,11 +70,7 @@ def check_paths(
     cwd = Path.cwd()
     cache = resolve_cache_dir(cache_dir, no_cache, settings.project_root, cwd)
     modules = index_project(found.files, settings.project_root, cwd, cache_dir=cache, jobs=jobs)
-    options = AnalysisOptions(
-        target_version=settings.target_version,
-        thread_sources=settings.thread_sources,
-        fork_sinks=settings.fork_sinks,
-    )
+    options = AnalysisOptions.from_settings(settings)
     findings = [
         f
         for f in analyse_project(modules, options)

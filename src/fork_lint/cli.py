@@ -128,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     cfg.add_argument("--config", type=Path, metavar="FILE", help="pyproject.toml to use")
     cfg.add_argument("--isolated", action="store_true", help="ignore configuration files")
     cfg.add_argument("--target-version", metavar="pyXY", help="e.g. py312")
+    cfg.add_argument(
+        "--target-platform",
+        metavar="PLATFORM",
+        help="linux (default), darwin or win32: decides multiprocessing's default start method",
+    )
     perf = check.add_argument_group("performance")
     perf.add_argument(
         "-j",
@@ -287,6 +292,7 @@ def _check(args: argparse.Namespace) -> int:
         extend_exclude=args.extend_exclude,
         per_file_ignores=args.per_file_ignores,
         target_version=args.target_version,
+        target_platform=args.target_platform,
         config=args.config,
         isolated=args.isolated,
         respect_gitignore=args.respect_gitignore,
@@ -384,11 +390,7 @@ def _write(data: bytes, output: Path | None) -> int:
 
 
 def analysis_options(settings: Settings) -> AnalysisOptions:
-    return AnalysisOptions(
-        target_version=settings.target_version,
-        thread_sources=settings.thread_sources,
-        fork_sinks=settings.fork_sinks,
-    )
+    return AnalysisOptions.from_settings(settings)
 
 
 def _index(run: CheckRun) -> None:

@@ -88,6 +88,7 @@ _KEYS = (
     "extend-exclude",
     "per-file-ignores",
     "target-version",
+    "target-platform",
     "respect-gitignore",
     "thread-sources",
     "fork-sinks",
@@ -324,6 +325,7 @@ class Settings:
     target_version_source: str
     thread_sources: tuple[str, ...]
     fork_sinks: tuple[str, ...]
+    target_platform: str = "linux"  # decides the multiprocessing default start method
     fix_start_method: str = "forkserver"  # [tool.fork-lint.fix] start-method
     fix_launch: LaunchOptions = dataclasses.field(default_factory=LaunchOptions)
 
@@ -361,6 +363,7 @@ class Overrides:
     extend_exclude: Sequence[str] | None = None
     per_file_ignores: Sequence[tuple[str, Sequence[str]]] | None = None  # replaces the file's
     target_version: str | None = None  # "py312"
+    target_platform: str | None = None  # "linux", "darwin", "win32"
     config: Path | None = None  # a pyproject.toml, or a fork-lint.toml-style file
     isolated: bool = False  # ignore every configuration file
     respect_gitignore: bool | None = None
@@ -499,6 +502,18 @@ def _qualified_names(value: Iterable[str], where: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value))
 
 
+TARGET_PLATFORMS = ("linux", "darwin", "win32")
+
+
+def _target_platform(value: object, where: str) -> str:
+    """The platform whose multiprocessing default applies: fork on Linux before 3.14,
+    forkserver on Linux from 3.14, spawn on macOS and Windows."""
+    if not isinstance(value, str) or value not in TARGET_PLATFORMS:
+        shown = repr(value) if isinstance(value, str) else _type_name(value)
+        raise ConfigError(f"{where}: expected one of {', '.join(TARGET_PLATFORMS)}, got {shown}")
+    return value
+
+
 def _target_version(value: object, where: str) -> tuple[int, int]:
     if isinstance(value, str) and value in TARGET_VERSIONS:
         return TARGET_VERSIONS[value]
@@ -572,6 +587,7 @@ class _FileValues:
     extend_exclude: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
     target_version: tuple[int, int] | None = None
+    target_platform: str | None = None
     respect_gitignore: bool | None = None
     thread_sources: tuple[str, ...] = ()
     fork_sinks: tuple[str, ...] = ()
@@ -719,6 +735,10 @@ def _parse_table(table: dict[str, Any], prefix: str) -> _FileValues:
         values.per_file_ignores = tuple(entries)
     if "target-version" in table:
         values.target_version = _target_version(table["target-version"], where("target-version"))
+    if "target-platform" in table:
+        values.target_platform = _target_platform(
+            table["target-platform"], where("target-platform")
+        )
     if "respect-gitignore" in table:
         flag = table["respect-gitignore"]
         if not isinstance(flag, bool):
@@ -832,6 +852,11 @@ def load_settings(paths: Sequence[Path], overrides: Overrides) -> Settings:
         target_version_source=source,
         thread_sources=values.thread_sources,
         fork_sinks=values.fork_sinks,
+        target_platform=(
+            _target_platform(overrides.target_platform, "--target-platform")
+            if overrides.target_platform is not None
+            else values.target_platform or "linux"
+        ),
         fix_start_method=values.fix_start_method or "forkserver",
         fix_launch=values.fix_launch or LaunchOptions(),
     )

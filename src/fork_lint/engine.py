@@ -13,6 +13,7 @@ from fork_lint.catalog.stdlib import (
     PASS_THROUGH,
     STDLIB_THREAD_SOURCES,
 )
+from fork_lint.config import Settings
 from fork_lint.graph.classify import SINK_PATTERNS, Classifier, SinkHit
 from fork_lint.graph.reach import Hazard, Reachability
 from fork_lint.graph.solver import Program
@@ -27,6 +28,15 @@ class AnalysisOptions:
     platform: str = "linux"
     thread_sources: tuple[str, ...] = ()  # "module:qualname"
     fork_sinks: tuple[str, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AnalysisOptions:
+        return cls(
+            target_version=settings.target_version,
+            platform=settings.target_platform,
+            thread_sources=settings.thread_sources,
+            fork_sinks=settings.fork_sinks,
+        )
 
 
 def user_thread_sources(specs: Sequence[str]) -> tuple[ThreadSource, ...]:

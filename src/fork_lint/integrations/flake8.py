@@ -83,11 +83,7 @@ def _analyse_project(root: str, options: _Options) -> _Results:
     found = discover([Path(root)], settings)
     cwd = Path.cwd()
     modules = collect_facts(found.files, settings.project_root, cwd)
-    analysis = AnalysisOptions(
-        target_version=settings.target_version,
-        thread_sources=settings.thread_sources,
-        fork_sinks=settings.fork_sinks,
-    )
+    analysis = AnalysisOptions.from_settings(settings)
     results: _Results = {}
     for finding in analyse(modules, analysis):
         if not settings.enabled(finding.code, str(cwd / finding.location.path)):
