@@ -526,10 +526,13 @@ class Program:
                     return found
         if name in _BUILTINS:
             return self._ext(f"builtins.{name}", "")
-        ext = [s for s in facts["star_imports"] if s not in self.modules]
-        if len(ext) == 1:
-            return self._ext(f"{ext[0]}.{name}", "")
-        return set()
+        # `from posix import *` / `from nt import *` in two branches (os.py): the
+        # name may come from either library module.
+        out: set[Value] = set()
+        for star in facts["star_imports"]:
+            if star not in self.modules:
+                out |= self._ext(f"{star}.{name}", "")
+        return out
 
     def _module(self, name: str) -> set[Value]:
         name = self.canon(name)
