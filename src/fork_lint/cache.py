@@ -228,10 +228,13 @@ def encode_findings(findings: Sequence[Finding]) -> list[object]:
 
 
 def decode_findings(data: object) -> list[Finding]:
-    """Inverse of `encode_findings`; raises ValueError/TypeError on anything else."""
+    """Inverse of `encode_findings`; raises ValueError on anything else."""
     if not isinstance(data, list):
         raise ValueError("not a list of findings")
-    out = [_decode(item) for item in data]
+    try:
+        out = [_decode(item) for item in data]
+    except (TypeError, IndexError, KeyError) as exc:
+        raise ValueError(f"not an encoded finding: {exc}") from None
     if not all(isinstance(f, Finding) for f in out):
         raise ValueError("not a finding")
     return out  # type: ignore[return-value]
@@ -381,7 +384,7 @@ class FactsCache:
             return None
         try:
             return decode_findings(data)
-        except (ValueError, TypeError, IndexError):
+        except ValueError:
             self.rejected += 1
             return None
 

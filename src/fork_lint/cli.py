@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from fork_lint.vcs import ChangedLines
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+# Codes of files that could not be analysed at all: --strict makes them a usage error.
+_UNANALYSED = frozenset({"FRK900", "FRK999"})
 _COMMANDS = ("check", "graph", "rule", "version")
 
 
@@ -95,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("-v", "--verbose", action="store_true", help="show tracebacks and timings")
     out.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     out.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
+    out.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 2 when a file could not be analysed (FRK900 syntax or decoding error, "
+        "FRK999 internal error) instead of reporting it as a finding (exit 1)",
+    )
     out.add_argument(
         "--runtime-report",
         type=_runtime_log,
@@ -408,9 +416,34 @@ def _analyse(run: CheckRun) -> None:
     from fork_lint.project import analyse_project
 
     findings = analyse_project(run.modules, analysis_options(run.settings))
+    loaded = getattr(run.modules, "loaded", True)  # False when answered from the cache
+    if loaded:
+        _warn_unknown_noqa(run.modules)
+    if run.args.verbose and loaded:
+        for facts in run.modules:
+            if "traceback" in facts:  # FRK999: the extractor crashed on this file
+                sys.stderr.write(f"fork-lint: internal error in {facts['path']}:\n")
+                sys.stderr.write(facts["traceback"])
     run.findings = [
         f for f in findings if run.settings.enabled(f.code, str(run.cwd / f.location.path))
     ]
+
+
+def _warn_unknown_noqa(modules: Sequence[ModuleFacts]) -> None:
+    """Warn about ``# noqa: FRKnnn`` codes no rule has (a typo silences nothing).
+
+    Codes of other tools (``E501``) are left alone: one comment often serves several linters.
+    """
+    from fork_lint.rules import BY_CODE
+
+    for facts in modules:
+        for line, codes in facts["noqa"].items():
+            for code in codes or ():
+                if code.startswith("FRK") and code not in BY_CODE:
+                    sys.stderr.write(
+                        f"fork-lint: warning: {facts['path']}:{line}: unknown rule code "
+                        f"{code!r} in noqa comment\n"
+                    )
 
 
 def _fix(run: CheckRun) -> None:
@@ -595,5 +628,7 @@ def _report(run: CheckRun) -> int:
             sys.stdout.write(summary(findings, ctx))
     if args.verbose:
         sys.stderr.write(f"fork-lint: analysed {len(run.modules)} files\n")
+    if args.strict and any(f.code in _UNANALYSED for f in findings):
+        return EXIT_ERROR
     failed = bool(findings) or (args.exit_non_zero_on_fix and run.fixed > 0)
     return EXIT_FINDINGS if failed and not args.exit_zero else EXIT_OK

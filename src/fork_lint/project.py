@@ -14,6 +14,7 @@ import hashlib
 import io
 import os
 import tokenize
+import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ __all__ = [
     "decode_source",
     "display_path",
     "index_project",
+    "internal_error_facts",
     "may_hold_sink",
     "module_for",
     "read_error_facts",
@@ -44,6 +46,13 @@ __all__ = [
 
 def display_path(path: Path, cwd: Path) -> str:
     """Paths as ruff prints them: relative to the working directory when inside it."""
+    text, base = str(path), str(cwd)
+    if os.path.isabs(text) and os.path.isabs(base):
+        # `Path.relative_to` without building Path objects (2,600 files: 60 ms -> 3 ms).
+        prefix = base if base.endswith(os.sep) else base + os.sep
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+        return text.replace(os.sep, "/") if os.sep != "/" else text
     try:
         return path.relative_to(cwd).as_posix()
     except ValueError:
@@ -62,22 +71,22 @@ def module_for(path: Path, root: Path) -> tuple[str, bool]:
 
 class _ModuleNamer:
     """`module_for` for many files of one root, with the file-system questions memoised:
-    ``Path.resolve`` per file cost more than hashing the whole project."""
+    resolving every path through pathlib cost more than hashing the whole project."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.real_root = root.resolve()
-        self._dirs: dict[str, Path] = {}
+        self.real_root = os.path.realpath(root)
+        self._dirs: dict[str, str] = {}
         self._src: dict[str, bool] = {}
 
-    def _resolve(self, path: Path) -> Path:
-        if path.is_symlink():
-            return path.resolve()
-        parent = os.path.dirname(os.path.abspath(path))
+    def _resolve(self, path: str) -> str:
+        if os.path.islink(path):
+            return os.path.realpath(path)
+        parent, name = os.path.split(os.path.abspath(path))
         real = self._dirs.get(parent)
         if real is None:
-            real = self._dirs[parent] = Path(parent).resolve()
-        return real / path.name
+            real = self._dirs[parent] = os.path.realpath(parent)
+        return os.path.join(real, name)
 
     def _strip(self, first: str) -> bool:
         hit = self._src.get(first)
@@ -86,11 +95,12 @@ class _ModuleNamer:
         return hit
 
     def name(self, path: Path) -> tuple[str, bool]:
-        try:
-            rel = self._resolve(path).relative_to(self.real_root)
-        except ValueError:
+        real = self._resolve(str(path))
+        root = self.real_root
+        prefix = root if root.endswith(os.sep) else root + os.sep
+        if not real.startswith(prefix):
             return module_name_for(path.name)
-        parts = rel.parts
+        parts = real[len(prefix) :].split(os.sep)
         if len(parts) > 1 and parts[0] in ("src", "lib") and self._strip(parts[0]):
             parts = parts[1:]
         return module_name_for("/".join(parts))
@@ -123,8 +133,19 @@ def facts_from_bytes(data: bytes, shown: str, module: str, is_package: bool) -> 
         source = decode_source(data)
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
         return _error_facts(shown, module, is_package, f"cannot decode file: {exc}")
-    facts = extract(source, shown, module, is_package)
-    facts["maybe_sink"] = facts["error"] is None and may_hold_sink(source, facts)
+    try:
+        facts = extract(source, shown, module, is_package)
+        facts["maybe_sink"] = facts["error"] is None and may_hold_sink(source, facts)
+    except Exception as exc:  # a crash is a bug: report it on this file, go on with the others
+        return internal_error_facts(shown, module, is_package, exc)
+    return facts
+
+
+def internal_error_facts(shown: str, module: str, is_package: bool, exc: Exception) -> ModuleFacts:
+    """FRK999 facts for a file whose extraction raised; the traceback is kept for --verbose."""
+    facts = _error_facts(shown, module, is_package, "")
+    facts["error"] = ("FRK999", f"internal error: {type(exc).__name__}: {exc}", 1, 0)
+    facts["traceback"] = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     return facts
 
 
@@ -207,6 +228,11 @@ class ProjectFacts(Sequence[ModuleFacts]):
 
     def __iter__(self) -> Iterator[ModuleFacts]:
         return iter(self.materialise())
+
+    @property
+    def loaded(self) -> bool:
+        """Whether every file's facts are in memory (false on a run answered from the cache)."""
+        return self._complete
 
     def results_key(self, options: object) -> bytes | None:
         """Cache key of the whole project's findings, ``None`` if not cacheable."""

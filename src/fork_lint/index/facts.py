@@ -86,6 +86,8 @@ class _OptionalFacts(TypedDict, total=False):
     # False when the file cannot hold a fork sink; absent means "maybe" (facts
     # built without the file's text, e.g. by `api.check_sources`).
     maybe_sink: bool
+    # FRK999 facts only: the extractor's traceback, printed with --verbose.
+    traceback: str
 
 
 class ModuleFacts(_OptionalFacts):
