@@ -70,6 +70,12 @@ def extract(source: str, path: str, module: str, is_package: bool) -> ModuleFact
         "noqa": parse_noqa(source),
         "error": None,
     }
+    if "\x00" in source:
+        # 3.10 raises ValueError here, later versions SyntaxError: say it one way.
+        line = source.count("\n", 0, source.index("\x00")) + 1
+        message = "SyntaxError: source code string cannot contain null bytes"
+        facts["error"] = ("FRK900", message, line, 0)
+        return facts
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarning for invalid escapes etc.
