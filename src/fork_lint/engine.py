@@ -99,10 +99,13 @@ def analyse(modules: Sequence[ModuleFacts], options: AnalysisOptions) -> list[Fi
     return findings
 
 
-def _hazards(modules: Sequence[ModuleFacts], options: AnalysisOptions) -> list[Finding]:
-    """Findings of the fork rules: the call graph, the sinks and threads, reachability."""
-    findings: list[Finding] = []
-    sources = thread_sources(options)
+def solved_program(
+    modules: Sequence[ModuleFacts],
+    options: AnalysisOptions,
+    sources: tuple[ThreadSource, ...],
+) -> Program:
+    """The call graph, tracking only the external paths that can grow into
+    something the classifier reads (see `PathFilter`)."""
     patterns = [p for src in sources for p in src.patterns]
     patterns += SINK_PATTERNS
     patterns += EVENT_LOOP_RUNNERS
@@ -113,9 +116,16 @@ def _hazards(modules: Sequence[ModuleFacts], options: AnalysisOptions) -> list[F
         patterns.append(f"{module}.{qual}")
         if head:
             patterns.append(f"{module}.{head}().{method}")
-    roots = {p.partition(".")[0] for p in patterns}
-    program = Program(modules, roots, PathFilter(patterns))
+    program = Program(modules, {p.partition(".")[0] for p in patterns}, PathFilter(patterns))
     program.solve()
+    return program
+
+
+def _hazards(modules: Sequence[ModuleFacts], options: AnalysisOptions) -> list[Finding]:
+    """Findings of the fork rules: the call graph, the sinks and threads, reachability."""
+    findings: list[Finding] = []
+    sources = thread_sources(options)
+    program = solved_program(modules, options, sources)
     classification = Classifier(
         program,
         sources,

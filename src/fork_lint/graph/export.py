@@ -20,9 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from fork_lint.catalog import PathFilter
-from fork_lint.catalog.stdlib import CALLBACK_ARGS, EVENT_LOOP_RUNNERS, PASS_THROUGH
-from fork_lint.engine import AnalysisOptions, thread_sources
-from fork_lint.graph.classify import SINK_PATTERNS, Classification, Classifier
+from fork_lint.engine import AnalysisOptions, solved_program, thread_sources
+from fork_lint.graph.classify import Classification, Classifier
 from fork_lint.graph.reach import Hazard, Reachability
 from fork_lint.graph.solver import Program, SiteRef
 from fork_lint.index.facts import ModuleFacts
@@ -198,18 +197,7 @@ def analyse_graph(
     graph the findings come from.
     """
     sources = thread_sources(options)
-    patterns = [p for src in sources for p in src.patterns]
-    patterns += SINK_PATTERNS
-    patterns += EVENT_LOOP_RUNNERS
-    patterns += [p for p, _ in PASS_THROUGH] + [p for p, _, _ in CALLBACK_ARGS]
-    for spec in options.fork_sinks:
-        module, _, qual = spec.partition(":")
-        head, _, method = qual.rpartition(".")
-        patterns.append(f"{module}.{qual}")
-        if head:
-            patterns.append(f"{module}.{head}().{method}")
-    program = Program(modules, {p.partition(".")[0] for p in patterns}, PathFilter(patterns))
-    program.solve()
+    program = solved_program(modules, options, sources)
     classification = Classifier(
         program,
         sources,

@@ -15,9 +15,12 @@ the sets grow until nothing changes. Abstract values are tuples:
                             is the call site that created it, ``""`` if none
 ==========================  ==============================================
 
-Precision choices: containers collapse onto their elements; ``self`` holds an
-instance of the method's class and of every subclass (so overrides are
-found); unknown external calls do not call their arguments.
+Precision choices: a container literal is a value ``("k", key)`` whose
+elements are kept together (keys and indices are not told apart); ``self``
+holds an instance of the method's class and of every subclass (so overrides
+are found); unknown external calls do not call their arguments; a set that
+grows past ``_WIDEN`` values keeps only callables (widening), which bounds the
+work on large dynamic code bases.
 """
 
 from __future__ import annotations
