@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import io
 import multiprocessing
+import sys
+import types
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -80,6 +82,17 @@ def test_no_worker_processes_inside_a_daemon(monkeypatch: pytest.MonkeyPatch) ->
 
     monkeypatch.setattr(multiprocessing, "current_process", Daemon)
     assert parallel.worker_count(8, 1000, 10**9) == 1
+
+
+def test_no_worker_processes_when_main_cannot_be_reimported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stdin_script = types.ModuleType("__main__")
+    stdin_script.__file__ = "<stdin>"  # `python - < script.py`
+    monkeypatch.setitem(sys.modules, "__main__", stdin_script)
+    assert parallel.worker_count(8, 1000, 10**9) == 1
+    stdin_script.__file__ = __file__
+    assert parallel.worker_count(8, 1000, 10**9) == 8
 
 
 def test_default_jobs_counts_usable_cpus() -> None:
