@@ -370,7 +370,7 @@ class Classifier:
                     targets |= self._functions_of(where, expr, calls=False)
         if src.run_method and site["func"][0] == "attr":
             for recv in self.p.eval(ref[0], site["scope"], site["func"][1]):
-                if recv[0] == "i":
+                if recv[0] in ("i", "s"):
                     for m in self.p.getattr(recv, src.run_method):
                         if m[0] in ("b", "f"):
                             targets.add(m[1])
@@ -380,7 +380,12 @@ class Classifier:
     def _constructions_of_receiver(self, ref: SiteRef, site: CallSite) -> list[SiteRef]:
         if site["func"][0] != "attr":
             return []
-        classes = {v[1] for v in self.p.eval(ref[0], site["scope"], site["func"][1]) if v[0] == "i"}
+        classes: set[str] = set()
+        for v in self.p.eval(ref[0], site["scope"], site["func"][1]):
+            if v[0] == "i":
+                classes.add(v[1])
+            elif v[0] == "s":  # `self.start()`: constructed as any subclass
+                classes |= self.p.subclasses(v[1])
         if not classes:
             return []
         if self._constructions is None:
@@ -405,7 +410,7 @@ class Classifier:
                 # A class run on a thread (a socketserver request handler): its
                 # construction and every method it may call run there.
                 out |= self.p.methods_of(v[1])
-            elif v[0] == "i":
+            elif v[0] in ("i", "s"):
                 for name in ("__call__", "run"):
                     for m in self.p.getattr(v, name):
                         if m[0] == "b":

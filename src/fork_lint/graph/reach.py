@@ -60,6 +60,12 @@ class Reachability:
         self.source_at: dict[SiteRef, list[SourceHit]] = defaultdict(list)
         for hit in cls.sources:
             self.source_at[hit.ref].append(hit)
+        # functions of each module, in name order (threads started at import)
+        self.functions_of: dict[str, list[str]] = defaultdict(list)
+        for q in sorted(program.scopes):
+            mod = program.scopes[q][0][0]
+            if q != mod:
+                self.functions_of[mod].append(q)
         self.starts: dict[str, tuple[SiteRef, _StartReason]] = {}
         self.alive: dict[str, _AliveReason] = {}
         self._loop_paths: dict[SiteRef, dict[str, SiteRef | None]] = {}
@@ -190,16 +196,9 @@ class Reachability:
             if module not in self.starts:
                 continue
             ref, _ = self.starts[module]
-            functions = [
-                q for q in sorted(self.p.scopes) if self._module_of(q) == module and q != module
-            ]
-            for func in functions:
+            for func in self.functions_of.get(module, ()):
                 if not self._only_called_before(func, ref):
                     mark(func, ("module", module, ref))
-
-    def _module_of(self, qualname: str) -> str:
-        refs = self.p.scopes.get(qualname)
-        return refs[0][0] if refs else ""
 
     def _class_owned(self, mark: object) -> None:
         assert callable(mark)
@@ -224,14 +223,7 @@ class Reachability:
                     mark(name_values, ("class", hit, cls))
 
     def _methods(self, cls: str) -> list[str]:
-        prefix = cls + "."
-        out = []
-        for q in self.p.scopes:
-            if q.startswith(prefix) and "." not in q[len(prefix) :]:
-                sc = self.p.scope(q)
-                if sc is not None and sc["method_kind"]:
-                    out.append(q)
-        return sorted(out)
+        return sorted(self.p.own_methods(cls))
 
     def _only_called_before(self, method: str, start: SiteRef) -> bool:
         """True if every call of ``method`` is in the starting method, before the start."""

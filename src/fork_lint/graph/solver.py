@@ -9,7 +9,8 @@ the sets grow until nothing changes. Abstract values are tuples:
 ``("f", qualname)``         a function or lambda of the project
 ``("c", qualname)``         a class of the project
 ``("i", qualname)``         an instance of a project class
-``("b", func, cls)``        a method bound to an instance of ``cls``
+``("s", qualname)``         ``self``: an instance of the class or of any subclass
+``("b", func)``             a method bound to an instance
 ``("x", path, alloc)``      a value from outside the project, named by its
                             import path (see ``fork_lint.catalog``); ``alloc``
                             is the call site that created it, ``""`` if none
@@ -26,6 +27,7 @@ work on large dynamic code bases.
 from __future__ import annotations
 
 import re
+import sys
 from collections import defaultdict, deque
 from collections.abc import Iterable
 from typing import Any
@@ -38,10 +40,16 @@ Value = tuple[Any, ...]
 SiteRef = tuple[str, int]  # (module, call site id)
 
 _BUILTINS = frozenset(dir(__import__("builtins")))
+_STDLIB = frozenset(sys.stdlib_module_names) - {"__main__"}
 _CONTEXT_FUNCS = ("get_context",)
 _PASS_THROUGH = PatternIndex((pattern, pos) for pattern, pos in PASS_THROUGH)
 _CALLBACKS = PatternIndex((pattern, (pos, kw)) for pattern, pos, kw in CALLBACK_ARGS)
 _MAX_ROUNDS = 60
+# Values whose call binds the call's arguments to a project function's parameters.
+_NONE: frozenset[Any] = frozenset()
+_ENTERING = frozenset(("f", "b", "c", "i", "s"))
+_INSTANCES = frozenset(("i", "s"))
+_DEFINED = frozenset(("c", "f", "b"))
 # Widening thresholds of a value set (see `Program._add_widened`).
 _WIDEN = 24
 _WIDEN_CALLABLES = 96
@@ -68,7 +76,10 @@ CORE_ROOTS = frozenset(
 
 
 # ("a", module, scope, assignment index) | ("c", module, call site id, 0) | ("r", module, scope, 0)
-Unit = tuple[str, str, int, int]
+# | ("l", (class, attribute, instance)): an attribute lookup, shared by every unit that makes it
+Unit = tuple[Any, ...]
+# Positional argument values (with whether each is `*args`), keyword argument values.
+_Args = tuple[list[tuple[bool, set["Value"]]], list[tuple[str, set["Value"]]]]
 
 
 class _Store(dict[Any, set[Value]]):
@@ -126,6 +137,10 @@ class Program:
         self.alias: dict[str, str] = {}
         for name, facts in self.modules.items():
             short = self._package_relative(name, facts["is_package"])
+            # `airflow/sdk/_shared/logging/` (in a directory without `__init__.py`)
+            # must not take over `import logging`.
+            if short.partition(".")[0] in _STDLIB:
+                continue
             if short != name and short not in self.modules:
                 self.alias.setdefault(short, name)
         # qualname -> [(module, scope index)]
@@ -142,8 +157,15 @@ class Program:
         self.results: dict[SiteRef, set[Value]] = _Store(self)
         # what each function returns (or yields), updated when its scope is evaluated
         self.rets: dict[str, set[Value]] = _Store(self)
+        # the same without parameters returned unchanged (see `_returned_params`)
+        self.direct_rets: dict[str, set[Value]] = _Store(self)
+        self._returned: dict[int, frozenset[str]] = {}
         # elements of each container literal
         self.items: dict[str, set[Value]] = _Store(self)
+        # memoised attribute lookups on classes and instances (see `_class_attr`)
+        # (class, attribute, instance: True, class: False, ``self`` cone: None)
+        self.lookups: dict[tuple[str, str, bool | None], set[Value]] = _Store(self)
+        self._fresh: set[tuple[str, str, bool | None]] = set()
         self.callees: dict[SiteRef, set[Value]] = defaultdict(set)
         # call site -> project functions / modules it invokes (its call edges)
         self.edges: dict[SiteRef, set[str]] = defaultdict(set)
@@ -152,6 +174,7 @@ class Program:
         self._subclasses: dict[str, set[str]] = {}
         self._tails: dict[str, list[list[Value]]] = {}
         self._lookup_cache: dict[tuple[int, str], tuple[str, str] | None] = {}
+        self._own_methods: dict[str, list[str]] | None = None
         self._changed = False
         self.rounds = 0
 
@@ -231,8 +254,8 @@ class Program:
             room = _WIDEN_CALLABLES - len(store)
             data = max(_WIDEN - len(store), 0)
             kept: list[Value] = []
-            for v in new:
-                if v[0] in ("f", "b", "c", "x"):
+            for v in sorted(new):  # the same values on every run, whatever the hash seed
+                if v[0] in ("f", "b", "x"):
                     if room > 0:
                         kept.append(v)
                         room -= 1
@@ -286,12 +309,14 @@ class Program:
             self._mro.clear()
             self._subclasses.clear()
             self._tails.clear()
+            self._fresh.clear()
         # Then everything, once per change of the class hierarchy (usually once).
         for _ in range(_MAX_ROUNDS):
             self.rounds += 1
             self._mro.clear()
             self._subclasses.clear()
             self._tails.clear()
+            self._fresh.clear()
             self._bind_self()
             for unit in units:
                 if unit not in self._queued:
@@ -309,8 +334,11 @@ class Program:
                 break
 
     def _run_unit(self, unit: Unit) -> None:
-        kind, mod, i, k = unit
         self._unit = unit
+        if unit[0] == "l":
+            self._run_lookup(unit[1])
+            return
+        kind, mod, i, k = unit
         facts = self.modules[mod]
         if kind == "c":
             self._call(mod, facts["calls"][i])
@@ -320,10 +348,18 @@ class Program:
             target, value = sc["assigns"][k]
             self._assign(mod, i, target, self.eval(mod, i, value))
         else:
+            qualname = sc["qualname"]
             out: set[Value] = set()
+            direct: set[Value] = set()
+            returned = self._returned_params(sc)
             for r in sc["returns"]:
-                out |= self.eval(mod, i, r)
-            self._add(self.rets[sc["qualname"]], out)
+                values = self.eval(mod, i, r)
+                out |= values
+                if not (returned and r[0] == "name" and r[1] in returned):
+                    direct |= values
+            self._add(self.rets[qualname], out)
+            if returned:
+                self._add(self.direct_rets[qualname], direct)
 
     def _update_bases(self) -> bool:
         # A class defined twice under one name (`if PY2: class A(X) else: class A(Y)`)
@@ -364,8 +400,13 @@ class Program:
             kind = sc["method_kind"]
             if kind in ("method", "property", "classmethod") and sc["params"]:
                 cls = self.modules[mod]["scopes"][sc["parent"]]["qualname"]
-                tag = "c" if kind == "classmethod" else "i"
-                values = [(tag, c) for c in self.subclasses(cls)]
+                if kind == "classmethod":
+                    values = [("c", c) for c in sorted(self.subclasses(cls))]
+                else:
+                    # One value for the instances of every subclass: a base class
+                    # with a hundred subclasses would otherwise fill every set that
+                    # `self` flows into (see `_cone_attr`).
+                    values = [("s", cls)]
                 self._add(self.vars[(qualname, sc["params"][0])], values)
 
     def subclasses(self, cls: str) -> set[str]:
@@ -386,18 +427,24 @@ class Program:
                 self._subclasses[c] = seen
         return self._subclasses.get(cls, {cls})
 
+    def own_methods(self, cls: str) -> list[str]:
+        """Qualified names of the methods a class body defines."""
+        if self._own_methods is None:
+            index: dict[str, list[str]] = defaultdict(list)
+            for q, refs in self.scopes.items():
+                mod, i = refs[0]
+                sc = self.modules[mod]["scopes"][i]
+                if sc["method_kind"]:
+                    index[q.rpartition(".")[0]].append(q)
+            self._own_methods = index
+        return self._own_methods.get(cls, [])
+
     def methods_of(self, cls: str) -> set[str]:
         """Qualified names of the methods a class defines or inherits from project classes."""
         out: set[str] = set()
         for entry in self.mro(cls):
-            if entry[0] != "c":
-                continue
-            prefix = entry[1] + "."
-            for q, refs in self.scopes.items():
-                if q.startswith(prefix) and "." not in q[len(prefix) :]:
-                    mod, i = refs[0]
-                    if self.modules[mod]["scopes"][i]["method_kind"]:
-                        out.add(q)
+            if entry[0] == "c":
+                out.update(self.own_methods(entry[1]))
         return out
 
     def mro(self, cls: str) -> list[Value]:
@@ -429,7 +476,7 @@ class Program:
         elif tag == "attr":
             for base in list(self.eval(mod, scope_index, target[1])):
                 kind = base[0]
-                if kind in ("i", "c"):
+                if kind in ("i", "s", "c"):
                     self._add(self.fields[(base[1], target[2])], values)
                 elif kind == "m" and base[1] in self.modules:
                     self._add(self.vars[(base[1], target[2])], values)
@@ -580,6 +627,8 @@ class Program:
             return out
         if kind == "i":
             return self._class_attr(value[1], attr, instance=True)
+        if kind == "s":
+            return self._cone_attr(value[1], attr)
         if kind == "c":
             return self._class_attr(value[1], attr, instance=False)
         if kind == "sup":
@@ -607,7 +656,42 @@ class Program:
         return tails
 
     def _class_attr(self, cls: str, attr: str, *, instance: bool) -> set[Value]:
-        return self._lookup_in(self.mro(cls), cls, attr, instance=instance)
+        # Lookups are memoised as units of their own: frameworks look up the same
+        # few attributes on the same classes from thousands of call sites, and
+        # walking the MRO each time dominated solving. The memo depends on what
+        # the walk read, so a grown class attribute or field re-runs it.
+        key = (cls, attr, instance)
+        if key not in self._fresh:
+            self._fresh.add(key)
+            saved = self._unit
+            self._unit = ("l", key)
+            self._run_lookup(key)
+            self._unit = saved
+        values: set[Value] | None = self.lookups.get(key)
+        return set() if values is None else values
+
+    def _cone_attr(self, cls: str, attr: str) -> set[Value]:
+        """An attribute of ``self`` in a method of ``cls``: what the lookup finds on an
+        instance of ``cls`` or of any subclass (so overrides are found)."""
+        key = (cls, attr, None)
+        if key not in self._fresh:
+            self._fresh.add(key)
+            saved = self._unit
+            self._unit = ("l", key)
+            self._run_lookup(key)
+            self._unit = saved
+        values: set[Value] | None = self.lookups.get(key)
+        return set() if values is None else values
+
+    def _run_lookup(self, key: tuple[str, str, bool | None]) -> None:
+        cls, attr, instance = key
+        if instance is None:
+            out: set[Value] = set()
+            for sub in sorted(self.subclasses(cls)):
+                out |= self._class_attr(sub, attr, instance=True)
+            self._add(self.lookups[key], out)
+            return
+        self._add(self.lookups[key], self._lookup_in(self.mro(cls), cls, attr, instance=instance))
 
     def _lookup_in(
         self,
@@ -620,7 +704,11 @@ class Program:
     ) -> set[Value]:
         out: set[Value] = set()
         if not skip_fields:
-            out |= self.fields.get((cls, attr), set())
+            # Set on the object by code of its class or of a base class (`self.x = ...`
+            # in a base method stores on the base, see `("s", cls)`).
+            for entry in mro:
+                if entry[0] == "c":
+                    out |= self.fields.get((entry[1], attr), _NONE)
         for entry in mro:
             if entry[0] == "x":
                 if out:
@@ -640,16 +728,47 @@ class Program:
                     if mk == "staticmethod":
                         out.add(v)
                     elif mk == "classmethod":
-                        out.add(("b", v[1], cls))
+                        out.add(("b", v[1]))
                     elif mk == "property" and instance:
                         out |= self._returns(v[1])
                     elif instance:
-                        out.add(("b", v[1], cls))
+                        out.add(("b", v[1]))
                     else:
                         out.add(v)
                 else:
                     out.add(v)
             break  # the first class in the MRO that defines it wins
+        return out
+
+    def _returned_params(self, sc: Scope) -> frozenset[str]:
+        """Parameters a function returns unchanged (``return fn`` in a decorator,
+        ``return value`` in a helper). A call's result then holds that call's own
+        argument, not every argument of every call: one registration decorator
+        would otherwise hand each decorated name every class it ever decorated."""
+        key = id(sc)
+        found = self._returned.get(key)
+        if found is None:
+            names = set(sc["params"]) | set(sc["kwonly"])
+            if names:
+                for target, _ in sc["assigns"]:
+                    if target[0] == "name":
+                        names.discard(target[1])
+                names &= {r[1] for r in sc["returns"] if r[0] == "name"}
+            found = frozenset(names)
+            self._returned[key] = found
+        return found
+
+    def _call_returns(self, qualname: str, offset: int, args: _Args) -> set[Value]:
+        """What calling ``qualname`` with ``args`` returns (see `_returned_params`)."""
+        sc = self.scope(qualname)
+        returned = self._returned_params(sc) if sc is not None else frozenset()
+        if not returned or sc is None:
+            return self._returns(qualname)
+        values: set[Value] | None = self.direct_rets.get(qualname)
+        out = set(values) if values else set()
+        for name in returned:
+            bound = _bound_argument(sc, offset, args, name)
+            out |= bound if bound is not None else self.vars.get((qualname, name), _NONE)
         return out
 
     def _returns(self, qualname: str) -> set[Value]:
@@ -677,30 +796,36 @@ class Program:
         if site["kind"] == "decorator" and any(f[0] == "x" for f in funcs):
             # A library decorator returns the function or a wrapper that calls it.
             self._add(results, self.eval(mod, i, site["args"][0]))
+        args = self._arguments(mod, site) if any(f[0] in _ENTERING for f in funcs) else ([], [])
         for f in funcs:
             kind = f[0]
             if kind == "f":
-                self._enter(ref, mod, site, f[1], offset=0)
-                self._add(results, self._returns(f[1]))
+                self._enter(ref, f[1], 0, args)
+                self._add(
+                    results, self._decorated(mod, site, f[1], self._call_returns(f[1], 0, args))
+                )
             elif kind == "b":
                 sc = self.scope(f[1])
                 offset = 0 if sc and sc["method_kind"] == "staticmethod" else 1
-                self._enter(ref, mod, site, f[1], offset=offset)
-                self._add(results, self._returns(f[1]))
+                self._enter(ref, f[1], offset, args)
+                self._add(
+                    results,
+                    self._decorated(mod, site, f[1], self._call_returns(f[1], offset, args)),
+                )
             elif kind == "c":
                 self._add(results, {("i", f[1])})
                 init = self._class_attr(f[1], "__init__", instance=True)
                 for v in init:
                     if v[0] == "b":
-                        self._enter(ref, mod, site, v[1], offset=1)
+                        self._enter(ref, v[1], 1, args)
                     elif v[0] == "x":
                         # Construction of an external base: record it as a call of the base.
                         base = v[1][: -len("().__init__")]
                         self._add(self.callees[ref], {("x", base, "")})
-            elif kind == "i":
+            elif kind in _INSTANCES:
                 for m in self.getattr(f, "__call__"):
                     if m[0] == "b":
-                        self._enter(ref, mod, site, m[1], offset=1)
+                        self._enter(ref, m[1], 1, args)
                         self._add(results, self._returns(m[1]))
             elif kind == "km":
                 self._container_call(results, mod, site, f)
@@ -710,6 +835,20 @@ class Program:
             elif kind == "x":
                 self._external(ref, mod, site, f)
 
+    def _decorated(
+        self, mod: str, site: CallSite, decorator: str, values: set[Value]
+    ) -> set[Value]:
+        """What a project decorator returns for this definition: its wrappers (defined
+        inside it), other values, and the definition itself if it may come back, but
+        not classes and functions defined elsewhere: a decorator that hands back what
+        it decorates through a registry or ``*args`` would otherwise give each
+        decorated name everything it ever decorated."""
+        if site["kind"] != "decorator":
+            return values
+        prefix = decorator + "."
+        own = self.eval(mod, site["scope"], site["args"][0])
+        return {v for v in values if v[0] not in _DEFINED or v[1].startswith(prefix) or v in own}
+
     def _iterate(self, ref: SiteRef, mod: str, site: CallSite, values: set[Value]) -> None:
         """``for x in v``: ``__iter__`` of a project instance, then ``__next__`` of the
         iterator it returns; the site's results are the items. Other values are
@@ -718,33 +857,39 @@ class Program:
             ("__aiter__", "__anext__") if site["kind"] == "aiter" else ("__iter__", "__next__")
         )
         results = self.results[ref]
+        args = self._arguments(mod, site)
         for v in values:
-            if v[0] != "i":
+            if v[0] not in _INSTANCES:
                 continue
             for method in self.getattr(v, iter_name):
                 if method[0] != "b":
                     continue
-                self._enter(ref, mod, site, method[1], offset=1)
+                self._enter(ref, method[1], 1, args)
                 for it in self._returns(method[1]):
                     nexts = [m for m in self.getattr(it, next_name) if m[0] == "b"]
-                    if it[0] != "i" or not nexts:
+                    if it[0] not in _INSTANCES or not nexts:
                         self._add(results, {it})  # a generator `__iter__` yields the items
                         continue
                     for m in nexts:
-                        self._enter(ref, mod, site, m[1], offset=1)
+                        self._enter(ref, m[1], 1, args)
                         self._add(results, self._returns(m[1]))
 
-    def _enter(
-        self,
-        ref: SiteRef,
-        mod: str,
-        site: CallSite,
-        qualname: str,
-        offset: int,
-        args: list[Expr] | None = None,
-    ) -> None:
-        """Add the edge ``ref -> qualname`` and bind the arguments (the site's own, or
-        ``args``, positional only) to the parameters."""
+    def _arguments(self, mod: str, site: CallSite, args: list[Expr] | None = None) -> _Args:
+        """The values of a call's arguments, evaluated once for all its callees."""
+        i = site["scope"]
+        pos = [
+            (arg[0] == "star", self.eval(mod, i, arg))
+            for arg in (site["args"] if args is None else args)
+        ]
+        kws = (
+            []
+            if args is not None
+            else [(key, self.eval(mod, i, arg)) for key, arg in site["kwargs"] if key is not None]
+        )
+        return pos, kws
+
+    def _enter(self, ref: SiteRef, qualname: str, offset: int, args: _Args) -> None:
+        """Add the edge ``ref -> qualname`` and bind the arguments to the parameters."""
         edges = self.edges[ref]
         if qualname not in edges:
             edges.add(qualname)
@@ -753,14 +898,12 @@ class Program:
         if sc is None:
             return
         params = sc["params"]
-        i = site["scope"]
         pos = offset
-        for arg in site["args"] if args is None else args:
-            values = self.eval(mod, i, arg)
+        for star, values in args[0]:
             if not values:
                 pos += 1
                 continue
-            if arg[0] == "star":
+            if star:
                 for p in params[pos:]:
                     self._add(self.vars[(qualname, p)], values)
                 if sc["vararg"]:
@@ -771,11 +914,10 @@ class Program:
             elif sc["vararg"]:
                 self._add(self.vars[(qualname, sc["vararg"])], values)
             pos += 1
+        if not args[1]:
+            return
         names = set(params[sc["posonly"] :]) | set(sc["kwonly"])
-        for key, arg in site["kwargs"] if args is None else ():
-            if key is None:
-                continue
-            values = self.eval(mod, i, arg)
+        for key, values in args[1]:
             if not values:
                 continue
             if key in names:
@@ -820,7 +962,7 @@ class Program:
             return
         if path == "builtins.type" and len(args) == 1:
             for v in self.eval(mod, i, args[0]):
-                if v[0] == "i":
+                if v[0] in _INSTANCES:
                     self._add(results, {("c", v[1])})
             return
         for pos in _PASS_THROUGH.lookup(path):
@@ -843,7 +985,7 @@ class Program:
                         sc = self.scope(target[1])
                         static = sc is not None and sc["method_kind"] == "staticmethod"
                         offset = 1 if target[0] == "b" and not static else 0
-                        self._enter(ref, mod, site, target[1], offset, args=passed)
+                        self._enter(ref, target[1], offset, self._arguments(mod, site, passed))
                         if path in _MAP_RESULTS:
                             self._add(results, self._returns(target[1]))
 
@@ -858,6 +1000,25 @@ class Program:
                 if v[0] == "b" and v[1] not in self.edges[ref]:
                     self.edges[ref].add(v[1])
                     self._changed = True
+
+
+def _bound_argument(sc: Scope, offset: int, args: _Args, name: str) -> set[Value] | None:
+    """The values a call passes for parameter ``name``; None when that cannot be told
+    (not passed, or passed through ``*args``/``**kwargs``)."""
+    params = sc["params"]
+    if name in params:
+        index = params.index(name) - offset
+        if index < 0:
+            return None  # `self`: bound by the receiver
+        for k, (star, values) in enumerate(args[0]):
+            if star:
+                return None
+            if k == index:
+                return values
+    for key, values in args[1]:
+        if key == name:
+            return values
+    return None
 
 
 _CTX_RE = re.compile(r"get_context\((?:'(?P<m>[a-z]+)'|(?P<q>\?))?\)")
