@@ -17,11 +17,17 @@ the sets grow until nothing changes. Abstract values are tuples:
 ==========================  ==============================================
 
 Precision choices: a container literal is a value ``("k", key)`` whose
-elements are kept together (keys and indices are not told apart); ``self``
-holds an instance of the method's class and of every subclass (so overrides
-are found); unknown external calls do not call their arguments; a set that
-grows past ``_WIDEN`` values keeps only callables (widening), which bounds the
-work on large dynamic code bases.
+elements are kept together (keys and indices are not told apart); ``self`` is
+one value standing for an instance of the method's class or of any subclass
+(so overrides are found, and a base class with many subclasses costs one
+value, not one per subclass); a function that returns a parameter unchanged
+returns, at each call, that call's own argument; a project decorator's result
+keeps the definition it decorates and its own wrappers, not every other
+definition it was applied to; unknown external calls do not call their
+arguments; a set that grows past ``_WIDEN`` values keeps only functions,
+methods and library values, in sorted order (widening), which bounds the work
+on large dynamic code bases. Attribute lookups on classes are memoised as
+units of their own.
 """
 
 from __future__ import annotations
@@ -78,6 +84,9 @@ CORE_ROOTS = frozenset(
 # ("a", module, scope, assignment index) | ("c", module, call site id, 0) | ("r", module, scope, 0)
 # | ("l", (class, attribute, instance)): an attribute lookup, shared by every unit that makes it
 Unit = tuple[Any, ...]
+# (class, attribute, mode): mode "i" on an instance, "c" on the class itself,
+# "s" on ``self`` (the class or any subclass), "sup" through ``super()``
+LookupKey = tuple[str, str, str]
 # Positional argument values (with whether each is `*args`), keyword argument values.
 _Args = tuple[list[tuple[bool, set["Value"]]], list[tuple[str, set["Value"]]]]
 
@@ -163,9 +172,9 @@ class Program:
         # elements of each container literal
         self.items: dict[str, set[Value]] = _Store(self)
         # memoised attribute lookups on classes and instances (see `_class_attr`)
-        # (class, attribute, instance: True, class: False, ``self`` cone: None)
-        self.lookups: dict[tuple[str, str, bool | None], set[Value]] = _Store(self)
-        self._fresh: set[tuple[str, str, bool | None]] = set()
+        # memoised lookups of (class, attribute, mode), see `LookupKey`
+        self.lookups: dict[LookupKey, set[Value]] = _Store(self)
+        self._fresh: set[LookupKey] = set()
         self.callees: dict[SiteRef, set[Value]] = defaultdict(set)
         # call site -> project functions / modules it invokes (its call edges)
         self.edges: dict[SiteRef, set[str]] = defaultdict(set)
@@ -175,6 +184,7 @@ class Program:
         self._tails: dict[str, list[list[Value]]] = {}
         self._lookup_cache: dict[tuple[int, str], tuple[str, str] | None] = {}
         self._own_methods: dict[str, list[str]] | None = None
+        self._entered: dict[tuple[SiteRef, str], tuple[int | None, ...]] = {}
         self._changed = False
         self.rounds = 0
 
@@ -286,52 +296,58 @@ class Program:
                 if sc["returns"]:
                     units.append(("r", mod, i, 0))
             units.extend(("c", mod, site["id"], 0) for site in facts["calls"])
-        # Class hierarchies decide attribute lookups everywhere, and a change
-        # re-evaluates every unit: settle them first from module-level and class
-        # bindings (imports, definitions), where base classes almost always come from.
-        toplevel = [
-            u
-            for u in units
-            if u[0] == "a" and self.modules[u[1]]["scopes"][u[2]]["kind"] in ("module", "class")
-        ]
+        # Class hierarchies decide attribute lookups everywhere: settle them first
+        # from module-level and class bindings (imports, definitions), where base
+        # classes almost always come from.
+        toplevel: list[Unit] = []
+        rest: list[Unit] = []
+        for u in units:
+            kind = self.modules[u[1]]["scopes"][u[2]]["kind"] if u[0] == "a" else ""
+            (toplevel if kind in ("module", "class") else rest).append(u)
+        self._drain(toplevel)
         for _ in range(_MAX_ROUNDS):
-            for unit in toplevel:
-                if unit not in self._queued:
-                    self._queued.add(unit)
-                    self._queue.append(unit)
-            while self._queue:
-                unit = self._queue.popleft()
-                self._queued.discard(unit)
-                self._run_unit(unit)
-            self._unit = None
             if not self._update_bases():
                 break
-            self._mro.clear()
-            self._subclasses.clear()
-            self._tails.clear()
-            self._fresh.clear()
-        # Then everything, once per change of the class hierarchy (usually once).
+            self._hierarchy_changed()
+            self._drain(())
+        # Then everything; a unit runs again only when something it read grew.
+        self._bind_self()
+        self._drain(rest)
         for _ in range(_MAX_ROUNDS):
+            if self._settle_decorators():
+                self._drain(())
+                continue
+            if not self._update_bases():
+                break
             self.rounds += 1
-            self._mro.clear()
-            self._subclasses.clear()
-            self._tails.clear()
-            self._fresh.clear()
+            self._hierarchy_changed()
             self._bind_self()
-            for unit in units:
-                if unit not in self._queued:
-                    self._queued.add(unit)
-                    self._queue.append(unit)
-            while True:
-                while self._queue:
-                    unit = self._queue.popleft()
-                    self._queued.discard(unit)
-                    self._run_unit(unit)
-                if not self._settle_decorators():
-                    break
-            self._unit = None
-            if not self._update_bases():
-                break
+            self._drain(())
+        self._unit = None
+
+    def _drain(self, units: Iterable[Unit]) -> None:
+        for unit in units:
+            if unit not in self._queued:
+                self._queued.add(unit)
+                self._queue.append(unit)
+        while self._queue:
+            unit = self._queue.popleft()
+            self._queued.discard(unit)
+            self._run_unit(unit)
+        self._unit = None
+
+    def _hierarchy_changed(self) -> None:
+        """Every class-dependent answer goes through a memoised lookup (see
+        `_class_attr`): walk those again in the new hierarchy; the lookups that
+        find more re-run the units that read them, and nothing else runs."""
+        self._mro.clear()
+        self._subclasses.clear()
+        self._tails.clear()
+        for key in sorted(self._fresh):
+            unit = ("l", key)
+            if unit not in self._queued:
+                self._queued.add(unit)
+                self._queue.append(unit)
 
     def _run_unit(self, unit: Unit) -> None:
         self._unit = unit
@@ -603,12 +619,9 @@ class Program:
         return self._ext(sub, "")
 
     def _super(self, cls: str) -> set[Value]:
-        out: set[Value] = set()
-        mro = self.mro(cls)
-        if len(mro) > 1:
-            # Methods found after `cls` in its MRO, bound to the class's instances.
-            out.add(("sup", cls))
-        return out
+        # Methods found after `cls` in its MRO, bound to the class's instances
+        # (none while the class has no known base).
+        return {("sup", cls)}
 
     def getattr(self, value: Value, attr: str) -> set[Value]:
         kind = value[0]
@@ -632,10 +645,7 @@ class Program:
         if kind == "c":
             return self._class_attr(value[1], attr, instance=False)
         if kind == "sup":
-            out = set()
-            for tail in self._super_tails(value[1]):
-                out |= self._lookup_in(tail, value[1], attr, instance=True, skip_fields=True)
-            return out
+            return self._memo_lookup((value[1], attr, "sup"))
         return set()
 
     def _super_tails(self, cls: str) -> list[list[Value]]:
@@ -656,24 +666,19 @@ class Program:
         return tails
 
     def _class_attr(self, cls: str, attr: str, *, instance: bool) -> set[Value]:
-        # Lookups are memoised as units of their own: frameworks look up the same
-        # few attributes on the same classes from thousands of call sites, and
-        # walking the MRO each time dominated solving. The memo depends on what
-        # the walk read, so a grown class attribute or field re-runs it.
-        key = (cls, attr, instance)
-        if key not in self._fresh:
-            self._fresh.add(key)
-            saved = self._unit
-            self._unit = ("l", key)
-            self._run_lookup(key)
-            self._unit = saved
-        values: set[Value] | None = self.lookups.get(key)
-        return set() if values is None else values
+        return self._memo_lookup((cls, attr, "i" if instance else "c"))
 
     def _cone_attr(self, cls: str, attr: str) -> set[Value]:
         """An attribute of ``self`` in a method of ``cls``: what the lookup finds on an
         instance of ``cls`` or of any subclass (so overrides are found)."""
-        key = (cls, attr, None)
+        return self._memo_lookup((cls, attr, "s"))
+
+    def _memo_lookup(self, key: LookupKey) -> set[Value]:
+        # Lookups are memoised as units of their own: frameworks look up the same
+        # few attributes on the same classes from thousands of call sites, and
+        # walking the MRO each time dominated solving. The memo depends on what
+        # the walk read, so a grown class attribute or field re-runs it, and a
+        # changed class hierarchy re-runs them all (`_hierarchy_changed`).
         if key not in self._fresh:
             self._fresh.add(key)
             saved = self._unit
@@ -683,15 +688,18 @@ class Program:
         values: set[Value] | None = self.lookups.get(key)
         return set() if values is None else values
 
-    def _run_lookup(self, key: tuple[str, str, bool | None]) -> None:
-        cls, attr, instance = key
-        if instance is None:
-            out: set[Value] = set()
+    def _run_lookup(self, key: LookupKey) -> None:
+        cls, attr, mode = key
+        out: set[Value] = set()
+        if mode == "s":
             for sub in sorted(self.subclasses(cls)):
                 out |= self._class_attr(sub, attr, instance=True)
-            self._add(self.lookups[key], out)
-            return
-        self._add(self.lookups[key], self._lookup_in(self.mro(cls), cls, attr, instance=instance))
+        elif mode == "sup":
+            for tail in self._super_tails(cls):
+                out |= self._lookup_in(tail, cls, attr, instance=True, skip_fields=True)
+        else:
+            out = self._lookup_in(self.mro(cls), cls, attr, instance=mode == "i")
+        self._add(self.lookups[key], out)
 
     def _lookup_in(
         self,
@@ -894,6 +902,14 @@ class Program:
         if qualname not in edges:
             edges.add(qualname)
             self._changed = True
+        # Sets only grow: arguments of the same sizes as at the last binding are the
+        # same arguments. A call site whose callee set grows (a decorator's `func(*args)`
+        # that reaches every decorated function) re-runs often, and would otherwise
+        # bind every argument to every callee again each time.
+        sig = (offset, *(len(v) for _, v in args[0]), None, *(len(v) for _, v in args[1]))
+        if self._entered.get((ref, qualname)) == sig:
+            return
+        self._entered[(ref, qualname)] = sig
         sc = self.scope(qualname)
         if sc is None:
             return
