@@ -292,6 +292,58 @@ def test_internal_error_is_frk999_and_the_run_goes_on(
     assert status == 2
 
 
+def _exploding_solver(monkeypatch: pytest.MonkeyPatch) -> None:
+    def solve(self: object) -> None:
+        raise RuntimeError("simulated solver bug")
+
+    monkeypatch.setattr("fork_lint.graph.solver.Program.solve", solve)
+
+
+_SOLVER_ERROR = (
+    "fork-lint: internal error in the whole-program analysis: RuntimeError: simulated solver bug\n"
+)
+
+
+def test_whole_program_crash_keeps_the_file_diagnostics_and_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = project_with(tmp_path, "bad.py", b"def f(:\n")
+    (root / "quiet.py").write_bytes(b"def g(:  # noqa: FRK900\n")
+    _exploding_solver(monkeypatch)
+    status, rows, err = run(capsys, str(root))
+    assert status == 2
+    assert err == _SOLVER_ERROR
+    # The files' own diagnostics, noqa included, but no finding of the failed analysis.
+    assert rows == [("bad.py", "FRK900", 1, 7, "SyntaxError: invalid syntax")]
+    status, _, err = run(capsys, "--verbose", str(root))
+    assert status == 2
+    assert "Traceback (most recent call last)" in err and "in solve" in err
+    assert err.index("Traceback") < err.index(_SOLVER_ERROR)
+    for flags in (["--exit-zero"], ["--fix"], ["--strict"]):
+        status, rows, err = run(capsys, *flags, str(root))
+        assert (status, err) == (2, _SOLVER_ERROR), flags
+        assert [r[0] for r in rows] == ["bad.py"]
+    assert (root / "good.py").read_text() == GOOD  # --fix wrote nothing
+
+
+def test_whole_program_crash_in_the_concise_output_and_baseline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = project_with(tmp_path, "bad.py", b"def f(:\n")
+    _exploding_solver(monkeypatch)
+    args = ["check", "--no-cache", "--output-format", "concise", str(root)]
+    assert main(args) == 2
+    out, err = capsys.readouterr()
+    assert err == _SOLVER_ERROR
+    assert out == (f"{root / 'bad.py'}:1:7: FRK900 SyntaxError: invalid syntax\nFound 1 error.\n")
+    baseline = tmp_path / "baseline.json"
+    assert main([*args, "--write-baseline", str(baseline)]) == 2
+    assert capsys.readouterr().err == (
+        _SOLVER_ERROR + f"fork-lint: error: {baseline} not written: the analysis failed\n"
+    )
+    assert not baseline.exists()
+
+
 def test_unknown_noqa_code_is_a_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = project_with(tmp_path, "n.py", b"import os\nos.fork()  # noqa: FRK01, E501\n")
     status, rows, err = run(capsys, str(root))

@@ -479,3 +479,30 @@ def test_project_facts_is_a_lazy_sequence(project: Path) -> None:
     assert [m["path"] for m in modules] == [f.relative_to(project).as_posix() for f in files]
     assert modules.extracted == len(files)
     assert modules[0] is modules.materialise()[0]
+
+
+def test_proposed_fixes_come_from_the_cache_and_equal_fresh_ones(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fork_lint.fixes import stage
+
+    def run(*args: str) -> tuple[int, str]:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = main(["check", "--output-format", "json", *args])
+        return code, out.getvalue()
+
+    fresh = run("--no-cache")
+    assert '"fix"' in fresh[1]  # FRK002 has a start-method fix
+    assert run() == fresh  # cold: computes and stores the proposals
+    calls = []
+    original = stage._attach_all
+    monkeypatch.setattr(stage, "_attach_all", lambda *a: calls.append(a) or original(*a))
+    assert run() == fresh  # warm: answered from the cache
+    assert calls == []
+    assert run("--unsafe-fixes") == run("--no-cache", "--unsafe-fixes")
+    monkeypatch.setattr(
+        stage, "fix_options", lambda r: stage.FixOptions(target_version=(3, 8), launch="x")
+    )
+    run()  # other fix settings: another entry, proposals computed again
+    assert len(calls) == 2  # (and once more for the --no-cache run above)

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import signal
 import stat
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fork_lint import interrupts
+from fork_lint import project as project_module
 from fork_lint.cli import main
 from fork_lint.config import ConfigError, Overrides, load_settings
 from fork_lint.fixes import (
@@ -24,7 +30,7 @@ from fork_lint.fixes import (
     offset_of,
     position,
 )
-from fork_lint.fixes.apply import DiskSources, FixResult, fix_sources
+from fork_lint.fixes.apply import DiskSources, FixResult, FixRun, fix_sources
 from fork_lint.fixes.stage import _write
 from fork_lint.model import Applicability, Finding
 
@@ -292,6 +298,12 @@ def test_json_output_carries_the_fix(project: Path, capsys: pytest.CaptureFixtur
     }
 
 
+_ACCENTED = THREADED.replace(
+    "(cmd, preexec_fn=os.setsid, cwd=os.getcwd())",
+    '(cmd, env={"caf\xe9": "\xe9t\xe9"}, preexec_fn=os.setsid, cwd=os.getcwd())  # \xe7a',
+)
+
+
 @pytest.mark.parametrize(
     ("name", "data"),
     [
@@ -302,6 +314,10 @@ def test_json_output_carries_the_fix(project: Path, capsys: pytest.CaptureFixtur
             ("# -*- coding: latin-1 -*-\n# caf\xe9\n" + THREADED).encode("latin-1"),
         ),
         ("no_newline.py", THREADED.rstrip("\n").encode()),
+        # Non-ASCII characters before and after the edit, on the edited line.
+        ("latin1_same_line.py", ("# -*- coding: latin-1 -*-\n" + _ACCENTED).encode("latin-1")),
+        ("utf8_same_line.py", _ACCENTED.encode()),
+        ("bom_cr.py", b"\xef\xbb\xbf" + _ACCENTED.replace("\n", "\r").encode()),
     ],
 )
 def test_fix_keeps_newlines_encoding_and_bom(project: Path, name: str, data: bytes) -> None:
@@ -311,14 +327,216 @@ def test_fix_keeps_newlines_encoding_and_bom(project: Path, name: str, data: byt
     assert path.read_bytes() == data.replace(b"preexec_fn=os.setsid", b"start_new_session=True")
 
 
-@pytest.mark.parametrize("mode", [0o640, 0o755])
+def test_fix_keeps_lone_cr_newlines(project: Path) -> None:
+    """libcst drops the final line break of a CR-only file; the fix keeps it."""
+    path = project / "m.py"
+    data = MIXED.replace("\n", "\r").encode()
+    path.write_bytes(data)
+    assert main(["--fix", "--unsafe-fixes", "--quiet", "."]) == 1  # the lambda hook stays
+    new = path.read_bytes()
+    assert new == data.replace(b"preexec_fn=os.setsid", b"start_new_session=True").replace(
+        b"pid = os.fork()\r    if pid == 0:\r        os.execv(cmd[0], cmd)\r",
+        b"pid = os.posix_spawn(cmd[0], cmd, os.environ)\r",
+    )
+    assert new.endswith(b"return pid\r")
+
+
+def test_fix_keeps_trailing_whitespace_outside_the_edit(project: Path) -> None:
+    # Trailing spaces and tabs everywhere, including on the edited line after the edit.
+    data = (
+        b"import os \nimport subprocess\t\nimport threading\n  \n\n"
+        b"def run(cmd):   \n"
+        b"    threading.Thread(target=print).start()\t \n"
+        b"    subprocess.Popen(cmd, preexec_fn=os.setsid, cwd=os.getcwd())  \n"
+        b"    return cmd \t\n"
+    )
+    path = project / "m.py"
+    path.write_bytes(data)
+    assert main(["--fix", "--quiet", "."]) == 0
+    assert path.read_bytes() == data.replace(b"preexec_fn=os.setsid", b"start_new_session=True")
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o755, 0o754, 0o440])
 def test_fix_keeps_permissions(project: Path, mode: int) -> None:
     path = project / "m.py"
     path.write_text(THREADED)
     path.chmod(mode)
     assert main(["--fix", "--quiet", "."]) == 0
+    assert path.read_text() == FIXED
     assert stat.S_IMODE(path.stat().st_mode) == mode
     assert [p.name for p in project.iterdir() if p.name.endswith(".fork-lint")] == []
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
+def test_fix_keeps_owner_and_group(project: Path) -> None:
+    """A file of another user and group, read-only for the group, keeps all three."""
+    path = project / "m.py"
+    path.write_text(THREADED)
+    os.chown(path, 4321, 8765)
+    path.chmod(0o640)
+    assert main(["--fix", "--quiet", "."]) == 0
+    info = path.stat()
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (4321, 8765, 0o640)
+    assert path.read_text() == FIXED
+
+
+def test_a_file_edited_during_the_fix_is_skipped_with_a_message(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """b.py is edited after the fixes were computed, before they are written."""
+    (project / "a.py").write_text(THREADED)
+    (project / "b.py").write_text(THREADED)
+    edited = THREADED + "# edited meanwhile\n"
+    run = FixRun.run
+
+    def run_then_edit(self: FixRun, *args: Any, **kwargs: Any) -> FixResult:
+        result = run(self, *args, **kwargs)
+        (project / "b.py").write_text(edited)
+        return result
+
+    monkeypatch.setattr(FixRun, "run", run_then_edit)
+    assert main(["--fix", "--no-cache", "--output-format", "concise", "."]) == 1
+    out, err = capsys.readouterr()
+    assert err == (
+        "fork-lint: warning: b.py: fixes not written: it changed on disk since it was read\n"
+    )
+    assert (project / "a.py").read_text() == FIXED
+    assert (project / "b.py").read_text() == edited
+    # What is reported is what is on disk: b.py's finding, not a.py's.
+    assert "b.py:8:5: FRK004 [*]" in out
+    assert "Found 2 errors (1 fixed, 1 remaining)." in out
+    assert "a.py" not in out
+
+
+# ---------------------------------------------------------------------------- interruption
+
+
+def _temps(root: Path) -> list[str]:
+    return [p.name for p in root.rglob("*.fork-lint")]
+
+
+@pytest.mark.parametrize("where", ["fsync", "replace"])
+def test_an_interrupted_write_leaves_the_old_file_and_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    path = tmp_path / "m.py"
+    path.write_text(THREADED)
+    sources = DiskSources(tmp_path)
+    sources.read("m.py")
+
+    def interrupt(*args: object) -> None:
+        assert _temps(tmp_path)  # the temporary file exists when it happens
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(f"fork_lint.fixes.apply.os.{where}", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        sources.write("m.py", FIXED)
+    assert path.read_text() == THREADED
+    assert _temps(tmp_path) == []
+    assert sources.files["m.py"].text == THREADED  # still known as what is on disk
+
+
+_needs_default_handlers = pytest.mark.skipif(
+    sys.platform == "win32"
+    or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL,
+    reason="needs POSIX signals with Python's default handlers",
+)
+
+
+@_needs_default_handlers
+@pytest.mark.parametrize(
+    ("signum", "raised"),
+    [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, interrupts.Terminated)],
+)
+def test_a_signal_during_a_fix_waits_until_its_files_are_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signum: int, raised: type[BaseException]
+) -> None:
+    """A signal while writing a fix of a.py and b.py stops the run after b.py, before c.py."""
+    for name in ("a.py", "b.py", "c.py"):
+        (tmp_path / name).write_text("x = 1\n")
+    sources = DiskSources(tmp_path)
+    for name in ("a.py", "b.py", "c.py"):
+        sources.read(name)
+    finding = fix_sources({"m.py": THREADED}).fixed[0]
+    result = FixResult(
+        remaining=[],
+        fixed=[finding, finding],
+        dropped=[],
+        changed=dict.fromkeys(("a.py", "b.py", "c.py"), ("x = 1\n", "x = 3\n")),
+        touched=[(finding, frozenset({"a.py", "b.py"})), (finding, frozenset({"c.py"}))],
+    )
+    replace = os.replace
+    signalled: list[str] = []
+
+    def replace_and_signal(src: str, dst: Path) -> None:
+        if not signalled:
+            signalled.append(dst.name)
+            signal.raise_signal(signum)  # the handler runs before the next line
+        replace(src, dst)
+
+    monkeypatch.setattr("fork_lint.fixes.apply.os.replace", replace_and_signal)
+    with interrupts.stoppable(), pytest.raises(raised):
+        _write(result, sources)
+    assert signalled == ["a.py"]
+    assert (tmp_path / "a.py").read_text() == "x = 3\n"
+    assert (tmp_path / "b.py").read_text() == "x = 3\n"
+    assert (tmp_path / "c.py").read_text() == "x = 1\n"
+    assert _temps(tmp_path) == []
+    # Outside `stoppable` the handlers are Python's again.
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+class _FailingCleanUp:
+    """Clean-up that raises while an exception unwinds the stack, as libcst's can."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info: object) -> None:
+        raise KeyError("clean-up failed")
+
+
+@pytest.mark.parametrize("clean_up_fails", [False, True])
+@pytest.mark.parametrize(
+    ("raised", "code", "message"),
+    [
+        (KeyboardInterrupt, 130, "fork-lint: interrupted\n"),
+        (interrupts.Terminated, 143, "fork-lint: terminated\n"),
+    ],
+)
+def test_exit_codes_when_stopped(
+    project: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    raised: type[BaseException],
+    code: int,
+    message: str,
+    clean_up_fails: bool,
+) -> None:
+    def stop(args: object) -> int:
+        if clean_up_fails:
+            with _FailingCleanUp():
+                raise raised
+        raise raised
+
+    monkeypatch.setattr("fork_lint.cli._check", stop)
+    assert main(["."]) == code
+    assert capsys.readouterr().err == message
+
+
+def test_an_interruption_is_not_an_frk999(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The extractor's crash handler lets an interruption through, even disguised."""
+
+    def interrupted(*args: object) -> None:
+        with _FailingCleanUp():
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(project_module, "extract", interrupted)
+    with pytest.raises(KeyError) as excinfo:
+        project_module.facts_from_bytes(b"x = 1\n", "m.py", "m", False)
+    assert isinstance(excinfo.value.__context__, KeyboardInterrupt)
 
 
 def test_a_file_changed_since_it_was_read_is_not_written(tmp_path: Path) -> None:
@@ -328,8 +546,29 @@ def test_a_file_changed_since_it_was_read_is_not_written(tmp_path: Path) -> None
     assert sources.read("m.py") == THREADED
     path.write_text(THREADED + "# edited meanwhile\n")
     assert sources.stale("m.py")
-    assert sources.write("m.py", FIXED) == "it changed on disk since it was read; not written"
+    assert sources.write("m.py", FIXED) == "it changed on disk since it was read"
     assert path.read_text() == THREADED + "# edited meanwhile\n"
+
+
+def test_a_file_changed_while_being_written_is_not_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked again just before the rename: an edit made while the new content was
+    being written and flushed is kept."""
+    path = tmp_path / "m.py"
+    path.write_text(THREADED)
+    sources = DiskSources(tmp_path)
+    sources.read("m.py")
+    fsync = os.fsync
+
+    def fsync_while_edited(fd: int) -> None:
+        fsync(fd)
+        path.write_text(THREADED + "# edited meanwhile\n")
+
+    monkeypatch.setattr("fork_lint.fixes.apply.os.fsync", fsync_while_edited)
+    assert sources.write("m.py", FIXED) == "it changed on disk since it was read"
+    assert path.read_text() == THREADED + "# edited meanwhile\n"
+    assert _temps(tmp_path) == []
 
 
 def test_a_multi_file_fix_is_not_half_written(tmp_path: Path) -> None:

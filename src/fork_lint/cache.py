@@ -180,6 +180,17 @@ def results_key(file_keys: Sequence[bytes], options: object) -> bytes:
     return _digest((b"results", results_fingerprint(), repr(options).encode(), *file_keys))
 
 
+def fixes_key(results: bytes, fix_options: object, findings: Sequence[object]) -> bytes:
+    """Key of the findings of a check with their proposed fixes attached.
+
+    Proposals read the files (their keys are in ``results``) and depend on the
+    fix settings and on which findings remain after rule selection; fork-lint's
+    code is in ``results`` through `results_fingerprint`.
+    """
+    encoded = marshal.dumps(cast(Any, encode_findings(cast(Any, findings))))
+    return _digest((b"fixes", results, repr(fix_options).encode(), encoded))
+
+
 # ---------------------------------------------------------------------------- findings codec
 
 _MODEL_TYPES: dict[str, type] = {

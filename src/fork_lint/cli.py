@@ -1,7 +1,8 @@
 """Command line: ``fork-lint [check] [PATH ...]``, ``fork-lint rule CODE``.
 
 Exit codes follow ruff: 0 no findings, 1 findings, 2 usage, configuration or
-internal error.
+internal error; and the shell's 130 when stopped by Ctrl-C (SIGINT), 143 by
+SIGTERM.
 """
 
 from __future__ import annotations
@@ -19,6 +20,13 @@ from fork_lint import __version__
 from fork_lint.config import Settings
 from fork_lint.engine import AnalysisOptions
 from fork_lint.index.facts import ModuleFacts
+from fork_lint.interrupts import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    Terminated,
+    interruption,
+    stoppable,
+)
 from fork_lint.model import Finding
 from fork_lint.output import FORMATS
 
@@ -235,22 +243,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(args_list)
     try:
-        if args.command == "rule":
-            return _rule(args)
-        if args.command == "version":
-            print(f"fork-lint {__version__}")
-            return EXIT_OK
-        if args.command == "graph":
-            return _graph(args)
-        return _check(args)
-    except KeyboardInterrupt:
-        sys.stderr.write("fork-lint: interrupted\n")
-        return EXIT_ERROR
+        with stoppable():
+            if args.command == "rule":
+                return _rule(args)
+            if args.command == "version":
+                print(f"fork-lint {__version__}")
+                return EXIT_OK
+            if args.command == "graph":
+                return _graph(args)
+            return _check(args)
+    except KeyboardInterrupt as exc:
+        return _stopped(exc)
     except Exception as exc:  # a crash is a bug: say so in one line unless asked for more
+        stopped = interruption(exc)
+        if stopped is not None:  # raised by clean-up code the interruption ran
+            return _stopped(stopped)
         if getattr(args, "verbose", False):
             traceback.print_exc()
         sys.stderr.write(f"fork-lint: error: internal error: {type(exc).__name__}: {exc}\n")
         return EXIT_ERROR
+
+
+def _stopped(exc: KeyboardInterrupt) -> int:
+    if isinstance(exc, Terminated):
+        sys.stderr.write("fork-lint: terminated\n")
+        return EXIT_TERMINATED
+    sys.stderr.write("fork-lint: interrupted\n")
+    return EXIT_INTERRUPTED
 
 
 def _rule(args: argparse.Namespace) -> int:
@@ -285,6 +304,7 @@ class CheckRun:
     rank: Callable[[Finding], int] | None = None  # --diff-base: 0 line, 1 witness, 2 unchanged
     left_out: int = 0  # findings --only-changed dropped
     baseline_matched: int = 0  # findings --baseline hid
+    analysis_failed: bool = False  # the whole-program analysis raised: only file diagnostics
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -325,11 +345,25 @@ def _check(args: argparse.Namespace) -> int:
         _restrict(run)
         _baseline(run, ci)
     run = _merge(runs)
+    code = _conclude(run, ci)
+    # An internal error is exit 2 whatever else happened (ruff's convention), after
+    # the diagnostics of the files, which are still reported.
+    return EXIT_ERROR if run.analysis_failed else code
+
+
+def _conclude(run: CheckRun, ci: _CiInputs) -> int:
+    """Report (or fix, or record) the findings of the merged run; the exit code."""
+    args = run.args
     if args.diff or args.fix_only:
         from fork_lint.fixes.stage import fix_only_outcome
 
         return fix_only_outcome(run)
     if args.write_baseline is not None:
+        if run.analysis_failed:
+            sys.stderr.write(
+                f"fork-lint: error: {args.write_baseline} not written: the analysis failed\n"
+            )
+            return EXIT_ERROR
         return _write_baseline(args.write_baseline, ci)
     _changes(run, ci)
     _step_summary(run)
@@ -412,10 +446,28 @@ def _index(run: CheckRun) -> None:
 
 
 def _analyse(run: CheckRun) -> None:
-    """Module facts -> findings, with rule selection and per-file ignores applied."""
-    from fork_lint.project import analyse_project
+    """Module facts -> findings, with rule selection and per-file ignores applied.
 
-    findings = analyse_project(run.modules, analysis_options(run.settings))
+    An exception in the whole-program stages (call graph, classification,
+    reachability) cannot be pinned on one file as an FRK999: it is reported on
+    its own line and makes the run exit 2, and the files' own diagnostics
+    (FRK900, FRK999) are still reported.
+    """
+    from fork_lint.project import analyse_project, file_diagnostics
+
+    try:
+        findings = analyse_project(run.modules, analysis_options(run.settings))
+    except Exception as exc:
+        if interruption(exc) is not None or not getattr(run.modules, "loaded", True):
+            raise  # Ctrl-C, or reading the files' facts failed, not the analysis
+        if run.args.verbose:
+            traceback.print_exc()
+        sys.stderr.write(
+            "fork-lint: internal error in the whole-program analysis: "
+            f"{type(exc).__name__}: {exc}\n"
+        )
+        run.analysis_failed = True
+        findings = file_diagnostics(run.modules)
     loaded = getattr(run.modules, "loaded", True)  # False when answered from the cache
     if loaded:
         _warn_unknown_noqa(run.modules)
@@ -450,7 +502,8 @@ def _fix(run: CheckRun) -> None:
     """Findings -> findings with their fixes; with --fix/--diff/--fix-only, apply them."""
     from fork_lint.fixes.stage import fix_stage
 
-    fix_stage(run)
+    if not run.analysis_failed:  # a fix is checked by the analysis that just failed
+        fix_stage(run)
 
 
 class _CiError(Exception):
@@ -540,6 +593,7 @@ def _merge(runs: list[CheckRun]) -> CheckRun:
         fixed=sum(r.fixed for r in runs),
         unsafe_hidden=sum(r.unsafe_hidden for r in runs),
         baseline_matched=sum(r.baseline_matched for r in runs),
+        analysis_failed=any(r.analysis_failed for r in runs),
     )
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, overload
 from fork_lint.cache import FactsCache, facts_key, gc_paused, results_key
 from fork_lint.index.extract import extract, module_name_for
 from fork_lint.index.facts import SINK_HINTS, ModuleFacts
+from fork_lint.interrupts import interruption
 
 if TYPE_CHECKING:
     from fork_lint.engine import AnalysisOptions
@@ -35,6 +36,7 @@ __all__ = [
     "collect_facts",
     "decode_source",
     "display_path",
+    "file_diagnostics",
     "index_project",
     "internal_error_facts",
     "may_hold_sink",
@@ -137,6 +139,8 @@ def facts_from_bytes(data: bytes, shown: str, module: str, is_package: bool) -> 
         facts = extract(source, shown, module, is_package)
         facts["maybe_sink"] = facts["error"] is None and may_hold_sink(source, facts)
     except Exception as exc:  # a crash is a bug: report it on this file, go on with the others
+        if interruption(exc) is not None:
+            raise  # Ctrl-C: stop, however the clean-up it ran failed
         return internal_error_facts(shown, module, is_package, exc)
     return facts
 
@@ -321,6 +325,26 @@ def collect_facts(
 ) -> list[ModuleFacts]:
     """Every file's facts, in the order given."""
     return index_project(files, root, cwd, cache_dir=cache_dir, jobs=jobs).materialise()
+
+
+def file_diagnostics(modules: Sequence[ModuleFacts]) -> list[Finding]:
+    """The findings of files that could not be analysed (FRK900, FRK999), as
+    `engine.analyse` reports them, without the whole-program analysis."""
+    from fork_lint.model import Finding, Location, Span
+    from fork_lint.rules import BY_CODE
+
+    findings = []
+    for facts in modules:
+        if facts["error"] is None:
+            continue
+        code, message, line, col = facts["error"]
+        marks = facts["noqa"].get(str(line), [])
+        if marks is None or code in marks:
+            continue  # a bare noqa comment, or one naming the code, on the reported line
+        location = Location(facts["path"], Span(line, col, line, col))
+        findings.append(Finding(code, BY_CODE[code].name, message, location, sink=""))
+    findings.sort(key=Finding.sort_key)
+    return findings
 
 
 def analyse_project(modules: Sequence[ModuleFacts], options: AnalysisOptions) -> list[Finding]:

@@ -187,15 +187,38 @@ def propose(finding: Finding, ctx: FixContext) -> Proposal | NoFix | None:
     for fixer in fixers_for(finding.code):
         result = fixer(finding, ctx)
         if isinstance(result, Proposal):
-            return result
+            return _keeping_final_line_breaks(result, ctx)
         if isinstance(result, NoFix) and reason is None:
             reason = result
     return reason
 
 
+def _keeping_final_line_breaks(proposal: Proposal, ctx: FixContext) -> Proposal:
+    changes = {
+        path: keep_final_line_break(ctx.source(path) or "", new)
+        for path, new in proposal.changes.items()
+    }
+    if changes == dict(proposal.changes):
+        return proposal
+    return replace(proposal, changes=changes)
+
+
 # ---------------------------------------------------------------------------- edits
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+_FINAL_BREAK = re.compile(r"(?:\r\n|\r|\n)\Z")
+
+
+def keep_final_line_break(old: str, new: str) -> str:
+    """`new`, ending with `old`'s final line break if a rewrite dropped it.
+
+    libcst loses the last line break of a file whose lines end with a lone CR
+    (``x = 1\\r`` prints as ``x = 1``); no fix means to remove it.
+    """
+    found = _FINAL_BREAK.search(old)
+    if found is None or not new or _FINAL_BREAK.search(new):
+        return new
+    return new + found.group()
 
 
 def split_lines(text: str) -> list[str]:

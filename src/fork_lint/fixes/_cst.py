@@ -18,6 +18,8 @@ from typing import TypeVar
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
+from fork_lint.fixes import keep_final_line_break
+
 N = TypeVar("N", bound=cst.CSTNode)
 
 _EMPTY = cst.Module(body=[])
@@ -504,7 +506,7 @@ def prune_imports(before: str, after: str) -> str:
     }
     if not dead:
         return after
-    return cst.parse_module(after).visit(_ImportPruner(dead)).code
+    return keep_final_line_break(after, cst.parse_module(after).visit(_ImportPruner(dead)).code)
 
 
 def remove_unused_imports(before: cst.Module, after: cst.Module) -> cst.Module:

@@ -44,6 +44,7 @@ from fork_lint.fixes import (
 from fork_lint.fixes._cst import prune_imports
 from fork_lint.index.extract import extract, module_name_for
 from fork_lint.index.facts import ModuleFacts
+from fork_lint.interrupts import signals_held
 from fork_lint.model import Applicability, Finding, Location, Span
 
 MAX_PASSES = 10
@@ -396,19 +397,27 @@ class DiskSources:
 
         The file is skipped when it changed on disk since it was read. The new
         content goes to a temporary file in the same directory, gets the old
-        file's permission bits, and replaces it in one rename.
+        file's owner and group (as far as this user may set them) and permission
+        bits, and replaces it in one rename. Whatever stops the write, an error
+        or an exception (KeyboardInterrupt included), the temporary file is
+        removed; under the command line, SIGINT and SIGTERM wait until the file
+        is in place (`fork_lint.interrupts`).
         """
+        with signals_held():
+            return self._write(path, text)
+
+    def _write(self, path: str, text: str) -> str | None:
         known = self.files.get(path)
         target = self.disk_path(path)
         if known is None:
             return "the file was never read"
         try:
             current = target.read_bytes()
-            mode = stat.S_IMODE(target.stat().st_mode)
+            info = target.stat()
         except OSError as exc:
             return f"cannot read it back: {exc.strerror or exc}"
         if current != known.data:
-            return "it changed on disk since it was read; not written"
+            return "it changed on disk since it was read"
         try:
             data = text.encode(known.encoding)
         except (UnicodeEncodeError, LookupError) as exc:
@@ -416,19 +425,46 @@ class DiskSources:
         fd, tmp = tempfile.mkstemp(
             prefix=f".{target.name}.", suffix=".fork-lint", dir=target.parent
         )
+        replaced = False
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
                 out.flush()
                 os.fsync(out.fileno())
-            os.chmod(tmp, mode)
+            _keep_owner(tmp, info)
+            os.chmod(tmp, stat.S_IMODE(info.st_mode))  # after chown, which may clear bits
+            if target.read_bytes() != known.data:  # again, now that the slow part is done
+                return "it changed on disk since it was read"
             os.replace(tmp, target)
+            replaced = True
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
             return f"cannot write it: {exc.strerror or exc}"
+        finally:
+            if not replaced:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
         self.files[path] = DiskFile(data, known.encoding, text)
         return None
+
+
+def _keep_owner(tmp: str, old: os.stat_result) -> None:
+    """Give the new file the old one's owner and group, as far as this user may.
+
+    Root keeps both; another user keeps the group if it belongs to it, and
+    otherwise the fixed file belongs to the user who ran the fix, as after any
+    editor that saves by renaming.
+    """
+    if not hasattr(os, "chown"):
+        return
+    new = os.stat(tmp)
+    if (new.st_uid, new.st_gid) == (old.st_uid, old.st_gid):
+        return
+    for uid in (old.st_uid, -1):
+        try:
+            os.chown(tmp, uid, old.st_gid)
+            return
+        except OSError:
+            continue
 
 
 def fix_sources(

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from fork_lint.fixes import FixOptions, Proposal, attach, propose, split_lines
+from fork_lint.interrupts import signals_held
 from fork_lint.model import Applicability, Finding
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def fix_stage(run: CheckRun) -> None:
 
     sources = DiskSources(run.cwd)
     if not applying(run):
-        _attach_all(run, _fix_run(run, sources))
+        _attach_cached(run, sources)
         return
     scope = run.scope
     cwd = run.cwd
@@ -93,6 +94,42 @@ def fix_stage(run: CheckRun) -> None:
         run.findings = result.remaining
 
 
+def _attach_cached(run: CheckRun, sources: DiskSources) -> None:
+    """`_attach_all`, answered from the cache when the project, the findings and the
+    fix settings are those of an earlier run: proposals parse the files they
+    rewrite with libcst, which would otherwise dominate a run whose analysis was
+    itself answered from the cache."""
+    from fork_lint.cache import fixes_key
+    from fork_lint.cli import analysis_options
+    from fork_lint.project import ProjectFacts
+
+    modules = run.modules
+    cache = modules.cache if isinstance(modules, ProjectFacts) else None
+    results = None
+    if isinstance(modules, ProjectFacts) and cache is not None:
+        results = modules.results_key(analysis_options(run.settings))
+    if cache is None or results is None:
+        _attach_all(run, _fix_run(run, sources))
+        return
+    key = fixes_key(results, fix_options(run), run.findings)
+    cached = cache.load_results(key)
+    if cached is not None and len(cached) == len(run.findings):
+        run.findings = cached
+        run.unsafe_hidden = (
+            0
+            if run.args.unsafe_fixes
+            else sum(
+                1
+                for f in cached
+                if f.fix is not None and f.fix.applicability is Applicability.UNSAFE
+            )
+        )
+        return
+    _attach_all(run, _fix_run(run, sources))
+    if isinstance(modules, ProjectFacts) and modules.stable:
+        cache.store_results(key, run.findings)
+
+
 def _attach_all(run: CheckRun, fixrun: FixRun) -> None:
     ctx = fixrun.context()
     out = []
@@ -129,17 +166,33 @@ def _write(result: FixResult, sources: DiskSources) -> tuple[set[str], list[tupl
                 blocked |= files
                 grew = True
     written: set[str] = set()
-    for path in sorted(result.changed):
-        if path in blocked:
-            if not sources.stale(path):
-                problems.append((path, "it shares a fix with a file that changed on disk"))
-            continue
-        error = sources.write(path, result.changed[path][1])
-        if error is None:
-            written.add(path)
-        else:
-            problems.append((path, error))
+    for group in _fix_groups(result):
+        # Ctrl-C or SIGTERM stops the run between fixes, never inside one.
+        with signals_held():
+            for path in group:
+                if path in blocked:
+                    if not sources.stale(path):
+                        problems.append((path, "it shares a fix with a file that changed on disk"))
+                    continue
+                error = sources.write(path, result.changed[path][1])
+                if error is None:
+                    written.add(path)
+                else:
+                    problems.append((path, error))
     return written, problems
+
+
+def _fix_groups(result: FixResult) -> list[list[str]]:
+    """The changed files, sorted, in groups of the files that fixes tie together."""
+    group_of: dict[str, set[str]] = {path: {path} for path in result.changed}
+    for _, files in result.touched:
+        merged: set[str] = set()
+        for path in files:
+            merged |= group_of.get(path, set())
+        for path in merged:
+            group_of[path] = merged
+    unique = {id(group): group for group in group_of.values()}
+    return sorted(sorted(group) for group in unique.values())
 
 
 def unified_diff(result: FixResult) -> str:

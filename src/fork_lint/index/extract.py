@@ -27,14 +27,22 @@ _CONTAINER_ADD = frozenset(("append", "add", "extend", "insert", "appendleft", "
 _CONST_TYPES = (str, int, float, bool, type(None))
 
 
-def parse_noqa(source: str) -> dict[str, list[str] | None]:
+def parse_noqa(source: str, tree: ast.AST | None = None) -> dict[str, list[str] | None]:
+    """``# noqa`` comments by line. With the module's ``tree``, text that only looks
+    like one inside a string literal (a test's source code) is not a comment."""
     if "noqa" not in source and "NOQA" not in source and "NoQA" not in source:
         return {}
     starts = [0]
     starts.extend(m.end() for m in re.finditer(r"\r\n|\r|\n", source))
+    strings = _string_spans(tree) if tree is not None else []
     out: dict[str, list[str] | None] = {}
     for m in _NOQA.finditer(source):
         line = bisect.bisect_right(starts, m.start())
+        if strings:
+            # ast columns count UTF-8 bytes
+            col = len(source[starts[line - 1] : m.start()].encode("utf-8", "surrogatepass"))
+            if any(start <= (line, col) < end for start, end in strings):
+                continue
         codes = m.group("codes")
         key = str(line)
         if codes is None:
@@ -42,6 +50,18 @@ def parse_noqa(source: str) -> dict[str, list[str] | None]:
         elif key not in out or out[key] is not None:
             prev = out.get(key) or []
             out[key] = [*prev, *(c.upper() for c in re.split(r"[,\s]+", codes) if c)]
+    return out
+
+
+def _string_spans(tree: ast.AST) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr) or (
+            isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes))
+        ):
+            end_line, end_col = node.end_lineno, node.end_col_offset
+            if end_line is not None and end_col is not None:
+                out.append(((node.lineno, node.col_offset), (end_line, end_col)))
     return out
 
 
@@ -91,6 +111,8 @@ def extract(source: str, path: str, module: str, is_package: bool) -> ModuleFact
     except RecursionError:
         facts["error"] = ("FRK900", "cannot parse: nesting too deep for the parser", 1, 0)
         return facts
+    if facts["noqa"]:
+        facts["noqa"] = parse_noqa(source, tree)
     ex = _Extractor(source, module, is_package, facts)
     limit = sys.getrecursionlimit()
     try:
