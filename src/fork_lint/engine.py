@@ -141,17 +141,20 @@ def _hazards_uncollected(modules: Sequence[ModuleFacts], options: AnalysisOption
     findings: list[Finding] = []
     sources = thread_sources(options)
     program = solved_program(modules, options, sources)
-    classification = Classifier(
-        program,
-        sources,
-        target_version=options.target_version,
-        platform=options.platform,
-        user_sinks=options.fork_sinks,
-    ).run()
-    if classification.sinks:
-        reach = Reachability(program, classification)
-        reach.compute()
-        findings.extend(_finding(program, h) for h in reach.hazards())
+    try:
+        classification = Classifier(
+            program,
+            sources,
+            target_version=options.target_version,
+            platform=options.platform,
+            user_sinks=options.fork_sinks,
+        ).run()
+        if classification.sinks:
+            reach = Reachability(program, classification)
+            reach.compute()
+            findings.extend(_finding(program, h) for h in reach.hazards())
+    finally:
+        program.release()
     return findings
 
 
