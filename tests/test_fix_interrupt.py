@@ -60,9 +60,20 @@ def make_project(root: Path) -> dict[str, bytes]:
     return files
 
 
+# `python -m fork_lint`, but with SIGINT and SIGTERM as an interactive shell gives
+# them: a test run in the background of a non-interactive shell (as CI may run it)
+# passes SIGINT on ignored, and fork-lint rightly leaves an ignored signal alone.
+_BOOT = (
+    "import runpy, signal; "
+    "signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "signal.signal(signal.SIGTERM, signal.SIG_DFL); "
+    "runpy.run_module('fork_lint', run_name='__main__', alter_sys=True)"
+)
+
+
 def start(root: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "fork_lint", *args],
+        [sys.executable, "-c", _BOOT, *args],
         cwd=root,
         env=_ENV,
         stdout=subprocess.PIPE,

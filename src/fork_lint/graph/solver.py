@@ -51,8 +51,8 @@ _CONTEXT_FUNCS = ("get_context",)
 _PASS_THROUGH = PatternIndex((pattern, pos) for pattern, pos in PASS_THROUGH)
 _CALLBACKS = PatternIndex((pattern, (pos, kw)) for pattern, pos, kw in CALLBACK_ARGS)
 _MAX_ROUNDS = 60
-# Values whose call binds the call's arguments to a project function's parameters.
 _NONE: frozenset[Any] = frozenset()
+# Values whose call binds the call's arguments to a project function's parameters.
 _ENTERING = frozenset(("f", "b", "c", "i", "s"))
 _INSTANCES = frozenset(("i", "s"))
 _DEFINED = frozenset(("c", "f", "b"))
@@ -82,7 +82,7 @@ CORE_ROOTS = frozenset(
 
 
 # ("a", module, scope, assignment index) | ("c", module, call site id, 0) | ("r", module, scope, 0)
-# | ("l", (class, attribute, instance)): an attribute lookup, shared by every unit that makes it
+# | ("l", LookupKey): an attribute lookup, shared by every unit that makes it
 Unit = tuple[Any, ...]
 # (class, attribute, mode): mode "i" on an instance, "c" on the class itself,
 # "s" on ``self`` (the class or any subclass), "sup" through ``super()``
@@ -180,7 +180,6 @@ class Program:
         self._returned: dict[int, frozenset[str]] = {}
         # elements of each container literal
         self.items: dict[str, set[Value]] = _Store(self)
-        # memoised attribute lookups on classes and instances (see `_class_attr`)
         # memoised lookups of (class, attribute, mode), see `LookupKey`
         self.lookups: dict[LookupKey, set[Value]] = _Store(self)
         self._fresh: set[LookupKey] = set()
