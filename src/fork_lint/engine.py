@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from fork_lint.cache import gc_paused
 from fork_lint.catalog import PathFilter, ThreadSource
 from fork_lint.catalog.libraries import LIBRARY_THREAD_SOURCES, THREAD_BASE_CLASSES
 from fork_lint.catalog.stdlib import (
@@ -124,37 +124,28 @@ def solved_program(
 
 def _hazards(modules: Sequence[ModuleFacts], options: AnalysisOptions) -> list[Finding]:
     """Findings of the fork rules: the call graph, the sinks and threads, reachability."""
-    # Solving makes millions of small sets and tuples that live until the end: a
-    # cyclic collection every few thousand of them would walk them all again and
-    # again (a quarter of the solving time on the benchmark corpus). The
-    # collector runs again afterwards and frees the program as usual.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _hazards_uncollected(modules, options)
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _hazards_uncollected(modules: Sequence[ModuleFacts], options: AnalysisOptions) -> list[Finding]:
     findings: list[Finding] = []
     sources = thread_sources(options)
-    program = solved_program(modules, options, sources)
-    try:
-        classification = Classifier(
-            program,
-            sources,
-            target_version=options.target_version,
-            platform=options.platform,
-            user_sinks=options.fork_sinks,
-        ).run()
-        if classification.sinks:
-            reach = Reachability(program, classification)
-            reach.compute()
-            findings.extend(_finding(program, h) for h in reach.hazards())
-    finally:
-        program.release()
+    # Solving makes millions of small sets and tuples that live until the end: a
+    # cyclic collection every few thousand of them would walk them all again and
+    # again (a quarter of the solving time on the benchmark corpus). Not frozen:
+    # `release` lets reference counting free the program afterwards.
+    with gc_paused(freeze=False):
+        program = solved_program(modules, options, sources)
+        try:
+            classification = Classifier(
+                program,
+                sources,
+                target_version=options.target_version,
+                platform=options.platform,
+                user_sinks=options.fork_sinks,
+            ).run()
+            if classification.sinks:
+                reach = Reachability(program, classification)
+                reach.compute()
+                findings.extend(_finding(program, h) for h in reach.hazards())
+        finally:
+            program.release()
     return findings
 
 

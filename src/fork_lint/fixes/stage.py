@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from fork_lint.fixes import FixOptions, Proposal, attach, propose, split_lines
+from fork_lint.fixes import FixOptions, attach, propose, split_lines
 from fork_lint.interrupts import signals_held
 from fork_lint.model import Applicability, Finding
 
@@ -104,47 +104,36 @@ def _attach_cached(run: CheckRun, sources: DiskSources) -> None:
     from fork_lint.project import ProjectFacts
 
     modules = run.modules
-    cache = modules.cache if isinstance(modules, ProjectFacts) else None
     results = None
-    if isinstance(modules, ProjectFacts) and cache is not None:
+    if isinstance(modules, ProjectFacts) and modules.cache is not None:
         results = modules.results_key(analysis_options(run.settings))
-    if cache is None or results is None:
+    if not isinstance(modules, ProjectFacts) or modules.cache is None or results is None:
         _attach_all(run, _fix_run(run, sources))
         return
     key = fixes_key(results, fix_options(run), run.findings)
-    cached = cache.load_results(key)
+    cached = modules.cache.load_results(key)
     if cached is not None and len(cached) == len(run.findings):
         run.findings = cached
-        run.unsafe_hidden = (
-            0
-            if run.args.unsafe_fixes
-            else sum(
-                1
-                for f in cached
-                if f.fix is not None and f.fix.applicability is Applicability.UNSAFE
-            )
-        )
+        run.unsafe_hidden = _unsafe_hidden(run)
         return
     _attach_all(run, _fix_run(run, sources))
-    if isinstance(modules, ProjectFacts) and modules.stable:
-        cache.store_results(key, run.findings)
+    if modules.stable:
+        modules.cache.store_results(key, run.findings)
 
 
 def _attach_all(run: CheckRun, fixrun: FixRun) -> None:
     ctx = fixrun.context()
-    out = []
-    hidden = 0
-    for f in run.findings:
-        proposal = propose(f, ctx)
-        if (
-            isinstance(proposal, Proposal)
-            and proposal.applicability is Applicability.UNSAFE
-            and not run.args.unsafe_fixes
-        ):
-            hidden += 1
-        out.append(attach(f, proposal, ctx))
-    run.findings = out
-    run.unsafe_hidden = hidden
+    run.findings = [attach(f, propose(f, ctx), ctx) for f in run.findings]
+    run.unsafe_hidden = _unsafe_hidden(run)
+
+
+def _unsafe_hidden(run: CheckRun) -> int:
+    """Unsafe fixes not shown without `--unsafe-fixes` (the summary's "hidden fixes")."""
+    if run.args.unsafe_fixes:
+        return 0
+    return sum(
+        1 for f in run.findings if f.fix is not None and f.fix.applicability is Applicability.UNSAFE
+    )
 
 
 def _write(result: FixResult, sources: DiskSources) -> tuple[set[str], list[tuple[str, str]]]:

@@ -87,32 +87,14 @@ def extract(source: str, path: str, module: str, is_package: bool) -> ModuleFact
         "scopes": [],
         "calls": [],
         "star_imports": [],
-        "noqa": parse_noqa(source),
+        "noqa": {},
         "error": None,
     }
-    if "\x00" in source:
-        # 3.10 raises ValueError here, later versions SyntaxError: say it one way.
-        line = source.count("\n", 0, source.index("\x00")) + 1
-        message = "SyntaxError: source code string cannot contain null bytes"
-        facts["error"] = ("FRK900", message, line, 0)
+    tree = _parse(source, path, facts)
+    # Without a tree (FRK900), a `# noqa` cannot be told from text in a string.
+    facts["noqa"] = parse_noqa(source, tree)
+    if tree is None:
         return facts
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # SyntaxWarning for invalid escapes etc.
-            tree = ast.parse(source, filename=path, type_comments=False)
-    except SyntaxError as exc:
-        line = exc.lineno or 1
-        col = max((exc.offset or 1) - 1, 0)
-        facts["error"] = ("FRK900", f"SyntaxError: {exc.msg}", line, col)
-        return facts
-    except (ValueError, MemoryError) as exc:  # NUL bytes, absurd sizes
-        facts["error"] = ("FRK900", f"cannot parse: {exc}", 1, 0)
-        return facts
-    except RecursionError:
-        facts["error"] = ("FRK900", "cannot parse: nesting too deep for the parser", 1, 0)
-        return facts
-    if facts["noqa"]:
-        facts["noqa"] = parse_noqa(source, tree)
     ex = _Extractor(source, module, is_package, facts)
     limit = sys.getrecursionlimit()
     try:
@@ -124,6 +106,29 @@ def extract(source: str, path: str, module: str, is_package: bool) -> ModuleFact
     finally:
         sys.setrecursionlimit(limit)
     return facts
+
+
+def _parse(source: str, path: str, facts: ModuleFacts) -> ast.Module | None:
+    """The module's tree, or None with the FRK900 error recorded in ``facts``."""
+    if "\x00" in source:
+        # 3.10 raises ValueError here, later versions SyntaxError: say it one way.
+        line = source.count("\n", 0, source.index("\x00")) + 1
+        message = "SyntaxError: source code string cannot contain null bytes"
+        facts["error"] = ("FRK900", message, line, 0)
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarning for invalid escapes etc.
+            return ast.parse(source, filename=path, type_comments=False)
+    except SyntaxError as exc:
+        line = exc.lineno or 1
+        col = max((exc.offset or 1) - 1, 0)
+        facts["error"] = ("FRK900", f"SyntaxError: {exc.msg}", line, col)
+    except (ValueError, MemoryError) as exc:  # NUL bytes, absurd sizes
+        facts["error"] = ("FRK900", f"cannot parse: {exc}", 1, 0)
+    except RecursionError:
+        facts["error"] = ("FRK900", "cannot parse: nesting too deep for the parser", 1, 0)
+    return None
 
 
 class _ScopeState:
