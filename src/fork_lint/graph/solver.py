@@ -916,7 +916,9 @@ class Program:
         )
         return pos, kws
 
-    def _enter(self, ref: SiteRef, qualname: str, offset: int, args: _Args) -> None:
+    def _enter(
+        self, ref: SiteRef, qualname: str, offset: int, args: _Args, *, own: bool = True
+    ) -> None:
         """Add the edge ``ref -> qualname`` and bind the arguments to the parameters."""
         edges = self.edges[ref]
         if qualname not in edges:
@@ -926,10 +928,13 @@ class Program:
         # same arguments. A call site whose callee set grows (a decorator's `func(*args)`
         # that reaches every decorated function) re-runs often, and would otherwise
         # bind every argument to every callee again each time.
-        sig = (offset, *(len(v) for _, v in args[0]), None, *(len(v) for _, v in args[1]))
-        if self._entered.get((ref, qualname)) == sig:
-            return
-        self._entered[(ref, qualname)] = sig
+        # Only for the site's own arguments (``own``): a callback a library call
+        # invokes gets other arguments from the same site.
+        if own:
+            sig = (offset, *(len(v) for _, v in args[0]), None, *(len(v) for _, v in args[1]))
+            if self._entered.get((ref, qualname)) == sig:
+                return
+            self._entered[(ref, qualname)] = sig
         sc = self.scope(qualname)
         if sc is None:
             return
@@ -1021,7 +1026,9 @@ class Program:
                         sc = self.scope(target[1])
                         static = sc is not None and sc["method_kind"] == "staticmethod"
                         offset = 1 if target[0] == "b" and not static else 0
-                        self._enter(ref, target[1], offset, self._arguments(mod, site, passed))
+                        self._enter(
+                            ref, target[1], offset, self._arguments(mod, site, passed), own=False
+                        )
                         if path in _MAP_RESULTS:
                             self._add(results, self._returns(target[1]))
 
