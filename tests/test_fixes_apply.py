@@ -687,3 +687,22 @@ def test_position_and_offset_agree(text: str, offset: int) -> None:
     line, col = position(text, offset)
     if "\r" not in text[max(offset - 1, 0) : offset + 1]:
         assert offset_of(text, line, col) == offset
+
+
+def test_lacks_answers_from_bytes_only_when_the_encoding_allows(tmp_path: Path) -> None:
+    """`DiskSources.lacks` may say "absent" only when the text certainly lacks the word."""
+    (tmp_path / "plain.py").write_text("x = 1\n", encoding="utf-8")
+    (tmp_path / "has.py").write_text("_launch_job()\n", encoding="utf-8")
+    (tmp_path / "latin.py").write_bytes(b"# -*- coding: latin-1 -*-\ns = '\xe9'\n")
+    # In Shift JIS the second byte of a character may be any ASCII letter: the
+    # bytes alone can neither prove nor disprove a word.
+    (tmp_path / "sjis.py").write_bytes("# coding: shift_jis\ns = 'ソ'\n".encode("shift_jis"))
+    sources = DiskSources(tmp_path)
+    assert sources.lacks("plain.py", "_launch_job")
+    assert not sources.lacks("has.py", "_launch_job")
+    assert sources.lacks("latin.py", "_launch_job")
+    assert not sources.lacks("sjis.py", "_launch_job")
+    assert not sources.lacks("missing.py", "_launch_job")
+    assert not sources.lacks("plain.py", "données")  # not ASCII: decode to know
+    sources.read("plain.py")
+    assert not sources.lacks("plain.py", "_launch_job")  # read already: the text decides

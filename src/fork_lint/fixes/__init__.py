@@ -89,9 +89,11 @@ class FixContext:
         modules: Iterable[ModuleFacts],
         read: Callable[[str], str | None],
         options: FixOptions,
+        lacks: Callable[[str, str], bool] = lambda path, word: False,
     ) -> None:
         self.modules = list(modules)
         self._read = read
+        self._lacks = lacks  # a cheap "certainly not in this file" (`DiskSources.lacks`)
         self._texts: dict[str, str | None] = {}
         self._parsed: dict[str, ParsedFile | None] = {}
         self.options = options
@@ -151,7 +153,7 @@ class FixContext:
         out = []
         for facts in self.modules:
             path = facts["path"]
-            if path in skip:
+            if path in skip or self._lacks(path, name):
                 continue
             text = self.source(path)
             if text is not None and name in text and word.search(text):

@@ -16,6 +16,7 @@ reported), never half-applied. Files are written only at the end.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import io
 import os
@@ -96,12 +97,14 @@ class FixRun:
         options: FixOptions,
         read: Callable[[str], str | None],
         keep: Callable[[Finding], bool] = lambda f: True,
+        lacks: Callable[[str, str], bool] = lambda path, word: False,
     ) -> None:
         self.modules: dict[str, ModuleFacts] = {m["path"]: m for m in modules}
         self.order = [m["path"] for m in modules]
         self.analysis = analysis
         self.options = options
         self._read = read
+        self._lacks = lacks
         self.keep = keep
         self.texts: dict[str, str] = {}  # current text of every file read or changed
         self.original: dict[str, str] = {}
@@ -124,8 +127,11 @@ class FixRun:
         def read(path: str) -> str | None:
             return overlay[path] if path in overlay else self.source(path)
 
+        def lacks(path: str, word: str) -> bool:
+            return path not in overlay and path not in self.texts and self._lacks(path, word)
+
         return FixContext(
-            modules if modules is not None else self._module_list(), read, self.options
+            modules if modules is not None else self._module_list(), read, self.options, lacks
         )
 
     def _module_list(self, replaced: Mapping[str, ModuleFacts] | None = None) -> list[ModuleFacts]:
@@ -352,6 +358,10 @@ def _remap(finding: Finding, edits: Mapping[str, list[TextEdit]], run: FixRun) -
 # ---------------------------------------------------------------------------- disk
 
 
+# Encodings in which every ASCII character is the byte of the same value.
+_ASCII_COMPATIBLE = frozenset({"utf-8", "utf-8-sig", "ascii", "iso8859-1", "cp1252", "iso8859-15"})
+
+
 @dataclass
 class DiskFile:
     data: bytes
@@ -383,6 +393,27 @@ class DiskSources:
                 encoding = "utf-8-sig"
             self.files[path] = DiskFile(data, encoding, text)
         return self.files[path].text
+
+    def lacks(self, path: str, word: str) -> bool:
+        """Whether the file certainly does not contain `word`, from its bytes alone.
+
+        Searching every project file for a name (`FixContext.mentioned_elsewhere`)
+        would otherwise decode them all; an ASCII word absent from the bytes is
+        absent from the text in every ASCII-compatible encoding.
+        """
+        if path in self.files or not word.isascii():
+            return False
+        try:
+            data = self.disk_path(path).read_bytes()
+        except OSError:
+            return False
+        if word.encode("ascii") in data:
+            return False
+        try:
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        except SyntaxError:
+            return False
+        return codecs.lookup(encoding).name in _ASCII_COMPATIBLE
 
     def stale(self, path: str) -> bool:
         """The file on disk differs from what was read (or cannot be read any more)."""

@@ -38,7 +38,9 @@ def _fix_run(run: CheckRun, sources: DiskSources) -> FixRun:
     def keep(f: Finding) -> bool:
         return settings.enabled(f.code, str(cwd / f.location.path))
 
-    return FixRun(run.modules, analysis_options(settings), fix_options(run), sources.read, keep)
+    return FixRun(
+        run.modules, analysis_options(settings), fix_options(run), sources.read, keep, sources.lacks
+    )
 
 
 def applying(run: CheckRun) -> bool:
