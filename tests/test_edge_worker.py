@@ -55,3 +55,32 @@ def test_fork_found_with_async_thread_source_and_popen_path_quiet(tmp_path: Path
     assert witness["fork_path"][-1]["function"] == "edgeish.worker.Worker._launch_job"
     popen_line = _line_of(worker, "subprocess.Popen(")
     assert all(f["location"]["row"] != popen_line for f in findings)
+
+
+def test_fix_refused_when_another_file_mentions_the_launch_method(tmp_path: Path) -> None:
+    """Removing `_launch_job` would break a file that mentions it; the search for
+    mentions reads other files through a bytes-only pre-filter, so this also checks
+    that the pre-filter lets a real mention through (latin-1 file with a cookie)."""
+    _write_project(tmp_path)
+    (tmp_path / "edgeish" / "other.py").write_bytes(
+        b"# -*- coding: latin-1 -*-\n# caf\xe9\ndef go(worker):\n    return worker._launch_job\n"
+    )
+
+    def fixes() -> list[dict[str, object]]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "fork_lint", "--no-cache", "--output-format", "json"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        return [f["fix"] for f in json.loads(proc.stdout)]
+
+    [refused] = fixes()
+    assert refused["message"] == (
+        "No fix available: `_launch_job` is also mentioned in edgeish/other.py"
+    )
+    (tmp_path / "edgeish" / "other.py").write_bytes(b"# -*- coding: latin-1 -*-\n# caf\xe9\n")
+    [offered] = fixes()
+    assert str(offered["message"]).startswith("Launch jobs with `_launch_job_popen`")
