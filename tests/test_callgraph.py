@@ -9,7 +9,10 @@ missed hazard, an extra one a false alarm.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -179,3 +182,33 @@ def test_explain_path_needs_file_and_line(
         main(["check", "--explain-path", "pkg/app.py"])
     assert exc.value.code == 2
     assert "expected FILE:LINE" in capsys.readouterr().err
+
+
+def _widened_program(root: Path) -> None:
+    """One call site with more callees than a value set keeps (`solver._WIDEN`): which
+    results it keeps must not depend on the order sets iterate in."""
+    lines = []
+    for i in range(60):
+        lines += [f"class K{i}:", "    def m(self):", "        pass", ""]
+        lines += [f"def h{i}():", f"    return K{i}()", ""]
+    lines.append("HANDLERS = [" + ", ".join(f"h{i}" for i in range(60)) + "]")
+    lines += ["", "def run():", "    for h in HANDLERS:", "        r = h()", "        r.m()", ""]
+    (root / "widened.py").write_text("\n".join(lines))
+
+
+def test_graph_is_the_same_whatever_the_hash_seed(tmp_path: Path) -> None:
+    _widened_program(tmp_path)
+    outputs = set()
+    for seed in ("0", "1", "2", "3"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "fork_lint", "graph", "."],
+            cwd=tmp_path,
+            capture_output=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            timeout=120,
+            check=True,
+        )
+        outputs.add(proc.stdout)
+    assert len(outputs) == 1
+    graph = json.loads(outputs.pop())
+    assert 0 < len(graph["widened.run"]) < 60 * 2  # widened, yet calls some `m`

@@ -36,6 +36,7 @@ import re
 import sys
 from collections import defaultdict, deque
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from fork_lint.catalog import PathFilter, PatternIndex
@@ -100,32 +101,53 @@ class _Released:
 _RELEASED: Any = _Released()
 
 
+class _ValueSet(set[Value]):
+    """A stored value set that knows where its readers are recorded, so that growing
+    it finds the units to re-run (a side table keyed by `id` cost 70 MB on the
+    benchmark corpus). It holds the store's `deps`, not the store, which holds it:
+    no reference cycle."""
+
+    __slots__ = ("deps", "key")
+
+    deps: dict[Any, Any]
+    key: Any
+
+
 class _Store(dict[Any, set[Value]]):
     """A value store that records which unit read which key, so that growing a set
     re-evaluates exactly the units that depend on it (a worklist fixed point
-    instead of re-evaluating the whole program every round)."""
+    instead of re-evaluating the whole program every round).
+
+    The readers of a key are one unit, or a set of them when there are several:
+    most keys have one reader, and 700,000 one-element sets took 400 MB on the
+    benchmark corpus.
+    """
 
     __slots__ = ("deps", "program")
 
     def __init__(self, program: Program) -> None:
         super().__init__()
         self.program = program
-        self.deps: dict[Any, set[Unit]] = {}
+        self.deps: dict[Any, Any] = {}  # key -> Unit | set[Unit]
 
     def __missing__(self, key: Any) -> set[Value]:
-        values: set[Value] = set()
+        values = _ValueSet()
+        values.deps = self.deps
+        values.key = key
         self[key] = values
-        self.program._owner[id(values)] = (self, key)
         return values
 
     def get(self, key: Any, default: Any = None) -> Any:
         unit = self.program._unit
         if unit is not None:
-            deps = self.deps.get(key)
-            if deps is None:
-                self.deps[key] = {unit}
-            else:
-                deps.add(unit)
+            deps = self.deps
+            readers = deps.get(key)
+            if readers is None:
+                deps[key] = unit
+            elif readers.__class__ is set:
+                readers.add(unit)
+            elif readers is not unit and readers != unit:
+                deps[key] = {readers, unit}
         return dict.get(self, key, default)
 
 
@@ -167,7 +189,8 @@ class Program:
             for i, sc in enumerate(facts["scopes"]):
                 self.scopes[sc["qualname"]].append((mod, i))
         self._unit: Unit | None = None
-        self._owner: dict[int, tuple[_Store, Any]] = {}
+        # store id -> [store, values, whether `values` is a copy of our own]
+        self._buffer: dict[int, list[Any]] | None = None
         self._queue: deque[Unit] = deque()
         self._queued: set[Unit] = set()
         self.vars: dict[tuple[str, str], set[Value]] = _Store(self)
@@ -183,6 +206,14 @@ class Program:
         # memoised lookups of (class, attribute, mode), see `LookupKey`
         self.lookups: dict[LookupKey, set[Value]] = _Store(self)
         self._fresh: set[LookupKey] = set()
+        self._looked_up: set[str] = set()  # attributes of the lookups in `_fresh`
+        self._fields_get = partial(dict.get, self.fields)
+        self._vars_get = partial(dict.get, self.vars)
+        self._classes = {
+            q
+            for q, refs in self.scopes.items()
+            if any(self.modules[m]["scopes"][i]["kind"] == "class" for m, i in refs)
+        }
         self.callees: dict[SiteRef, set[Value]] = defaultdict(set)
         # call site -> project functions / modules it invokes (its call edges)
         self.edges: dict[SiteRef, set[str]] = defaultdict(set)
@@ -206,7 +237,6 @@ class Program:
         ):  # fmt: skip
             if isinstance(store, _Store):
                 store.program = _RELEASED
-        self._owner.clear()
 
     def _package_relative(self, name: str, is_package: bool) -> str:
         """The name the innermost chain of regular packages gives a module."""
@@ -273,7 +303,32 @@ class Program:
                 return None
             sc = scopes[sc["parent"]]
 
+    def _add_at(self, store: dict[Any, set[Value]], key: Any, values: set[Value]) -> None:
+        """`_add` to ``store[key]``, making no set for nothing: half the call results
+        and lookups stay empty."""
+        if values:
+            self._add(store[key], values)
+
     def _add(self, store: set[Value], values: Iterable[Value]) -> None:
+        buffer = self._buffer
+        if buffer is not None:
+            # A running unit's additions are applied when it ends (`_run_unit`):
+            # past `_WIDEN` which values a set keeps depends on the order they come
+            # in, and within a unit that order is the iteration order of sets.
+            # Store sets do not grow while a unit runs, so the first values are kept
+            # uncopied; a second addition to the same set merges into a copy.
+            pending = buffer.get(id(store))
+            if pending is None:
+                buffer[id(store)] = [store, values, False]
+            elif pending[2]:
+                pending[1].update(values)
+            else:
+                pending[1] = set(pending[1]) | set(values)
+                pending[2] = True
+            return
+        self._grow(store, values)
+
+    def _grow(self, store: set[Value], values: Iterable[Value]) -> None:
         new = (values if isinstance(values, (set, frozenset)) else set(values)) - store
         if not new:
             return
@@ -298,11 +353,45 @@ class Program:
             new = set(kept)
         store |= new
         self._changed = True
-        owner = self._owner.get(id(store))
-        if owner is not None:
-            for unit in owner[0].deps.get(owner[1], ()):
-                if unit not in self._queued:
-                    self._queued.add(unit)
+        if store.__class__ is _ValueSet:
+            key = store.key
+            deps = store.deps
+            readers = deps.get(key)
+            if readers is not None:
+                queued = self._queued
+                for unit in readers if readers.__class__ is set else (readers,):
+                    if unit not in queued:
+                        queued.add(unit)
+                        self._queue.append(unit)
+            if key[1] in self._looked_up and key.__class__ is tuple:
+                if deps is self.fields.deps:  # type: ignore[attr-defined]
+                    self._notify_lookups(key[0], key[1], fields=True)
+                elif deps is self.vars.deps and key[0] in self._classes:  # type: ignore[attr-defined]
+                    self._notify_lookups(key[0], key[1], fields=False)
+
+    def _notify_lookups(self, cls: str, attr: str, *, fields: bool) -> None:
+        """Re-run the memoised lookups that read ``(cls, attr)`` (see `_lookup_in`): of
+        an instance or class of ``cls`` or of a subclass, and, for a class attribute,
+        ``super()`` lookups in classes of those MROs (a superset of the ones whose
+        MRO tail holds ``cls``)."""
+        fresh, queued = self._fresh, self._queued
+        due: list[LookupKey] = []
+        subclasses = self.subclasses(cls)
+        for sub in subclasses:
+            due.append((sub, attr, "i"))
+            due.append((sub, attr, "c"))
+        if not fields:
+            seen: set[str] = set()
+            for sub in subclasses:
+                for entry in self.mro(sub):
+                    if entry[0] == "c" and entry[1] not in seen:
+                        seen.add(entry[1])
+                        due.append((entry[1], attr, "sup"))
+        for key in due:
+            if key in fresh:
+                unit = ("l", key)
+                if unit not in queued:
+                    queued.add(unit)
                     self._queue.append(unit)
 
     # -- solving ----------------------------------------------------------
@@ -346,14 +435,21 @@ class Program:
         self._unit = None
 
     def _drain(self, units: Iterable[Unit]) -> None:
+        # In waves, each run in sorted order: what a unit finds when a set is widened
+        # (`_add`) depends on what ran before it, and an order that followed set
+        # iteration would follow the interpreter's hash seed, so that two runs on the
+        # same code could report different findings.
+        queue, queued = self._queue, self._queued
         for unit in units:
-            if unit not in self._queued:
-                self._queued.add(unit)
-                self._queue.append(unit)
-        while self._queue:
-            unit = self._queue.popleft()
-            self._queued.discard(unit)
-            self._run_unit(unit)
+            if unit not in queued:
+                queued.add(unit)
+                queue.append(unit)
+        while queue:
+            wave = sorted(queue)
+            queue.clear()  # what the wave queues runs in the next one
+            for unit in wave:
+                queued.discard(unit)
+                self._run_unit(unit)
         self._unit = None
 
     def _hierarchy_changed(self) -> None:
@@ -374,6 +470,16 @@ class Program:
         if unit[0] == "l":
             self._run_lookup(unit[1])
             return
+        buffer: dict[int, list[Any]] = {}
+        self._buffer = buffer
+        try:
+            self._run_statement(unit)
+        finally:
+            self._buffer = None
+        for store, values, _ in buffer.values():
+            self._grow(store, values)
+
+    def _run_statement(self, unit: Unit) -> None:
         kind, mod, i, k = unit
         facts = self.modules[mod]
         if kind == "c":
@@ -393,9 +499,9 @@ class Program:
                 out |= values
                 if not (returned and r[0] == "name" and r[1] in returned):
                     direct |= values
-            self._add(self.rets[qualname], out)
+            self._add_at(self.rets, qualname, out)
             if returned:
-                self._add(self.direct_rets[qualname], direct)
+                self._add_at(self.direct_rets, qualname, direct)
 
     def _update_bases(self) -> bool:
         # A class defined twice under one name (`if PY2: class A(X) else: class A(Y)`)
@@ -421,12 +527,13 @@ class Program:
             for site in facts["calls"]:
                 if site["kind"] != "decorator":
                     continue
-                results = self.results[(mod, site["id"])]
-                if any(v[0] != "x" for v in results):
+                ref = (mod, site["id"])
+                known = self.results.get(ref)
+                if known and any(v[0] != "x" for v in known):
                     continue
-                before = len(results)
-                self._add(results, self.eval(mod, site["scope"], site["args"][0]))
-                changed = changed or len(results) != before
+                before = len(known) if known else 0
+                self._add_at(self.results, ref, self.eval(mod, site["scope"], site["args"][0]))
+                changed = changed or len(self.results.get(ref, ())) != before
         return changed
 
     def _bind_self(self) -> None:
@@ -510,7 +617,7 @@ class Program:
             if key is not None:
                 self._add(self.vars[key], values)
         elif tag == "attr":
-            for base in list(self.eval(mod, scope_index, target[1])):
+            for base in sorted(self.eval(mod, scope_index, target[1])):
                 kind = base[0]
                 if kind in ("i", "s", "c"):
                     self._add(self.fields[(base[1], target[2])], values)
@@ -553,11 +660,11 @@ class Program:
         if tag == "coll":
             # A container is a value of its own, holding its elements: calling
             # `d.get()` must not dispatch to methods of the elements.
-            key = f"{mod}#{id(expr)}"
+            key = f"{mod}#{expr[2]}"
             elements: set[Value] = set()
             for e in expr[1]:
                 elements |= self.eval(mod, scope_index, e)
-            self._add(self.items[key], elements)
+            self._add_at(self.items, key, elements)
             return {("k", key)}
         if tag in ("item", "star"):
             return self._items_of(self.eval(mod, scope_index, expr[1]))
@@ -576,7 +683,7 @@ class Program:
                 out.add(v)
         return out
 
-    def _container_call(self, results: set[Value], mod: str, site: CallSite, f: Value) -> None:
+    def _container_call(self, ref: SiteRef, mod: str, site: CallSite, f: Value) -> None:
         key, method = f[1], f[2]
         args = [self.eval(mod, site["scope"], a) for a in site["args"]]
         if method in _CONTAINER_ADD and args:
@@ -584,9 +691,9 @@ class Program:
         elif method in _CONTAINER_MERGE and args:
             self._add(self.items[key], self._items_of(args[0]))
         if method in _CONTAINER_GET:
-            self._add(results, self.items.get(key, set()))
+            self._add_at(self.results, ref, self.items.get(key, set()))
         elif method in _CONTAINER_VIEW:
-            self._add(results, {("k", key)})
+            self._add_at(self.results, ref, {("k", key)})
 
     def _name(self, mod: str, scope_index: int, name: str) -> set[Value]:
         key = self._var_key(mod, scope_index, name)
@@ -701,10 +808,11 @@ class Program:
         # changed class hierarchy re-runs them all (`_hierarchy_changed`).
         if key not in self._fresh:
             self._fresh.add(key)
-            saved = self._unit
-            self._unit = ("l", key)
+            self._looked_up.add(key[1])
+            saved, buffer = self._unit, self._buffer
+            self._unit, self._buffer = ("l", key), None
             self._run_lookup(key)
-            self._unit = saved
+            self._unit, self._buffer = saved, buffer
         values: set[Value] | None = self.lookups.get(key)
         return set() if values is None else values
 
@@ -719,7 +827,7 @@ class Program:
                 out |= self._lookup_in(tail, cls, attr, instance=True, skip_fields=True)
         else:
             out = self._lookup_in(self.mro(cls), cls, attr, instance=mode == "i")
-        self._add(self.lookups[key], out)
+        self._add_at(self.lookups, key, out)
 
     def _lookup_in(
         self,
@@ -731,12 +839,18 @@ class Program:
         skip_fields: bool = False,
     ) -> set[Value]:
         out: set[Value] = set()
+        # The walk reads class attributes and fields without recording itself as
+        # their reader: the readers of ``(M, attr)`` are known from the hierarchy
+        # (`_notify_lookups`), and recording them took 10 million reads and 300 MB.
+        fields, variables = self._fields_get, self._vars_get
         if not skip_fields:
             # Set on the object by code of its class or of a base class (`self.x = ...`
             # in a base method stores on the base, see `("s", cls)`).
             for entry in mro:
                 if entry[0] == "c":
-                    out |= self.fields.get((entry[1], attr), _NONE)
+                    found = fields((entry[1], attr))
+                    if found:
+                        out |= found
         for entry in mro:
             if entry[0] == "x":
                 if out:
@@ -746,7 +860,7 @@ class Program:
                 path = f"{entry[1]}().{attr}" if instance else f"{entry[1]}.{attr}"
                 out |= self._ext(path, "")
                 continue
-            values = self.vars.get((entry[1], attr))
+            values = variables((entry[1], attr))
             if not values:
                 continue
             for v in values:
@@ -820,28 +934,30 @@ class Program:
         if not funcs:
             return
         self._add(self.callees[ref], funcs)
-        results = self.results[ref]
         if site["kind"] == "decorator" and any(f[0] == "x" for f in funcs):
             # A library decorator returns the function or a wrapper that calls it.
-            self._add(results, self.eval(mod, i, site["args"][0]))
+            self._add_at(self.results, ref, self.eval(mod, i, site["args"][0]))
         args = self._arguments(mod, site) if any(f[0] in _ENTERING for f in funcs) else ([], [])
-        for f in funcs:
+        for f in sorted(funcs):  # several callees may add to one widened result
             kind = f[0]
             if kind == "f":
                 self._enter(ref, f[1], 0, args)
-                self._add(
-                    results, self._decorated(mod, site, f[1], self._call_returns(f[1], 0, args))
+                self._add_at(
+                    self.results,
+                    ref,
+                    self._decorated(mod, site, f[1], self._call_returns(f[1], 0, args)),
                 )
             elif kind == "b":
                 sc = self.scope(f[1])
                 offset = 0 if sc and sc["method_kind"] == "staticmethod" else 1
                 self._enter(ref, f[1], offset, args)
-                self._add(
-                    results,
+                self._add_at(
+                    self.results,
+                    ref,
                     self._decorated(mod, site, f[1], self._call_returns(f[1], offset, args)),
                 )
             elif kind == "c":
-                self._add(results, {("i", f[1])})
+                self._add_at(self.results, ref, {("i", f[1])})
                 init = self._class_attr(f[1], "__init__", instance=True)
                 for v in init:
                     if v[0] == "b":
@@ -854,9 +970,9 @@ class Program:
                 for m in self.getattr(f, "__call__"):
                     if m[0] == "b":
                         self._enter(ref, m[1], 1, args)
-                        self._add(results, self._returns(m[1]))
+                        self._add_at(self.results, ref, self._returns(m[1]))
             elif kind == "km":
-                self._container_call(results, mod, site, f)
+                self._container_call(ref, mod, site, f)
             elif kind == "m":
                 if site["kind"] == "import":
                     self._enter_module(ref, f[1])
@@ -884,9 +1000,8 @@ class Program:
         iter_name, next_name = (
             ("__aiter__", "__anext__") if site["kind"] == "aiter" else ("__iter__", "__next__")
         )
-        results = self.results[ref]
         args = self._arguments(mod, site)
-        for v in values:
+        for v in sorted(values):
             if v[0] not in _INSTANCES:
                 continue
             for method in self.getattr(v, iter_name):
@@ -896,11 +1011,12 @@ class Program:
                 for it in self._returns(method[1]):
                     nexts = [m for m in self.getattr(it, next_name) if m[0] == "b"]
                     if it[0] not in _INSTANCES or not nexts:
-                        self._add(results, {it})  # a generator `__iter__` yields the items
+                        # a generator `__iter__` yields the items
+                        self._add_at(self.results, ref, {it})
                         continue
                     for m in nexts:
                         self._enter(ref, m[1], 1, args)
-                        self._add(results, self._returns(m[1]))
+                        self._add_at(self.results, ref, self._returns(m[1]))
 
     def _arguments(self, mod: str, site: CallSite, args: list[Expr] | None = None) -> _Args:
         """The values of a call's arguments, evaluated once for all its callees."""
@@ -979,7 +1095,6 @@ class Program:
     def _external(self, ref: SiteRef, mod: str, site: CallSite, f: Value) -> None:
         path: str = f[1]
         i = site["scope"]
-        results = self.results[ref]
         args = site["args"]
         if path.rpartition(".")[2] in _CONTEXT_FUNCS:
             arg = args[0] if args else next((v for k, v in site["kwargs"] if k == "method"), None)
@@ -991,24 +1106,24 @@ class Program:
                 suffix = "()"
             else:
                 suffix = "(?)"
-            self._add(results, {("x", path + suffix, "")})
+            self._add_at(self.results, ref, {("x", path + suffix, "")})
             return
         if not path.startswith("builtins."):
-            self._add(results, self._ext(path + "()", f"{mod}#{site['id']}"))
+            self._add_at(self.results, ref, self._ext(path + "()", f"{mod}#{site['id']}"))
         if path == "builtins.super":
             return
         if path == "builtins.getattr" and len(args) >= 2 and args[1][0] == "const":
-            for base in self.eval(mod, i, args[0]):
-                self._add(results, self.getattr(base, str(args[1][1])))
+            for base in sorted(self.eval(mod, i, args[0])):
+                self._add_at(self.results, ref, self.getattr(base, str(args[1][1])))
             return
         if path == "builtins.type" and len(args) == 1:
-            for v in self.eval(mod, i, args[0]):
+            for v in sorted(self.eval(mod, i, args[0])):
                 if v[0] in _INSTANCES:
-                    self._add(results, {("c", v[1])})
+                    self._add_at(self.results, ref, {("c", v[1])})
             return
         for pos in _PASS_THROUGH.lookup(path):
             if pos < len(args):
-                self._add(results, self.eval(mod, i, args[pos]))
+                self._add_at(self.results, ref, self.eval(mod, i, args[pos]))
         for pos_or_none, kw in _CALLBACKS.lookup(path):
             exprs: list[Expr] = []
             if pos_or_none is not None and pos_or_none < len(args):
@@ -1020,7 +1135,7 @@ class Program:
             if path.startswith(("builtins.", "functools.")):
                 passed = [("item", a) for a in passed]  # iterables: the callback gets elements
             for e in exprs:
-                for target in list(self.eval(mod, i, e)):
+                for target in sorted(self.eval(mod, i, e)):
                     self.call_value(ref, target)
                     if target[0] in ("f", "b"):
                         sc = self.scope(target[1])
@@ -1030,7 +1145,7 @@ class Program:
                             ref, target[1], offset, self._arguments(mod, site, passed), own=False
                         )
                         if path in _MAP_RESULTS:
-                            self._add(results, self._returns(target[1]))
+                            self._add_at(self.results, ref, self._returns(target[1]))
 
     def call_value(self, ref: SiteRef, value: Value) -> None:
         """Record that call site ``ref`` invokes ``value`` (with unknown arguments)."""

@@ -91,7 +91,7 @@ def extract(source: str, path: str, module: str, is_package: bool) -> ModuleFact
         "error": None,
     }
     tree = _parse(source, path, facts)
-    # Without a tree (FRK900), a `# noqa` cannot be told from text in a string.
+    # Without a tree (FRK900), a noqa comment cannot be told from text in a string.
     facts["noqa"] = parse_noqa(source, tree)
     if tree is None:
         return facts
@@ -158,7 +158,14 @@ class _Extractor:
         self.lines: list[str] = [] if self.ascii else re.split(r"\r\n|\r|\n", source)
         self.stack: list[_ScopeState] = []
         self.loop_ids = 0
+        self.containers = 0
         self.class_stack: list[str] = []
+
+    def _coll(self, elements: tuple[Expr, ...]) -> Expr:
+        """A container value, numbered in source order: the number names it in the
+        solver the same way on every run."""
+        self.containers += 1
+        return ("coll", elements, self.containers)
 
     # -- scopes -----------------------------------------------------------
     def _new_scope(
@@ -578,7 +585,7 @@ class _Extractor:
             self._assign(targets[i], values[i], nodes[i])
         if stars:
             middle = values[star : len(values) - tail]
-            self._assign(targets[star], ("coll", tuple(middle)), None)
+            self._assign(targets[star], self._coll(tuple(middle)), None)
             for j in range(1, tail + 1):
                 self._assign(targets[-j], values[-j], nodes[-j])
         return True
@@ -653,12 +660,12 @@ class _Extractor:
         if isinstance(node, ast.Await):
             return self.expr(node.value)
         if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
-            return ("coll", tuple(self.expr(e) for e in node.elts))
+            return self._coll(tuple(self.expr(e) for e in node.elts))
         if isinstance(node, ast.Dict):
             for k in node.keys:
                 if k is not None:
                     self.expr(k)
-            return ("coll", tuple(self.expr(v) for v in node.values))
+            return self._coll(tuple(self.expr(v) for v in node.values))
         if isinstance(node, ast.Starred):
             return ("star", self.expr(node.value))
         if isinstance(node, ast.Subscript):
@@ -771,8 +778,8 @@ class _Extractor:
                     self.expr(cond)
             if isinstance(node, ast.DictComp):
                 self.expr(node.key)
-                return ("coll", (self.expr(node.value),))
-            return ("coll", (self.expr(node.elt),))
+                return self._coll((self.expr(node.value),))
+            return self._coll((self.expr(node.elt),))
 
         self._enter_loop()
         result = body()

@@ -5,21 +5,21 @@ Plain tuples, lists and dicts only, so a module's facts can be cached as JSON
 
 Expressions are nested tuples whose first element is a tag:
 
-=================  ====================================================
-``("name", id)``   a name load, resolved through the lexical scope chain
-``("attr", e, a)`` attribute ``a`` of ``e``
-``("call", i)``    the result of call site ``i`` of this module
-``("const", v)``   a constant (``str``, ``int``, ``float``, ``bool``, ``None``)
-``("func", qn)``   a function or lambda defined in this module
-``("class", qn)``  a class defined in this module
-``("module", m)``  a module, by absolute dotted name (imports)
-``("from", m, n)`` name ``n`` imported from module ``m``
-``("coll", es)``   a container literal or comprehension; its elements
-``("item", e)``    an element of container ``e`` (subscript, iteration)
-``("union", es)``  any of ``es`` (conditional expressions, ``or``)
-``("super", c)``   ``super()`` inside class ``c``
-``("unknown",)``   anything else
-=================  ====================================================
+===================  ====================================================
+``("name", id)``     a name load, resolved through the lexical scope chain
+``("attr", e, a)``   attribute ``a`` of ``e``
+``("call", i)``      the result of call site ``i`` of this module
+``("const", v)``     a constant (``str``, ``int``, ``float``, ``bool``, ``None``)
+``("func", qn)``     a function or lambda defined in this module
+``("class", qn)``    a class defined in this module
+``("module", m)``    a module, by absolute dotted name (imports)
+``("from", m, n)``   name ``n`` imported from module ``m``
+``("coll", es, n)``  the ``n``-th container literal or comprehension; its elements
+``("item", e)``      an element of container ``e`` (subscript, iteration)
+``("union", es)``    any of ``es`` (conditional expressions, ``or``)
+``("super", c)``     ``super()`` inside class ``c``
+``("unknown",)``     anything else
+===================  ====================================================
 """
 
 from __future__ import annotations
