@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -481,28 +482,61 @@ def test_project_facts_is_a_lazy_sequence(project: Path) -> None:
     assert modules[0] is modules.materialise()[0]
 
 
+def _json_run(*args: str) -> tuple[int, str]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["check", "--output-format", "json", *args])
+    return code, out.getvalue()
+
+
+def _count_proposals(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    from fork_lint.fixes import proposals, stage
+
+    calls: list[object] = []
+    for module in (proposals, stage):
+        original = module.propose
+
+        def counting(*a: Any, _original: Any = original) -> Any:
+            calls.append(a)
+            return _original(*a)
+
+        monkeypatch.setattr(module, "propose", counting)
+    return calls
+
+
 def test_proposed_fixes_come_from_the_cache_and_equal_fresh_ones(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from fork_lint.fixes import stage
 
-    def run(*args: str) -> tuple[int, str]:
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            code = main(["check", "--output-format", "json", *args])
-        return code, out.getvalue()
-
+    run = _json_run
     fresh = run("--no-cache")
     assert '"fix"' in fresh[1]  # FRK002 has a start-method fix
-    assert run() == fresh  # cold: computes and stores the proposals
-    calls = []
-    original = stage._attach_all
-    monkeypatch.setattr(stage, "_attach_all", lambda *a: calls.append(a) or original(*a))
+    calls = _count_proposals(monkeypatch)
+    assert run() == fresh  # cold: computes and stores the proposals (two findings)
+    assert len(calls) == 2
     assert run() == fresh  # warm: answered from the cache
-    assert calls == []
+    assert len(calls) == 2
     assert run("--unsafe-fixes") == run("--no-cache", "--unsafe-fixes")
+    assert len(calls) == 4  # the --no-cache run
     monkeypatch.setattr(
         stage, "fix_options", lambda r: stage.FixOptions(target_version=(3, 8), launch="x")
     )
     run()  # other fix settings: another entry, proposals computed again
-    assert len(calls) == 2  # (and once more for the --no-cache run above)
+    assert len(calls) == 6
+
+
+def test_proposals_are_reused_finding_by_finding_after_an_edit_elsewhere(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _count_proposals(monkeypatch)
+    assert _json_run() == _json_run("--no-cache")
+    assert len(calls) == 4  # two findings, proposed by each run
+    _write(project, {"app/unrelated.py": "VALUE = 1\n"})
+    assert _json_run() == _json_run("--no-cache")
+    assert len(calls) == 6  # only the uncached run proposed again
+    # An edit of the file one fix rewrites: that proposal is made again, not the other.
+    path = project / "app" / "pool.py"
+    path.write_text(path.read_text() + "\n\nLIMIT = 2\n")
+    assert _json_run() == _json_run("--no-cache")
+    assert len(calls) == 9

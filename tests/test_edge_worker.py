@@ -66,9 +66,9 @@ def test_fix_refused_when_another_file_mentions_the_launch_method(tmp_path: Path
         b"# -*- coding: latin-1 -*-\n# caf\xe9\ndef go(worker):\n    return worker._launch_job\n"
     )
 
-    def fixes() -> list[dict[str, object]]:
+    def fixes(*args: str) -> list[dict[str, object]]:
         proc = subprocess.run(
-            [sys.executable, "-m", "fork_lint", "--no-cache", "--output-format", "json"],
+            [sys.executable, "-m", "fork_lint", "--no-cache", "--output-format", "json", *args],
             cwd=tmp_path,
             capture_output=True,
             text=True,
@@ -84,3 +84,37 @@ def test_fix_refused_when_another_file_mentions_the_launch_method(tmp_path: Path
     (tmp_path / "edgeish" / "other.py").write_bytes(b"# -*- coding: latin-1 -*-\n# caf\xe9\n")
     [offered] = fixes()
     assert str(offered["message"]).startswith("Launch jobs with `_launch_job_popen`")
+
+
+def test_cached_fix_is_not_reused_once_another_file_mentions_the_launch_method(
+    tmp_path: Path,
+) -> None:
+    """The proposal is cached per finding; a new mention elsewhere leaves the
+    finding as it was but must change the proposal (a refusal)."""
+    _write_project(tmp_path)
+
+    def fix() -> dict[str, object]:
+        out = []
+        for args in (["--cache-dir", "cache"], ["--no-cache"]):
+            proc = subprocess.run(
+                [sys.executable, "-m", "fork_lint", "--output-format", "json", *args],
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            out.append([f["fix"] for f in json.loads(proc.stdout)])
+        assert out[0] == out[1]  # cached == uncached
+        [found] = out[0]
+        return found  # type: ignore[no-any-return]
+
+    assert str(fix()["message"]).startswith("Launch jobs with `_launch_job_popen`")
+    (tmp_path / "edgeish" / "other.py").write_text(
+        "def go(worker):\n    return worker._launch_job\n"
+    )
+    assert fix()["message"] == (
+        "No fix available: `_launch_job` is also mentioned in edgeish/other.py"
+    )
+    (tmp_path / "edgeish" / "other.py").write_text("VALUE = 1\n")
+    assert str(fix()["message"]).startswith("Launch jobs with `_launch_job_popen`")

@@ -63,9 +63,10 @@ NO_CACHE_ENV = "FORK_LINT_NO_CACHE"
 # fingerprints below would not notice (they cover the extractor's own code).
 FORMAT = 1
 _MAGIC = b"FRKLC\x00"
-_FACTS, _RESULTS = b"F", b"R"
+_FACTS, _RESULTS, _PROPOSAL = b"F", b"R", b"P"
 _HEADER = len(_MAGIC) + 1 + 32 + 32  # magic, kind, key, sha256(payload)
 _KEEP_RESULTS = 32  # results entries kept per cache directory (newest first)
+_KEEP_PROPOSALS = 512  # fix proposals kept per cache directory (newest first)
 _PACKAGE = Path(__file__).resolve().parent
 # The code that decides what a file's facts contain. A change to any of them
 # (an edit in a development checkout, an upgrade) gives every file a new key.
@@ -178,6 +179,13 @@ def results_key(file_keys: Sequence[bytes], options: object) -> bytes:
     values, like `AnalysisOptions`).
     """
     return _digest((b"results", results_fingerprint(), repr(options).encode(), *file_keys))
+
+
+def proposal_key(fix_options: object, finding: object) -> bytes:
+    """Key of one finding's proposed fix; the files it read are checked separately
+    (`fixes.proposals`). fork-lint's code is in it through `results_fingerprint`."""
+    encoded = marshal.dumps(cast(Any, encode_findings([cast(Any, finding)])))
+    return _digest((b"proposal", results_fingerprint(), repr(fix_options).encode(), encoded))
 
 
 def fixes_key(results: bytes, fix_options: object, findings: Sequence[object]) -> bytes:
@@ -312,6 +320,8 @@ class FactsCache:
         hexkey = key.hex()
         if kind == _FACTS:
             return self.base / "facts" / hexkey[:2] / hexkey[2:]
+        if kind == _PROPOSAL:
+            return self.base / "proposals" / hexkey
         return self.base / "results" / hexkey
 
     def _read(self, kind: bytes, key: bytes) -> Any:
@@ -410,17 +420,31 @@ class FactsCache:
     def _prune_results(self) -> None:
         """Keep the newest results entries; older ones belong to states of the
         project that are gone (each edit makes a new key)."""
+        self._prune("results", _KEEP_RESULTS)
+
+    def _prune(self, directory: str, keep: int) -> None:
         try:
             entries = sorted(
-                os.scandir(self.base / "results"),
+                os.scandir(self.base / directory),
                 key=lambda e: e.stat().st_mtime_ns,
                 reverse=True,
             )
-            for entry in entries[_KEEP_RESULTS:]:
+            for entry in entries[keep:]:
                 with suppress(OSError):
                     os.unlink(entry.path)
         except OSError:
             return
+
+    # -- fix proposals ----------------------------------------------------
+    def load_proposal(self, key: bytes) -> Any:
+        """A stored proposal record (see `fixes.proposals`), or `None`."""
+        return self._read(_PROPOSAL, key)
+
+    def store_proposals(self, records: Sequence[tuple[bytes, object]]) -> None:
+        for key, data in records:
+            self._write(_PROPOSAL, key, data)
+        if records:
+            self._prune("proposals", _KEEP_PROPOSALS)
 
 
 def facts_blob(key: bytes, facts: ModuleFacts) -> bytes:

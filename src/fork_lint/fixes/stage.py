@@ -97,12 +97,14 @@ def fix_stage(run: CheckRun) -> None:
 
 
 def _attach_cached(run: CheckRun, sources: DiskSources) -> None:
-    """`_attach_all`, answered from the cache when the project, the findings and the
-    fix settings are those of an earlier run: proposals parse the files they
-    rewrite with libcst, which would otherwise dominate a run whose analysis was
-    itself answered from the cache."""
+    """`_attach_all`, answered from the cache: all at once when the project, the
+    findings and the fix settings are those of an earlier run, else finding by
+    finding (`fixes.proposals`). Proposals parse the files they rewrite with
+    libcst, which would otherwise dominate a run whose analysis was answered from
+    the cache, and weigh on a run after an edit elsewhere."""
     from fork_lint.cache import fixes_key
     from fork_lint.cli import analysis_options
+    from fork_lint.fixes.proposals import attach_cached
     from fork_lint.project import ProjectFacts
 
     modules = run.modules
@@ -112,15 +114,21 @@ def _attach_cached(run: CheckRun, sources: DiskSources) -> None:
     if not isinstance(modules, ProjectFacts) or modules.cache is None or results is None:
         _attach_all(run, _fix_run(run, sources))
         return
-    key = fixes_key(results, fix_options(run), run.findings)
+    options = fix_options(run)
+    key = fixes_key(results, options, run.findings)
     cached = modules.cache.load_results(key)
     if cached is not None and len(cached) == len(run.findings):
         run.findings = cached
         run.unsafe_hidden = _unsafe_hidden(run)
         return
-    _attach_all(run, _fix_run(run, sources))
-    if modules.stable:
-        modules.cache.store_results(key, run.findings)
+    if not modules.stable:
+        _attach_all(run, _fix_run(run, sources))
+        return
+    file_keys = {f.shown: k for f, k in zip(modules.files, modules.keys, strict=True) if k}
+    ctx = _fix_run(run, sources).context()
+    run.findings = attach_cached(run.findings, ctx, modules.cache, file_keys, results, options)
+    run.unsafe_hidden = _unsafe_hidden(run)
+    modules.cache.store_results(key, run.findings)
 
 
 def _attach_all(run: CheckRun, fixrun: FixRun) -> None:
