@@ -540,3 +540,22 @@ def test_proposals_are_reused_finding_by_finding_after_an_edit_elsewhere(
     path.write_text(path.read_text() + "\n\nLIMIT = 2\n")
     assert _json_run() == _json_run("--no-cache")
     assert len(calls) == 9
+
+
+def test_run_answered_from_the_cache_does_not_import_libcst(project: Path) -> None:
+    """libcst takes 0.15 s to import, a third of a warm run on a large project."""
+    script = (
+        "import sys\n"
+        "from fork_lint.cli import main\n"
+        "code = main(['check', '-q', '--exit-zero', '.'])\n"
+        "print('libcst' in sys.modules)\n"
+    )
+
+    def imported() -> str:
+        proc = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+        )
+        return proc.stdout.strip().splitlines()[-1]
+
+    assert imported() == "True"  # cold: fixes are proposed with libcst
+    assert imported() == "False"

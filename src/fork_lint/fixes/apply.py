@@ -42,7 +42,6 @@ from fork_lint.fixes import (
     position,
     propose,
 )
-from fork_lint.fixes._cst import prune_imports
 from fork_lint.index.extract import extract, module_name_for
 from fork_lint.index.facts import ModuleFacts
 from fork_lint.interrupts import signals_held
@@ -255,6 +254,8 @@ class FixRun:
         for c in cands:
             for path, edits in c.edits.items():
                 by_path.setdefault(path, []).extend(edits)
+        from fork_lint.fixes._cst import prune_imports  # libcst: not for a run answered from cache
+
         texts = {
             path: apply_edits(self.source(path) or "", edits) for path, edits in by_path.items()
         }

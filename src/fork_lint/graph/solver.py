@@ -88,6 +88,8 @@ Unit = tuple[Any, ...]
 # (class, attribute, mode): mode "i" on an instance, "c" on the class itself,
 # "s" on ``self`` (the class or any subclass), "sup" through ``super()``
 LookupKey = tuple[str, str, str]
+# Unit kinds; waves run in sorted order, so these letters set the order of kinds.
+_CALL, _ASSIGN, _RETURN, _LOOKUP = "c", "a", "r", "l"
 # Positional argument values (with whether each is `*args`), keyword argument values.
 _Args = tuple[list[tuple[bool, set["Value"]]], list[tuple[str, set["Value"]]]]
 
@@ -389,7 +391,7 @@ class Program:
                         due.append((entry[1], attr, "sup"))
         for key in due:
             if key in fresh:
-                unit = ("l", key)
+                unit = (_LOOKUP, key)
                 if unit not in queued:
                     queued.add(unit)
                     self._queue.append(unit)
@@ -401,17 +403,17 @@ class Program:
         units: list[Unit] = []
         for mod, facts in self.modules.items():
             for i, sc in enumerate(facts["scopes"]):
-                units.extend(("a", mod, i, k) for k in range(len(sc["assigns"])))
+                units.extend((_ASSIGN, mod, i, k) for k in range(len(sc["assigns"])))
                 if sc["returns"]:
-                    units.append(("r", mod, i, 0))
-            units.extend(("c", mod, site["id"], 0) for site in facts["calls"])
+                    units.append((_RETURN, mod, i, 0))
+            units.extend((_CALL, mod, site["id"], 0) for site in facts["calls"])
         # Class hierarchies decide attribute lookups everywhere: settle them first
         # from module-level and class bindings (imports, definitions), where base
         # classes almost always come from.
         toplevel: list[Unit] = []
         rest: list[Unit] = []
         for u in units:
-            kind = self.modules[u[1]]["scopes"][u[2]]["kind"] if u[0] == "a" else ""
+            kind = self.modules[u[1]]["scopes"][u[2]]["kind"] if u[0] == _ASSIGN else ""
             (toplevel if kind in ("module", "class") else rest).append(u)
         self._drain(toplevel)
         for _ in range(_MAX_ROUNDS):
@@ -460,14 +462,14 @@ class Program:
         self._subclasses.clear()
         self._tails.clear()
         for key in sorted(self._fresh):
-            unit = ("l", key)
+            unit = (_LOOKUP, key)
             if unit not in self._queued:
                 self._queued.add(unit)
                 self._queue.append(unit)
 
     def _run_unit(self, unit: Unit) -> None:
         self._unit = unit
-        if unit[0] == "l":
+        if unit[0] == _LOOKUP:
             self._run_lookup(unit[1])
             return
         buffer: dict[int, list[Any]] = {}
@@ -482,11 +484,11 @@ class Program:
     def _run_statement(self, unit: Unit) -> None:
         kind, mod, i, k = unit
         facts = self.modules[mod]
-        if kind == "c":
+        if kind == _CALL:
             self._call(mod, facts["calls"][i])
             return
         sc = facts["scopes"][i]
-        if kind == "a":
+        if kind == _ASSIGN:
             target, value = sc["assigns"][k]
             self._assign(mod, i, target, self.eval(mod, i, value))
         else:
@@ -810,7 +812,7 @@ class Program:
             self._fresh.add(key)
             self._looked_up.add(key[1])
             saved, buffer = self._unit, self._buffer
-            self._unit, self._buffer = ("l", key), None
+            self._unit, self._buffer = (_LOOKUP, key), None
             self._run_lookup(key)
             self._unit, self._buffer = saved, buffer
         values: set[Value] | None = self.lookups.get(key)
