@@ -211,6 +211,8 @@ class Program:
         self._looked_up: set[str] = set()  # attributes of the lookups in `_fresh`
         self._fields_get = partial(dict.get, self.fields)
         self._vars_get = partial(dict.get, self.vars)
+        self._fields_deps = self.fields.deps
+        self._vars_deps = self.vars.deps
         self._classes = {
             q
             for q, refs in self.scopes.items()
@@ -365,11 +367,11 @@ class Program:
                     if unit not in queued:
                         queued.add(unit)
                         self._queue.append(unit)
-            if key[1] in self._looked_up and key.__class__ is tuple:
-                if deps is self.fields.deps:  # type: ignore[attr-defined]
+            if deps is self._fields_deps:
+                if key[1] in self._looked_up:
                     self._notify_lookups(key[0], key[1], fields=True)
-                elif deps is self.vars.deps and key[0] in self._classes:  # type: ignore[attr-defined]
-                    self._notify_lookups(key[0], key[1], fields=False)
+            elif deps is self._vars_deps and key[1] in self._looked_up and key[0] in self._classes:
+                self._notify_lookups(key[0], key[1], fields=False)
 
     def _notify_lookups(self, cls: str, attr: str, *, fields: bool) -> None:
         """Re-run the memoised lookups that read ``(cls, attr)`` (see `_lookup_in`): of
@@ -478,6 +480,12 @@ class Program:
             self._run_statement(unit)
         finally:
             self._buffer = None
+        if len(buffer) > 1:
+            # Values that are themselves a set this unit adds to are taken as they
+            # were before any of its additions, whatever order these are applied in.
+            for pending in buffer.values():
+                if id(pending[1]) in buffer:
+                    pending[1] = set(pending[1])
         for store, values, _ in buffer.values():
             self._grow(store, values)
 
