@@ -559,3 +559,24 @@ def test_run_answered_from_the_cache_does_not_import_libcst(project: Path) -> No
 
     assert imported() == "True"  # cold: fixes are proposed with libcst
     assert imported() == "False"
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        None,
+        "garbage",
+        42,
+        ((), b"", (), ()),  # one field short
+        ((("app/pool.py", [1]),), b"", (), (), []),  # unhashable key
+        ((), b"", ((1, 2, 3),), (), []),  # a mention that is not a name
+        ((), b"", (), (), ["not", "findings"]),
+        ((), b"", (), (), []),  # no finding
+    ],
+)
+def test_a_malformed_proposal_record_is_not_used(project: Path, record: object) -> None:
+    from fork_lint.fixes import FixContext, FixOptions
+    from fork_lint.fixes.proposals import _reuse
+
+    ctx = FixContext([], lambda path: None, FixOptions())
+    assert _reuse(record, ctx, {"app/pool.py": b"k"}, b"p") is None
