@@ -160,7 +160,8 @@ def _strip_hint(modules: list[ModuleFacts]) -> list[ModuleFacts]:
     out = []
     for m in modules:
         stripped = dict(m)
-        stripped.pop("maybe_sink", None)
+        for key in ("maybe_sink", "process_only", "sink_root"):
+            stripped.pop(key, None)
         out.append(stripped)
     return out  # type: ignore[return-value]
 
@@ -241,3 +242,51 @@ def test_may_hold_sink_needs_a_hint_or_seven_positional_arguments() -> None:
     broken = facts_from_bytes(b"def (:\n", "m.py", "m", False)
     assert broken["error"] is not None
     assert broken["maybe_sink"] is False
+
+
+def test_process_words_count_only_in_a_project_that_names_a_process_module() -> None:
+    """ "Manager" and "Pool" are common words; the sinks they spell are values of
+    multiprocessing, billiard or concurrent.futures, which the project must name."""
+    options = AnalysisOptions(target_version=(3, 12))
+
+    def facts(name: str, source: str) -> ModuleFacts:
+        return facts_from_bytes(source.encode(), f"app/{name}.py", f"app.{name}", False)
+
+    words = facts("words", "class Manager:\n    pool = 'Pool'\n\n\nclass Process:\n    pass\n")
+    threaded = facts(
+        "threaded",
+        "import threading\n\n\ndef go():\n    threading.Thread(target=print).start()\n",
+    )
+    assert (words["maybe_sink"], words["process_only"], words["sink_root"]) == (True, True, False)
+    assert not engine.needs_call_graph([words, threaded], options)
+    root = facts("root", "import concurrent.futures\n")
+    assert (root["maybe_sink"], root["sink_root"]) == (False, True)
+    assert not engine.needs_call_graph([threaded, root], options)
+    assert engine.needs_call_graph([words, threaded, root], options)  # a root anywhere
+    forks = facts("forks", "import os\n\n\ndef child():\n    return os.fork()\n")
+    assert (forks["maybe_sink"], forks["process_only"]) == (True, False)
+    assert engine.needs_call_graph([forks, threaded], options)
+    assert engine.needs_call_graph(_strip_hint([words, threaded]), options)  # no text: maybe
+    assert engine.needs_call_graph([words], AnalysisOptions(fork_sinks=("app.words:f",)))
+
+
+def test_a_process_sink_made_in_another_file_is_still_found() -> None:
+    files = {
+        "app/__init__.py": "",
+        "app/make.py": (
+            "import multiprocessing\n\n\ndef make():\n"
+            "    return multiprocessing.Process(target=print)\n"
+        ),
+        "app/main.py": (
+            "import threading\n\nfrom app.make import make\n\n\ndef main():\n"
+            "    threading.Thread(target=print).start()\n    make().start()\n"
+        ),
+    }
+    findings = check_sources(files, target_version=(3, 12))
+    assert [(f.path, f.code) for f in findings] == [("app/main.py", "FRK002")]
+    modules = [
+        facts_from_bytes(text.encode(), path, path[:-3].replace("/", "."), False)
+        for path, text in files.items()
+    ]
+    options = AnalysisOptions(target_version=(3, 12))
+    assert analyse(modules, options) == analyse(_strip_hint(modules), options) == findings

@@ -91,13 +91,33 @@ def analyse(modules: Sequence[ModuleFacts], options: AnalysisOptions) -> list[Fi
                     sink="",
                 )
             )
-    # A project in which no file can hold a fork sink (`facts.SINK_HINTS`) needs no call graph.
-    if options.fork_sinks or any(m.get("maybe_sink", True) for m in modules):
+    if needs_call_graph(modules, options):
         findings.extend(_hazards(modules, options))
     noqa = {facts["path"]: facts["noqa"] for facts in modules}
     findings = [f for f in findings if not _suppressed(f, noqa)]
     findings.sort(key=Finding.sort_key)
     return findings
+
+
+def needs_call_graph(modules: Sequence[ModuleFacts], options: AnalysisOptions) -> bool:
+    """Whether the project may hold a fork sink (`facts.SINK_HINTS`); without one the
+    findings cannot contain a fork finding, and the call graph is not built.
+
+    A process word (`facts.PROCESS_HINTS`) counts only if some file names one of
+    `facts.PROCESS_ROOTS`: the sinks it spells are values of those modules.
+    """
+    if options.fork_sinks:
+        return True
+    process = root = False
+    for m in modules:
+        if m.get("maybe_sink", True):
+            if not m.get("process_only", False):
+                return True
+            process = True
+        root = root or m.get("sink_root", True)
+        if process and root:
+            return True
+    return False
 
 
 def solved_program(

@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, overload
 
 from fork_lint.cache import FactsCache, facts_key, gc_paused, results_key
 from fork_lint.index.extract import extract, module_name_for
-from fork_lint.index.facts import SINK_HINTS, ModuleFacts
+from fork_lint.index.facts import (
+    FORK_HINTS,
+    PROCESS_HINTS,
+    PROCESS_ROOTS,
+    SINK_HINTS,
+    ModuleFacts,
+)
 from fork_lint.interrupts import interruption
 
 if TYPE_CHECKING:
@@ -124,9 +130,23 @@ def may_hold_sink(source: str, facts: ModuleFacts) -> bool:
     project, except ``preexec_fn`` passed by position (the seventh positional
     argument of ``subprocess.Popen`` and friends), which the call sites show.
     """
-    return any(h in source for h in SINK_HINTS) or any(
-        len(site["args"]) > 6 for site in facts["calls"]
-    )
+    return any(h in source for h in SINK_HINTS) or _positional_preexec(facts)
+
+
+def _positional_preexec(facts: ModuleFacts) -> bool:
+    return any(len(site["args"]) > 6 for site in facts["calls"])
+
+
+def _set_sink_hints(source: str, facts: ModuleFacts) -> None:
+    """The pre-filter's flags of one file (see `engine.needs_call_graph`)."""
+    if facts["error"] is not None:
+        facts["maybe_sink"] = facts["process_only"] = facts["sink_root"] = False
+        return
+    fork = any(h in source for h in FORK_HINTS) or _positional_preexec(facts)
+    process = any(h in source for h in PROCESS_HINTS)
+    facts["maybe_sink"] = fork or process
+    facts["process_only"] = process and not fork
+    facts["sink_root"] = any(r in source for r in PROCESS_ROOTS)
 
 
 def facts_from_bytes(data: bytes, shown: str, module: str, is_package: bool) -> ModuleFacts:
@@ -137,7 +157,7 @@ def facts_from_bytes(data: bytes, shown: str, module: str, is_package: bool) -> 
         return _error_facts(shown, module, is_package, f"cannot decode file: {exc}")
     try:
         facts = extract(source, shown, module, is_package)
-        facts["maybe_sink"] = facts["error"] is None and may_hold_sink(source, facts)
+        _set_sink_hints(source, facts)
     except Exception as exc:  # a crash is a bug: report it on this file, go on with the others
         if interruption(exc) is not None:
             raise  # Ctrl-C: stop, however the clean-up it ran failed
@@ -178,6 +198,8 @@ def _error_facts(path: str, module: str, is_package: bool, message: str) -> Modu
         "noqa": {},
         "error": ("FRK900", message, 1, 0),
         "maybe_sink": False,
+        "process_only": False,
+        "sink_root": False,
     }
 
 

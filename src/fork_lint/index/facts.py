@@ -79,13 +79,25 @@ class Scope(TypedDict):
 
 # Substrings one of which every built-in fork sink is spelled with somewhere in
 # the project (`project.may_hold_sink`): a project without any needs no call graph.
-SINK_HINTS = ("fork", "Process", "Pool", "Manager", "preexec_fn", "billiard", "subprocess_")
+# The process words name sinks of `PROCESS_ROOTS` only, so they count only in a
+# project that mentions one of those modules: "Manager" and "Pool" are common words
+# (Django's managers, urllib3's PoolManager, ThreadPoolExecutor).
+FORK_HINTS = ("fork", "preexec_fn", "subprocess_")
+PROCESS_HINTS = ("Process", "Pool", "Manager", "billiard")
+SINK_HINTS = FORK_HINTS + PROCESS_HINTS
+# Where every sink spelled with a process word comes from: a value of one of these
+# modules exists only in a project whose text names the module.
+PROCESS_ROOTS = ("multiprocessing", "billiard", "concurrent")
 
 
 class _OptionalFacts(TypedDict, total=False):
     # False when the file cannot hold a fork sink; absent means "maybe" (facts
     # built without the file's text, e.g. by `api.check_sources`).
     maybe_sink: bool
+    # The file's only hints are process words (`PROCESS_HINTS`); absent: False.
+    process_only: bool
+    # The file's text names one of `PROCESS_ROOTS`; absent means "maybe".
+    sink_root: bool
     # FRK999 facts only: the extractor's traceback, printed with --verbose.
     traceback: str
 
