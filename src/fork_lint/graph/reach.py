@@ -69,6 +69,7 @@ class Reachability:
         self.starts: dict[str, tuple[SiteRef, _StartReason]] = {}
         self.alive: dict[str, _AliveReason] = {}
         self._loop_paths: dict[SiteRef, dict[str, SiteRef | None]] = {}
+        self._starting: dict[str, list[tuple[SiteRef, _StartReason]]] = {}
 
     # -- helpers ----------------------------------------------------------
     def func_of(self, ref: SiteRef) -> str:
@@ -119,16 +120,29 @@ class Reachability:
     def preceding_start(self, at: SiteRef) -> tuple[SiteRef, _StartReason] | None:
         func = self.func_of(at)
         site = self._site(at)
-        for ref in self.sites_of.get(func, ()):
+        for ref, reason in self._starting_sites(func):
             if ref[0] != at[0]:
                 continue
             s = self._site(ref)
             if s["child"] and not site["child"]:
                 continue  # threads started in a forked child are not the parent's
-            reason = self.start_reason(ref)
-            if reason is not None and self.precedes(ref, at):
+            if self.precedes(ref, at):
                 return ref, reason
         return None
+
+    def _starting_sites(self, func: str) -> list[tuple[SiteRef, _StartReason]]:
+        """The sites of ``func`` that may leave a thread running, in order. Memoised
+        once `starts` is final: asking each call site of a large function about
+        every other one took a million `start_reason` calls on the benchmark corpus."""
+        found = self._starting.get(func)
+        if found is None:
+            found = []
+            for ref in self.sites_of.get(func, ()):
+                reason = self.start_reason(ref)
+                if reason is not None:
+                    found.append((ref, reason))
+            self._starting[func] = found
+        return found
 
     # -- fixed points -----------------------------------------------------
     def compute(self) -> None:
@@ -159,6 +173,7 @@ class Reachability:
                     queue.append(caller)
 
     def _compute_alive(self) -> None:
+        self._starting.clear()  # `starts` is final from here on
         queue: deque[str] = deque()
 
         def mark(func: str, reason: _AliveReason) -> None:
