@@ -15,7 +15,7 @@ from fork_lint.catalog.stdlib import (
     STDLIB_THREAD_SOURCES,
 )
 from fork_lint.config import Settings
-from fork_lint.graph.classify import SINK_PATTERNS, Classifier, SinkHit
+from fork_lint.graph.classify import SINK_PATTERNS, Classification, Classifier, SinkHit
 from fork_lint.graph.reach import Hazard, Reachability
 from fork_lint.graph.solver import Program
 from fork_lint.index.facts import ModuleFacts
@@ -153,20 +153,29 @@ def _hazards(modules: Sequence[ModuleFacts], options: AnalysisOptions) -> list[F
     with gc_paused(freeze=False):
         program = solved_program(modules, options, sources)
         try:
-            classification = Classifier(
-                program,
-                sources,
-                target_version=options.target_version,
-                platform=options.platform,
-                user_sinks=options.fork_sinks,
-            ).run()
-            if classification.sinks:
-                reach = Reachability(program, classification)
-                reach.compute()
-                findings.extend(_finding(program, h) for h in reach.hazards())
+            _, hazards = classified_hazards(program, sources, options)
+            findings.extend(_finding(program, h) for h in hazards)
         finally:
             program.release()
     return findings
+
+
+def classified_hazards(
+    program: Program, sources: tuple[ThreadSource, ...], options: AnalysisOptions
+) -> tuple[Classification, list[Hazard]]:
+    """The sinks and thread sources of a solved program, and the hazards among them."""
+    classification = Classifier(
+        program,
+        sources,
+        target_version=options.target_version,
+        platform=options.platform,
+        user_sinks=options.fork_sinks,
+    ).run()
+    if not classification.sinks:
+        return classification, []
+    reach = Reachability(program, classification)
+    reach.compute()
+    return classification, list(reach.hazards())
 
 
 def _finding(program: Program, hazard: Hazard) -> Finding:

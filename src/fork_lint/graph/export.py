@@ -20,9 +20,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from fork_lint.catalog import PathFilter
-from fork_lint.engine import AnalysisOptions, solved_program, thread_sources
-from fork_lint.graph.classify import Classification, Classifier
-from fork_lint.graph.reach import Hazard, Reachability
+from fork_lint.engine import (
+    AnalysisOptions,
+    classified_hazards,
+    solved_program,
+    thread_sources,
+)
+from fork_lint.graph.classify import Classification
+from fork_lint.graph.reach import Hazard
 from fork_lint.graph.solver import Program, SiteRef
 from fork_lint.index.facts import ModuleFacts
 from fork_lint.model import Finding, Hop, Location, Span
@@ -198,18 +203,7 @@ def analyse_graph(
     """
     sources = thread_sources(options)
     program = solved_program(modules, options, sources)
-    classification = Classifier(
-        program,
-        sources,
-        target_version=options.target_version,
-        platform=options.platform,
-        user_sinks=options.fork_sinks,
-    ).run()
-    hazards: list[Hazard] = []
-    if classification.sinks:
-        reach = Reachability(program, classification)
-        reach.compute()
-        hazards = reach.hazards()
+    classification, hazards = classified_hazards(program, sources, options)
     return program, classification, hazards
 
 
