@@ -444,15 +444,8 @@ _needs_default_handlers = pytest.mark.skipif(
 )
 
 
-@_needs_default_handlers
-@pytest.mark.parametrize(
-    ("signum", "raised"),
-    [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, interrupts.Terminated)],
-)
-def test_a_signal_during_a_fix_waits_until_its_files_are_written(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signum: int, raised: type[BaseException]
-) -> None:
-    """A signal while writing a fix of a.py and b.py stops the run after b.py, before c.py."""
+def _fix_of_a_and_b_then_c(tmp_path: Path) -> tuple[DiskSources, FixResult]:
+    """Three files read from disk; one fix changes a.py and b.py, another c.py."""
     for name in ("a.py", "b.py", "c.py"):
         (tmp_path / name).write_text("x = 1\n")
     sources = DiskSources(tmp_path)
@@ -466,6 +459,19 @@ def test_a_signal_during_a_fix_waits_until_its_files_are_written(
         changed=dict.fromkeys(("a.py", "b.py", "c.py"), ("x = 1\n", "x = 3\n")),
         touched=[(finding, frozenset({"a.py", "b.py"})), (finding, frozenset({"c.py"}))],
     )
+    return sources, result
+
+
+@_needs_default_handlers
+@pytest.mark.parametrize(
+    ("signum", "raised"),
+    [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, interrupts.Terminated)],
+)
+def test_a_signal_during_a_fix_waits_until_its_files_are_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signum: int, raised: type[BaseException]
+) -> None:
+    """A signal while writing a fix of a.py and b.py stops the run after b.py, before c.py."""
+    sources, result = _fix_of_a_and_b_then_c(tmp_path)
     replace = os.replace
     signalled: list[str] = []
 
@@ -572,20 +578,8 @@ def test_a_file_changed_while_being_written_is_not_replaced(
 
 
 def test_a_multi_file_fix_is_not_half_written(tmp_path: Path) -> None:
-    for name in ("a.py", "b.py", "c.py"):
-        (tmp_path / name).write_text("x = 1\n")
-    sources = DiskSources(tmp_path)
-    for name in ("a.py", "b.py", "c.py"):
-        sources.read(name)
+    sources, result = _fix_of_a_and_b_then_c(tmp_path)
     (tmp_path / "b.py").write_text("x = 2\n")  # edited after the read
-    finding = fix_sources({"m.py": THREADED}).fixed[0]
-    result = FixResult(
-        remaining=[],
-        fixed=[finding, finding],
-        dropped=[],
-        changed=dict.fromkeys(("a.py", "b.py", "c.py"), ("x = 1\n", "x = 3\n")),
-        touched=[(finding, frozenset({"a.py", "b.py"})), (finding, frozenset({"c.py"}))],
-    )
     written, problems = _write(result, sources)
     assert written == {"c.py"}
     assert (tmp_path / "a.py").read_text() == "x = 1\n"
