@@ -57,7 +57,9 @@ PACKAGES = (
 TOOLS = (("ruff", "0.17.6"), ("flake8", "7.5.0"))
 # Top-level packages of the corpus, renamed in the copies made for scaling.
 TOP_LEVEL = ("airflow", "django", "sqlalchemy", "celery")
-# The file the "one file changed" runs edit: a central module of Celery.
+# The file the "one file changed" runs edit: a central module of Celery. That run
+# appends a comment (a change the early cut-off answers); "one function added"
+# appends a function, which changes the program and is solved again.
 EDITED = "celery/app/base.py"
 # The file handed to the pre-commit run: the Airflow edge worker.
 STAGED = "airflow/providers/edge3/cli/worker.py"
@@ -281,12 +283,19 @@ def repetition(b: Bench, rep: int) -> None:
         with edited.open("a", encoding="utf-8") as fh:
             fh.write(f"\n# fork-lint bench edit {b.edits}\n")
 
+    def edit_code() -> None:
+        # A change of the program itself (a new function): no early cut-off.
+        b.edits += 1
+        with edited.open("a", encoding="utf-8") as fh:
+            fh.write(f"\n\ndef _fork_lint_bench_{b.edits}():\n    return {b.edits}\n")
+
     b.measure("python start-up", [py, "-c", "pass"])
     b.measure("ast.parse (1 process)", [py, "-c", AST_SCRIPT, str(filelist)])
     b.measure("fork-lint cold", b.fork_lint(fl_cache, "."), before=wipe)
     b.measure("fork-lint warm", b.fork_lint(fl_cache, "."))
     b.measure("fork-lint one file changed", b.fork_lint(fl_cache, "."), before=edit)
     b.measure("fork-lint warm", b.fork_lint(fl_cache, "."))
+    b.measure("fork-lint one function added", b.fork_lint(fl_cache, "."), before=edit_code)
     pre_commit = b.fork_lint(fl_cache, "--whole-project", b.staged)
     b.measure("pre-commit, staged file unchanged", pre_commit)
     pre_commit = b.fork_lint(fl_cache, "--whole-project", b.edited)
@@ -385,6 +394,7 @@ def _targets(b: Bench, scaled: dict[int, dict[str, Result]]) -> list[tuple[str, 
         ("warm / ruff default cached", _ratio(warm, med("ruff (default), cache warm")), "<= 2"),
         ("warm / ruff ALL cached", _ratio(warm, med("ruff --select ALL, cache warm")), "info"),
         ("one file changed / warm", _ratio(med("fork-lint one file changed"), warm), "<= 3"),
+        ("one function added / warm", _ratio(med("fork-lint one function added"), warm), "info"),
         ("pre-commit unchanged - start-up (s)", pre_same and pre_same - startup, "< 0.5"),
         ("pre-commit edited - start-up (s)", pre_edit and pre_edit - startup, "< 0.5"),
         ("peak RSS of fork-lint (MB)", max(ours, default=0.0) or None, "< 300"),

@@ -110,6 +110,12 @@ def _entries(cache: Path, kind: str) -> list[Path]:
     return sorted(p for p in cache.glob(f"*/{kind}/**/*") if p.is_file())
 
 
+def _forget_findings(cache: Path) -> None:
+    """Delete every entry that holds findings, so that the next run reads facts."""
+    for entry in [*_entries(cache, "results"), *_entries(cache, "analysis")]:
+        entry.unlink()
+
+
 def test_cold_and_warm_runs_report_what_an_uncached_run_reports(project: Path) -> None:
     cache = project / DEFAULT_CACHE_DIR
     expected = _fresh()
@@ -138,6 +144,124 @@ def _options() -> object:
     from fork_lint.engine import AnalysisOptions
 
     return AnalysisOptions(target_version=(3, 12))
+
+
+def _solves(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the whole-program analyses (call graph and reachability) run from now on."""
+    from fork_lint import engine
+
+    calls: list[int] = []
+    real = engine.analyse_located
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "analyse_located", counting)
+    return calls
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.mark.parametrize(
+    ("rel", "old", "new"),
+    [
+        pytest.param("app/clean.py", "def add", "# moved\n\ndef add", id="lines-moved-no-finding"),
+        pytest.param("app/jobs.py", "os.fork()", "os.fork()  # the child", id="comment-after-sink"),
+        pytest.param("app/clean.py", "b):\n", "b):\n    'Doc.'\n", id="docstring"),
+        pytest.param("app/pool.py", "start()\n", "start()\n\n\n", id="blank-lines-at-the-end"),
+    ],
+)
+def test_edit_that_changes_no_reported_position_is_answered_without_solving(
+    project: Path, monkeypatch: pytest.MonkeyPatch, rel: str, old: str, new: str
+) -> None:
+    cache = project / DEFAULT_CACHE_DIR
+    _cached(cache)
+    _edit(project / rel, old, new)
+    solves = _solves(monkeypatch)
+    files = sorted(project.rglob("*.py"))
+    modules = index_project(files, project, project, cache_dir=cache)
+    assert analyse_project(modules, _options()) == check_paths(["."], no_cache=True).findings
+    assert solves == [1], "the uncached run solves"
+    assert modules.extracted == 1, "only the edited file is read"
+    assert not modules.loaded
+
+
+@pytest.mark.parametrize(
+    ("rel", "old", "new"),
+    [
+        pytest.param("app/jobs.py", "import os", "# header\nimport os", id="sink-moves"),
+        pytest.param("app/main.py", "import threading", "#\nimport threading", id="thread-moves"),
+        pytest.param("app/jobs.py", "os.fork()", "os.fork()  # noqa: FRK001", id="noqa-added"),
+        pytest.param("app/main.py", "jobs.spawn()", "jobs.spawn(); pool.run()", id="new-call"),
+    ],
+)
+def test_edit_that_moves_or_changes_what_is_reported_is_solved_again(
+    project: Path, monkeypatch: pytest.MonkeyPatch, rel: str, old: str, new: str
+) -> None:
+    cache = project / DEFAULT_CACHE_DIR
+    before = _cached(cache)
+    _edit(project / rel, old, new)
+    solves = _solves(monkeypatch)
+    after = _cached(cache)
+    assert solves == [1]
+    assert after == check_paths(["."], no_cache=True).findings
+    assert after != before
+
+
+def test_removing_a_noqa_comment_brings_the_finding_back(project: Path) -> None:
+    cache = project / DEFAULT_CACHE_DIR
+    jobs = project / "app/jobs.py"
+    _edit(jobs, "os.fork()", "os.fork()  # noqa: FRK001")
+    assert ("app/jobs.py", "FRK001") not in _codes(_cached(cache))
+    _edit(jobs, "  # noqa: FRK001", "")
+    assert ("app/jobs.py", "FRK001") in _codes(_cached(cache))
+
+
+def test_fact_digests_separate_shape_from_positions(project: Path) -> None:
+    from fork_lint.cache import fact_digests
+    from fork_lint.project import facts_from_bytes
+
+    def digests(text: str) -> tuple[bytes, bytes]:
+        facts = facts_from_bytes(text.encode(), "m.py", "m", False)
+        frozen = marshal.dumps(facts)  # type: ignore[arg-type]
+        pair = fact_digests(facts)
+        assert marshal.dumps(facts) == frozen, "the facts are left as they were"  # type: ignore[arg-type]
+        assert facts["digests"] == pair
+        return pair
+
+    base = digests("import os\n\ndef f():\n    os.fork()\n")
+    moved = digests("import os\n\n\ndef f():\n    os.fork()  # the child\n")
+    noqa = digests("import os\n\ndef f():\n    os.fork()  # noqa: FRK001\n")
+    other = digests("import os\n\ndef f():\n    os.forkpty()\n")
+    assert base[0] == moved[0] == noqa[0] != other[0]
+    assert len({base[1], moved[1], noqa[1]}) == 3
+
+
+def test_early_cut_off_entries_that_are_damaged_or_false_are_not_trusted(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = project / DEFAULT_CACHE_DIR
+    expected = _cached(cache)
+    fc = FactsCache(cache)
+    (entry,) = _entries(cache, "analysis")
+    positions = marshal.loads(entry.read_bytes()[cache_mod._HEADER :])[1]
+    assert [path for path, _ in positions] == ["app/jobs.py", "app/main.py", "app/pool.py"]
+    # Positions that no longer match: the findings are not reused.
+    stale = [(path, bytes(32)) for path, _ in positions]
+    fc._write(b"A", bytes.fromhex(entry.name), (encode_findings([]), stale))
+    (project / "app/clean.py").write_text("def add(a, b):\n\n    return a + b\n")
+    assert _cached(cache) == expected
+    # A digests map that is not a map, or maps to garbage, is not used.
+    for bad in ([1, 2], dict.fromkeys(fc.load_digests(), ("x", 1))):
+        fc._write(b"M", cache_mod._DIGESTS_KEY, bad)
+        for result in _entries(cache, "results"):
+            result.unlink()
+        assert _cached(cache) == expected
 
 
 def test_edit_that_removes_the_thread_clears_the_findings(project: Path) -> None:
@@ -226,6 +350,9 @@ def _corrupt_results_and_facts(cache: Path) -> None:
     for entry in _entries(cache, "results"):
         key = bytes.fromhex(entry.name)
         fc._write(b"R", key, encode_findings([]))
+    for entry in _entries(cache, "analysis"):
+        key = bytes.fromhex(entry.name)
+        fc._write(b"A", key, (encode_findings([]), []))
     for entry in _entries(cache, "facts"):
         key = bytes.fromhex(entry.parent.name + entry.name)
         data = marshal.loads(entry.read_bytes()[cache_mod._HEADER :])
@@ -280,8 +407,7 @@ def test_changed_extractor_code_changes_every_key(monkeypatch: pytest.MonkeyPatc
 def test_damaged_facts_entries_are_rebuilt(project: Path, damage: object) -> None:
     cache = project / DEFAULT_CACHE_DIR
     expected = _cached(cache)
-    for entry in _entries(cache, "results"):
-        entry.unlink()  # force the facts to be read
+    _forget_findings(cache)  # force the facts to be read
     entries = _entries(cache, "facts")
     originals = {e: e.read_bytes() for e in entries}
     for entry, blob in originals.items():
@@ -299,8 +425,7 @@ def test_damaged_facts_entries_are_rebuilt(project: Path, damage: object) -> Non
 def test_entry_filed_under_another_key_is_not_used(project: Path) -> None:
     cache = project / DEFAULT_CACHE_DIR
     expected = _cached(cache)
-    for entry in _entries(cache, "results"):
-        entry.unlink()
+    _forget_findings(cache)
     entries = _entries(cache, "facts")
     donor = entries[0].read_bytes()
     for entry in entries[1:]:
@@ -542,6 +667,27 @@ def test_proposals_are_reused_finding_by_finding_after_an_edit_elsewhere(
     assert len(calls) == 9
 
 
+def test_fixes_after_an_edit_elsewhere_load_only_the_facts_they_read(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the analysis answered by the early cut-off, the fix stage must not load
+    every file's facts either (on a large project that is most of the run)."""
+    expected = _json_run()
+    path = project / "app" / "clean.py"
+    path.write_text("# Arithmetic.\n\n" + path.read_text())
+    loaded: list[int] = []
+    real_fill = ProjectFacts._fill
+
+    def fill(self: ProjectFacts, indices: Any) -> None:
+        indices = list(indices)
+        loaded.extend(indices)
+        real_fill(self, indices)
+
+    monkeypatch.setattr(ProjectFacts, "_fill", fill)
+    assert _json_run() == expected
+    assert loaded == [sorted(project.rglob("*.py")).index(path)]
+
+
 def test_run_answered_from_the_cache_does_not_import_libcst(project: Path) -> None:
     """libcst takes 0.15 s to import, a third of a warm run on a large project."""
     script = (
@@ -567,11 +713,12 @@ def test_run_answered_from_the_cache_does_not_import_libcst(project: Path) -> No
         None,
         "garbage",
         42,
-        ((), b"", (), ()),  # one field short
-        ((("app/pool.py", [1]),), b"", (), (), []),  # unhashable key
-        ((), b"", ((1, 2, 3),), (), []),  # a mention that is not a name
-        ((), b"", (), (), ["not", "findings"]),
-        ((), b"", (), (), []),  # no finding
+        ((), b"", (), (), ()),  # one field short
+        ((("app/pool.py", [1]),), b"", (), (), (), []),  # unhashable key
+        ((), b"", ((1, 2, 3),), (), (), []),  # a mention that is not a name
+        ((), b"", (), (), ((1, 2),), []),  # a scan that is not a word
+        ((), b"", (), (), (), ["not", "findings"]),
+        ((), b"", (), (), (), []),  # no finding
     ],
 )
 def test_a_malformed_proposal_record_is_not_used(project: Path, record: object) -> None:

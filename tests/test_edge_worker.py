@@ -86,35 +86,52 @@ def test_fix_refused_when_another_file_mentions_the_launch_method(tmp_path: Path
     assert str(offered["message"]).startswith("Launch jobs with `_launch_job_popen`")
 
 
+def _fix_cached_and_fresh(root: Path) -> dict[str, object]:
+    """The finding's fix, from a run through the cache, checked against one without."""
+    out = []
+    for args in (["--cache-dir", "cache"], ["--no-cache"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "fork_lint", "--output-format", "json", *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        out.append([f["fix"] for f in json.loads(proc.stdout)])
+    assert out[0] == out[1]  # cached == uncached
+    [found] = out[0]
+    return found  # type: ignore[no-any-return]
+
+
 def test_cached_fix_is_not_reused_once_another_file_mentions_the_launch_method(
     tmp_path: Path,
 ) -> None:
     """The proposal is cached per finding; a new mention elsewhere leaves the
     finding as it was but must change the proposal (a refusal)."""
     _write_project(tmp_path)
-
-    def fix() -> dict[str, object]:
-        out = []
-        for args in (["--cache-dir", "cache"], ["--no-cache"]):
-            proc = subprocess.run(
-                [sys.executable, "-m", "fork_lint", "--output-format", "json", *args],
-                cwd=tmp_path,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-            out.append([f["fix"] for f in json.loads(proc.stdout)])
-        assert out[0] == out[1]  # cached == uncached
-        [found] = out[0]
-        return found  # type: ignore[no-any-return]
-
-    assert str(fix()["message"]).startswith("Launch jobs with `_launch_job_popen`")
+    fix = _fix_cached_and_fresh
+    assert str(fix(tmp_path)["message"]).startswith("Launch jobs with `_launch_job_popen`")
     (tmp_path / "edgeish" / "other.py").write_text(
         "def go(worker):\n    return worker._launch_job\n"
     )
-    assert fix()["message"] == (
+    assert fix(tmp_path)["message"] == (
         "No fix available: `_launch_job` is also mentioned in edgeish/other.py"
     )
     (tmp_path / "edgeish" / "other.py").write_text("VALUE = 1\n")
-    assert str(fix()["message"]).startswith("Launch jobs with `_launch_job_popen`")
+    assert str(fix(tmp_path)["message"]).startswith("Launch jobs with `_launch_job_popen`")
+
+
+def test_cached_fix_changes_once_another_file_creates_processes(tmp_path: Path) -> None:
+    """With processes created elsewhere, the classes that hold the worker's processes
+    must keep handling them, so the fix leaves them alone: fewer edits. The proposal
+    read only the facts of the files that may create one (`FixContext.candidates`),
+    and its record must notice a new such file."""
+    _write_project(tmp_path)
+    alone = _fix_cached_and_fresh(tmp_path)
+    (tmp_path / "edgeish" / "other.py").write_text(
+        "import multiprocessing\n\n\ndef go():\n    multiprocessing.Process(target=print).start()\n"
+    )
+    shared = _fix_cached_and_fresh(tmp_path)
+    assert alone["message"] == shared["message"]
+    assert len(shared["edits"]) < len(alone["edits"])  # type: ignore[arg-type]

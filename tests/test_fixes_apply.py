@@ -699,4 +699,6 @@ def test_lacks_answers_from_bytes_only_when_the_encoding_allows(tmp_path: Path) 
     assert not sources.lacks("missing.py", "_launch_job")
     assert not sources.lacks("plain.py", "données")  # not ASCII: decode to know
     sources.read("plain.py")
-    assert not sources.lacks("plain.py", "_launch_job")  # read already: the text decides
+    # The same answer once read: what a fix proposal asked is recorded and asked
+    # again later (`fixes.proposals`), so it must not depend on what was read before.
+    assert sources.lacks("plain.py", "_launch_job")

@@ -6,6 +6,8 @@ Layout (``.fork_lint_cache/`` in the project root by default, like ruff's)::
       .gitignore  CACHEDIR.TAG
       <fork-lint version>/facts/<2 hex>/<62 hex>    one file's facts
       <fork-lint version>/results/<64 hex>          one project's findings
+      <fork-lint version>/analysis/<64 hex>         findings per program shape
+      <fork-lint version>/digests                   facts key -> shape and position digests
 
 Every entry is named by the SHA-256 of everything its content depends on (see
 `facts_key` and `results_key`), so an entry is never updated in place: a changed
@@ -14,6 +16,14 @@ place, so concurrent runs see a whole entry or none. An entry starts with a
 header (magic, kind, its own key) and a checksum of the payload; an entry that
 is truncated, corrupt, from another format or filed under the wrong name is
 ignored and rebuilt, never trusted.
+
+Early cut-off: an edit that moves code without changing what it does (a comment,
+a docstring, blank lines, reformatting) gives the file new facts keys but the
+same *shape* (its facts without positions, `fact_digests`). The whole-program
+analysis depends only on the shapes, so its findings are filed under the shapes
+too (`analysis_key`), with the position digests of the files the findings point
+into; such a run is answered without solving the call graph. The ``digests``
+entry maps facts keys to their digests so that answering needs no facts loaded.
 
 Payloads are `marshal` data: it keeps tuples as tuples (the solver hashes and
 compares fact expressions as tuples), loads several times faster than pickle or
@@ -46,8 +56,10 @@ __all__ = [
     "DEFAULT_CACHE_DIR",
     "NO_CACHE_ENV",
     "FactsCache",
+    "analysis_key",
     "decode_findings",
     "encode_findings",
+    "fact_digests",
     "facts_fingerprint",
     "facts_key",
     "gc_paused",
@@ -64,9 +76,12 @@ NO_CACHE_ENV = "FORK_LINT_NO_CACHE"
 FORMAT = 1
 _MAGIC = b"FRKLC\x00"
 _FACTS, _RESULTS, _PROPOSAL = b"F", b"R", b"P"
+_ANALYSIS, _DIGESTS = b"A", b"M"
+_DIGESTS_KEY = bytes(32)  # the digests map is one entry
 _HEADER = len(_MAGIC) + 1 + 32 + 32  # magic, kind, key, sha256(payload)
 _KEEP_RESULTS = 32  # results entries kept per cache directory (newest first)
 _KEEP_PROPOSALS = 512  # fix proposals kept per cache directory (newest first)
+_KEEP_DIGESTS = 200_000  # facts keys in the digests map (about 20 MB)
 _PACKAGE = Path(__file__).resolve().parent
 # The code that decides what a file's facts contain. A change to any of them
 # (an edit in a development checkout, an upgrade) gives every file a new key.
@@ -179,6 +194,46 @@ def results_key(file_keys: Sequence[bytes], options: object) -> bytes:
     values, like `AnalysisOptions`).
     """
     return _digest((b"results", results_fingerprint(), repr(options).encode(), *file_keys))
+
+
+def analysis_key(shapes: Sequence[bytes], options: object) -> bytes:
+    """Key of the whole-program findings of a project whose files have these shape
+    digests (`fact_digests`), in order, under these options."""
+    return _digest((b"analysis", results_fingerprint(), repr(options).encode(), *shapes))
+
+
+_NO_SPAN = (0, 0, 0, 0)
+
+
+def fact_digests(facts: ModuleFacts) -> tuple[bytes, bytes]:
+    """(shape, positions) digests of one file's facts.
+
+    The shape is everything but positions: the spans of call sites and scopes and
+    the ``noqa`` comments (keyed by line). Nothing before the findings reads those,
+    so two files of the same shape give the same call graph and hazards. Marshal
+    version 0 is used because later versions encode object sharing and string
+    interning, which differ between equal values built in different ways.
+    """
+    calls, scopes = facts["calls"], facts["scopes"]
+    positions = ([c["span"] for c in calls], [sc["span"] for sc in scopes], facts["noqa"])
+    digests = facts.pop("digests", None)
+    # Blanked in place (the facts are large; a copy would cost more than the digest).
+    try:
+        for c in calls:
+            c["span"] = _NO_SPAN
+        for sc in scopes:
+            sc["span"] = _NO_SPAN
+        facts["noqa"] = {}
+        shape = hashlib.sha256(marshal.dumps(cast(Any, facts), 0)).digest()
+    finally:
+        for c, span in zip(calls, positions[0], strict=True):
+            c["span"] = span
+        for sc, span in zip(scopes, positions[1], strict=True):
+            sc["span"] = span
+        facts["noqa"] = positions[2]
+        if digests is not None:
+            facts["digests"] = digests
+    return shape, hashlib.sha256(marshal.dumps(cast(Any, positions), 0)).digest()
 
 
 def proposal_key(fix_options: object, finding: object) -> bytes:
@@ -322,6 +377,10 @@ class FactsCache:
             return self.base / "facts" / hexkey[:2] / hexkey[2:]
         if kind == _PROPOSAL:
             return self.base / "proposals" / hexkey
+        if kind == _ANALYSIS:
+            return self.base / "analysis" / hexkey
+        if kind == _DIGESTS:
+            return self.base / "digests"
         return self.base / "results" / hexkey
 
     def _read(self, kind: bytes, key: bytes) -> Any:
@@ -434,6 +493,45 @@ class FactsCache:
                     os.unlink(entry.path)
         except OSError:
             return
+
+    # -- early cut-off (see the module docstring) -------------------------
+    def load_digests(self) -> dict[bytes, tuple[bytes, bytes]]:
+        """Facts key -> (shape, positions) digests, as far as known; `{}` if unreadable."""
+        data = self._read(_DIGESTS, _DIGESTS_KEY)
+        if not isinstance(data, dict):
+            return {}
+        return data
+
+    def store_digests(
+        self, known: dict[bytes, tuple[bytes, bytes]], used: dict[bytes, tuple[bytes, bytes]]
+    ) -> None:
+        """Add this run's ``used`` digests to the ``known`` map. Entries are keyed by
+        content, so a concurrent run's map is as good as ours: the last one written wins.
+        """
+        if used.keys() <= known.keys():
+            return
+        merged = dict(known) if len(known) + len(used) <= _KEEP_DIGESTS else {}
+        merged.update(used)
+        self._write(_DIGESTS, _DIGESTS_KEY, merged)
+
+    def load_analysis(self, key: bytes) -> tuple[list[Finding], list[tuple[str, bytes]]] | None:
+        """Findings stored under a shape key, with the (path, positions digest) of
+        every file they point into."""
+        data = self._read(_ANALYSIS, key)
+        if not (isinstance(data, tuple) and len(data) == 2 and isinstance(data[1], list)):
+            return None
+        try:
+            findings = decode_findings(data[0])
+        except ValueError:
+            self.rejected += 1
+            return None
+        return findings, data[1]
+
+    def store_analysis(
+        self, key: bytes, findings: Sequence[Finding], positions: Sequence[tuple[str, bytes]]
+    ) -> None:
+        self._write(_ANALYSIS, key, (encode_findings(findings), list(positions)))
+        self._prune("analysis", _KEEP_RESULTS)
 
     # -- fix proposals ----------------------------------------------------
     def load_proposal(self, key: bytes) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from fork_lint.cache import gc_paused
@@ -77,6 +77,15 @@ def thread_sources(options: AnalysisOptions) -> tuple[ThreadSource, ...]:
 
 
 def analyse(modules: Sequence[ModuleFacts], options: AnalysisOptions) -> list[Finding]:
+    return analyse_located(modules, options)[0]
+
+
+def analyse_located(
+    modules: Sequence[ModuleFacts], options: AnalysisOptions
+) -> tuple[list[Finding], set[str]]:
+    """The findings, and the paths of every file a finding (also one suppressed by a
+    ``noqa`` comment) takes a position or a ``noqa`` comment from: everything else
+    the findings say comes from the facts without their positions."""
     findings: list[Finding] = []
     for facts in modules:
         if facts["error"] is not None:
@@ -93,10 +102,21 @@ def analyse(modules: Sequence[ModuleFacts], options: AnalysisOptions) -> list[Fi
             )
     if needs_call_graph(modules, options):
         findings.extend(_hazards(modules, options))
+    located = {path for f in findings for path in _paths(f)}
     noqa = {facts["path"]: facts["noqa"] for facts in modules}
     findings = [f for f in findings if not _suppressed(f, noqa)]
     findings.sort(key=Finding.sort_key)
-    return findings
+    return findings, located
+
+
+def _paths(finding: Finding) -> Iterator[str]:
+    yield finding.location.path
+    if finding.witness is not None:
+        for hop in (*finding.witness.thread_path, *finding.witness.fork_path):
+            yield hop.location.path
+    for name, value in finding.extra:
+        if name == "alloc":
+            yield value.rsplit(":", 2)[0]
 
 
 def needs_call_graph(modules: Sequence[ModuleFacts], options: AnalysisOptions) -> bool:

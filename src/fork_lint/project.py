@@ -15,12 +15,19 @@ import io
 import os
 import tokenize
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, cast, overload
 
-from fork_lint.cache import FactsCache, facts_key, gc_paused, results_key
+from fork_lint.cache import (
+    FactsCache,
+    analysis_key,
+    fact_digests,
+    facts_key,
+    gc_paused,
+    results_key,
+)
 from fork_lint.index.extract import extract, module_name_for
 from fork_lint.index.facts import (
     FORK_HINTS,
@@ -150,7 +157,14 @@ def _set_sink_hints(source: str, facts: ModuleFacts) -> None:
 
 
 def facts_from_bytes(data: bytes, shown: str, module: str, is_package: bool) -> ModuleFacts:
-    """Facts of one file's content; never raises for bad input (FRK900 facts instead)."""
+    """Facts of one file's content, with their digests; never raises for bad input
+    (FRK900 facts instead)."""
+    facts = _facts_from_bytes(data, shown, module, is_package)
+    facts["digests"] = fact_digests(facts)
+    return facts
+
+
+def _facts_from_bytes(data: bytes, shown: str, module: str, is_package: bool) -> ModuleFacts:
     try:
         source = decode_source(data)
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
@@ -240,6 +254,8 @@ class ProjectFacts(Sequence[ModuleFacts]):
         self.stable = True  # no file changed between hashing and extraction
         self._facts = facts
         self._complete = all(f is not None for f in facts)
+        self._known_digests: dict[bytes, tuple[bytes, bytes]] = {}
+        self._used_digests: dict[bytes, tuple[bytes, bytes]] = {}
 
     def __len__(self) -> int:
         return len(self.files)
@@ -268,14 +284,28 @@ class ProjectFacts(Sequence[ModuleFacts]):
 
     def materialise(self) -> list[ModuleFacts]:
         """Every file's facts, loading cache entries and extracting the rest."""
-        if self._complete:
-            return self._facts  # type: ignore[return-value]
+        if not self._complete:
+            self._fill(range(len(self.files)))
+            self._complete = True
+        return self._facts  # type: ignore[return-value]
+
+    def facts_at(self, index: int) -> ModuleFacts:
+        """One file's facts, loaded or extracted if not yet in memory."""
+        facts = self._facts[index]
+        if facts is None:
+            self._fill((index,))
+            facts = self._facts[index]
+            assert facts is not None
+        return facts
+
+    def _fill(self, indices: Iterable[int]) -> None:
+        """Load or extract the facts of the files at ``indices`` that are not in memory."""
         from fork_lint.parallel import extract_files
 
         todo: list[int] = []
         with gc_paused():
-            for i, known in enumerate(self._facts):
-                if known is not None:
+            for i in indices:
+                if self._facts[i] is not None:
                     continue
                 key = self.keys[i]
                 loaded = None
@@ -294,8 +324,44 @@ class ProjectFacts(Sequence[ModuleFacts]):
                         self.stable = False  # changed on disk since it was hashed
                     self._facts[i] = facts
                 self.extracted += len(todo)
-        self._complete = True
-        return self._facts  # type: ignore[return-value]
+
+    def digests(self) -> list[tuple[bytes, bytes]] | None:
+        """Every file's (shape, positions) digests (`cache.fact_digests`), from the
+        cache's digests map where it knows them, else from the facts (loaded or
+        extracted); ``None`` if not cacheable. Records what it used for `remember`."""
+        if self.cache is None or any(k is None for k in self.keys):
+            return None
+        known = self.cache.load_digests()
+        found: list[tuple[bytes, bytes] | None] = []
+        for i, key in enumerate(self.keys):
+            facts = self._facts[i]
+            pair = facts.get("digests") if facts is not None else known.get(key)  # type: ignore[arg-type]
+            found.append(pair if _digest_pair(pair) else None)
+        missing = [i for i, pair in enumerate(found) if pair is None]
+        self._fill(missing)
+        for i in missing:
+            facts = self._facts[i]
+            assert facts is not None
+            pair = facts.get("digests")
+            found[i] = pair if _digest_pair(pair) else fact_digests(facts)
+        self._complete = all(f is not None for f in self._facts)
+        pairs: list[tuple[bytes, bytes]] = found  # type: ignore[assignment]
+        self._known_digests = known
+        self._used_digests = dict(zip(cast(list[bytes], self.keys), pairs, strict=True))
+        return pairs
+
+    def remember_digests(self) -> None:
+        """Store the digests `digests` used, for the next run."""
+        if self.cache is not None and self.stable and self._used_digests:
+            self.cache.store_digests(self._known_digests, self._used_digests)
+
+
+def _digest_pair(value: object) -> bool:
+    return (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and all(isinstance(v, bytes) and len(v) == 32 for v in value)
+    )
 
 
 def index_project(
@@ -370,18 +436,32 @@ def file_diagnostics(modules: Sequence[ModuleFacts]) -> list[Finding]:
 
 
 def analyse_project(modules: Sequence[ModuleFacts], options: AnalysisOptions) -> list[Finding]:
-    """`engine.analyse`, answered from the cache when the project and the options
-    are exactly those of an earlier run."""
-    from fork_lint.engine import analyse
+    """`engine.analyse`, answered from the cache when the project and the options are
+    exactly those of an earlier run, or when its files differ from an earlier run's
+    only in positions that no finding points into (see `cache`'s early cut-off)."""
+    from fork_lint.engine import analyse, analyse_located
 
     if not isinstance(modules, ProjectFacts) or modules.cache is None:
         return analyse(modules, options)
     key = modules.results_key(options)
-    if key is not None:
-        cached = modules.cache.load_results(key)
-        if cached is not None:
-            return cached
-    findings = analyse(modules.materialise(), options)
-    if key is not None and modules.stable:
-        modules.cache.store_results(key, findings)
+    if key is None:
+        return analyse(modules.materialise(), options)
+    cache = modules.cache
+    cached = cache.load_results(key)
+    if cached is not None:
+        return cached
+    digests = modules.digests()
+    assert digests is not None  # every file has a key
+    shape_key = analysis_key([shape for shape, _ in digests], options)
+    positions = {f.shown: pos for f, (_, pos) in zip(modules.files, digests, strict=True)}
+    stored = cache.load_analysis(shape_key)
+    if stored is not None and all(positions.get(path) == pos for path, pos in stored[1]):
+        findings = stored[0]
+    else:
+        findings, located = analyse_located(modules.materialise(), options)
+        if modules.stable and located <= positions.keys():
+            cache.store_analysis(shape_key, findings, [(p, positions[p]) for p in sorted(located)])
+    if modules.stable:
+        cache.store_results(key, findings)
+        modules.remember_digests()
     return findings

@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # libcst costs 0.3 s to import: only fixing needs it
 __all__ = [
     "FIXERS",
     "REGISTRY",
+    "FactsView",
     "FixContext",
     "FixOptions",
     "Fixer",
@@ -81,22 +82,81 @@ class NoFix:
     reason: str
 
 
+class FactsView:
+    """The project's module facts as fixers read them: every path and module name at
+    once, a file's facts only when asked for (a run answered from the cache has not
+    loaded them, and a fix reads a few files)."""
+
+    def __init__(
+        self,
+        paths: Sequence[str],
+        modules: Sequence[str],
+        load: Callable[[int], ModuleFacts],
+        replaced: Mapping[str, ModuleFacts] | None = None,
+    ) -> None:
+        self.paths = list(paths)
+        self.module_names = list(modules)
+        self._load = load
+        self._index = {path: i for i, path in enumerate(self.paths)}
+        self._replaced = dict(replaced or {})
+        for path, facts in self._replaced.items():
+            if path in self._index:
+                self.module_names[self._index[path]] = facts["module"]
+
+    @classmethod
+    def of(cls, modules: Iterable[ModuleFacts] | FactsView) -> FactsView:
+        if isinstance(modules, FactsView):
+            return modules
+        from fork_lint.project import ProjectFacts
+
+        if isinstance(modules, ProjectFacts):
+            files = modules.files
+            return cls([f.shown for f in files], [f.module for f in files], modules.facts_at)
+        facts = list(modules)
+        return cls([m["path"] for m in facts], [m["module"] for m in facts], facts.__getitem__)
+
+    def get(self, path: str) -> ModuleFacts | None:
+        if path in self._replaced:
+            return self._replaced[path]
+        i = self._index.get(path)
+        return None if i is None else self._load(i)
+
+    def all(self) -> list[ModuleFacts]:
+        return [self._replaced.get(p) or self._load(i) for i, p in enumerate(self.paths)]
+
+    def with_replaced(self, replaced: Mapping[str, ModuleFacts]) -> FactsView:
+        """This view with some files' facts replaced (after fixes changed them)."""
+        return FactsView(self.paths, self.module_names, self._load, {**self._replaced, **replaced})
+
+
 class FixContext:
     """The project as the fixers see it: current texts by path and the module facts."""
 
     def __init__(
         self,
-        modules: Iterable[ModuleFacts],
+        modules: Iterable[ModuleFacts] | FactsView,
         read: Callable[[str], str | None],
         options: FixOptions,
         lacks: Callable[[str, str], bool] = lambda path, word: False,
     ) -> None:
-        self.modules = list(modules)
+        self.view = FactsView.of(modules)
         self._read = read
         self._lacks = lacks  # a cheap "certainly not in this file" (`DiskSources.lacks`)
         self._texts: dict[str, str | None] = {}
         self._parsed: dict[str, ParsedFile | None] = {}
         self.options = options
+
+    @property
+    def modules(self) -> list[ModuleFacts]:
+        """Every file's facts (all loaded: prefer `facts_of` and `candidates`)."""
+        return self.view.all()
+
+    def facts_of(self, path: str) -> ModuleFacts | None:
+        return self.view.get(path)
+
+    def candidates(self, word: str) -> list[str]:
+        """Project files that may contain ``word`` (a superset: what `lacks` cannot rule out)."""
+        return [p for p in self.view.paths if not self._lacks(p, word)]
 
     def source(self, path: str) -> str | None:
         if path not in self._texts:
@@ -118,29 +178,24 @@ class FixContext:
         return self._parsed[path]
 
     @cached_property
-    def by_path(self) -> dict[str, ModuleFacts]:
-        return {m["path"]: m for m in self.modules}
-
-    @cached_property
-    def by_module(self) -> dict[str, ModuleFacts]:
-        out: dict[str, ModuleFacts] = {}
-        for m in self.modules:
-            out.setdefault(m["module"], m)
+    def by_module(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for path, module in zip(self.view.paths, self.view.module_names, strict=True):
+            out.setdefault(module, path)
         return out
 
     def path_of_module(self, module: str) -> str | None:
         """The project file of a module: by name, else by the path its name spells
         (module names depend on the project root, paths do not)."""
-        facts = self.by_module.get(module)
-        if facts is not None:
-            return facts["path"]
+        path = self.by_module.get(module)
+        if path is not None:
+            return path
         rel = module.replace(".", "/")
         for suffix in (f"{rel}.py", f"{rel}/__init__.py"):
             hits = [
-                m["path"]
-                for m in self.modules
-                if m["path"].replace("\\", "/") == suffix
-                or m["path"].replace("\\", "/").endswith("/" + suffix)
+                p
+                for p in self.view.paths
+                if p.replace("\\", "/") == suffix or p.replace("\\", "/").endswith("/" + suffix)
             ]
             if len(hits) == 1:
                 return hits[0]
@@ -151,8 +206,7 @@ class FixContext:
         skip = set(exclude)
         word = re.compile(rf"\b{re.escape(name)}\b")
         out = []
-        for facts in self.modules:
-            path = facts["path"]
+        for path in self.view.paths:
             if path in skip or self._lacks(path, name):
                 continue
             text = self.source(path)

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from fork_lint.engine import AnalysisOptions, analyse
 from fork_lint.fixes import (
+    FactsView,
     FixContext,
     FixOptions,
     NoFix,
@@ -98,8 +99,8 @@ class FixRun:
         keep: Callable[[Finding], bool] = lambda f: True,
         lacks: Callable[[str, str], bool] = lambda path, word: False,
     ) -> None:
-        self.modules: dict[str, ModuleFacts] = {m["path"]: m for m in modules}
-        self.order = [m["path"] for m in modules]
+        self.view = FactsView.of(modules)
+        self.replaced: dict[str, ModuleFacts] = {}  # facts of files the fixes changed
         self.analysis = analysis
         self.options = options
         self._read = read
@@ -127,21 +128,29 @@ class FixRun:
             return overlay[path] if path in overlay else self.source(path)
 
         def lacks(path: str, word: str) -> bool:
-            return path not in overlay and path not in self.texts and self._lacks(path, word)
+            # From the text for a file the fixes changed, else from the disk: the
+            # answer must not depend on which files happen to have been read.
+            if path in overlay:
+                return word not in overlay[path]
+            if path in self.texts and self.texts[path] != self.original.get(path):
+                return word not in self.texts[path]
+            return self._lacks(path, word)
 
         return FixContext(
-            modules if modules is not None else self._module_list(), read, self.options, lacks
+            modules if modules is not None else self.view.with_replaced(self.replaced),
+            read,
+            self.options,
+            lacks,
         )
 
     def _module_list(self, replaced: Mapping[str, ModuleFacts] | None = None) -> list[ModuleFacts]:
-        replaced = replaced or {}
-        return [replaced.get(p, self.modules[p]) for p in self.order]
+        return self.view.with_replaced({**self.replaced, **(replaced or {})}).all()
 
     def analyse(self, modules: Sequence[ModuleFacts]) -> list[Finding]:
         return [f for f in analyse(modules, self.analysis) if self.keep(f)]
 
     def _facts(self, path: str, text: str) -> ModuleFacts:
-        old = self.modules.get(path)
+        old = self.replaced.get(path) or self.view.get(path)
         if old is not None:
             module, is_package = old["module"], old["is_package"]
         else:
@@ -202,7 +211,7 @@ class FixRun:
             touched.extend((c.finding, frozenset(c.edits)) for c in accepted)
             new_texts, new_modules, new_findings = after
             self.texts.update(new_texts)
-            self.modules.update(new_modules)
+            self.replaced.update(new_modules)
             current = new_findings
         remaining = []
         hidden = 0
@@ -402,12 +411,15 @@ class DiskSources:
         would otherwise decode them all; an ASCII word absent from the bytes is
         absent from the text in every ASCII-compatible encoding.
         """
-        if path in self.files or not word.isascii():
+        if not word.isascii():
             return False
-        try:
-            data = self.disk_path(path).read_bytes()
-        except OSError:
-            return False
+        if path in self.files:
+            data = self.files[path].data  # the same answer whether or not it was read
+        else:
+            try:
+                data = self.disk_path(path).read_bytes()
+            except OSError:
+                return False
         if word.encode("ascii") in data:
             return False
         try:

@@ -839,7 +839,7 @@ def _definition(module: cst.Module, cls_name: str, name: str) -> cst.FunctionDef
 def _consumer_classes(launch: _Launch, ctx: FixContext) -> dict[str, list[tuple[str, list[str]]]]:
     """Classes the launch module uses that hold a process in a `Process`-typed field:
     path -> [(class name, [field names])]."""
-    facts = ctx.by_path.get(launch.path)
+    facts = ctx.facts_of(launch.path)
     if facts is None:
         return {}
     candidates: dict[str, set[str]] = {}  # path -> class names
@@ -872,8 +872,9 @@ def _consumer_classes(launch: _Launch, ctx: FixContext) -> dict[str, list[tuple[
 def _other_process_creations(launch: _Launch, ctx: FixContext) -> bool:
     """Whether any `multiprocessing.Process(...)` other than the rewritten one remains."""
     line = launch.pf.start(launch.call)[0]
-    for facts in ctx.modules:
-        if facts["error"] is not None:
+    for path in ctx.candidates("Process"):  # every such call site's text ends with it
+        facts = ctx.facts_of(path)
+        if facts is None or facts["error"] is not None:
             continue
         imports_mp = any(
             s["kind"] == "import" and s["text"].startswith(("multiprocessing", "billiard"))

@@ -2,11 +2,12 @@
 
 A proposal parses the files it rewrites with libcst, which costs more than the
 analysis of a small project, and an edit elsewhere changes nothing about it. So
-each proposal is stored with what it was made from: the files it read (by their
-facts key, which covers the content), the answers to its questions about the
-rest of the project (`FixContext.mentioned_elsewhere`, `FixContext.path_of_module`),
-and, if it looked at every module's facts, the whole project's results key. It
-is reused only while all of those are unchanged.
+each proposal is stored with what it was made from: the files whose text or
+facts it read (by their facts key, which covers the content), the answers to its
+questions about the rest of the project (`FixContext.mentioned_elsewhere`,
+`FixContext.path_of_module`, `FixContext.candidates`), and, if it looked at
+every module's facts, the whole project's results key. It is reused only while
+all of those are unchanged.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ class RecordingContext(FixContext):
         self.read: set[str] = set()
         self.mentions: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []
         self.module_paths: list[tuple[str, str | None]] = []
+        self.scans: list[tuple[str, tuple[str, ...]]] = []
         self.whole = False  # looked at every module's facts
-        super().__init__(base.modules, base._read, base.options, base._lacks)
+        super().__init__(base.view, base._read, base.options, base._lacks)
         # One parse per file however many findings it holds.
         self._texts = base._texts
         self._parsed = base._parsed
@@ -38,11 +40,21 @@ class RecordingContext(FixContext):
     def modules(self) -> list[ModuleFacts]:
         if not self._quiet:
             self.whole = True
-        return self._modules
+        return super().modules
 
-    @modules.setter
-    def modules(self, value: list[ModuleFacts]) -> None:
-        self._modules = value
+    def facts_of(self, path: str) -> ModuleFacts | None:
+        if not self._quiet:
+            self.read.add(path)
+        return super().facts_of(path)
+
+    def candidates(self, word: str) -> list[str]:
+        self._quiet += 1
+        try:
+            found = super().candidates(word)
+        finally:
+            self._quiet -= 1
+        self.scans.append((word, tuple(found)))
+        return found
 
     def source(self, path: str) -> str | None:
         if not self._quiet:
@@ -116,6 +128,7 @@ def _record(
         project_key if recorder.whole else b"",
         tuple(recorder.mentions),
         tuple(recorder.module_paths),
+        tuple(recorder.scans),
         encode_findings([attached]),
     )
 
@@ -125,7 +138,7 @@ def _reuse(
 ) -> Finding | None:
     """The stored finding if the record is well formed and still holds, else None."""
     try:
-        read, whole, mentions, module_paths, encoded = data
+        read, whole, mentions, module_paths, scans, encoded = data
         if whole and whole != project_key:
             return None
         if any(file_keys.get(path) != key for path, key in read):
@@ -135,6 +148,9 @@ def _reuse(
                 return None
         for module, path in module_paths:
             if ctx.path_of_module(module) != path:
+                return None
+        for word, found in scans:
+            if tuple(ctx.candidates(word)) != found:
                 return None
         [finding] = decode_findings(encoded)
     except (TypeError, ValueError):

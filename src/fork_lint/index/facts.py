@@ -100,6 +100,8 @@ class _OptionalFacts(TypedDict, total=False):
     sink_root: bool
     # FRK999 facts only: the extractor's traceback, printed with --verbose.
     traceback: str
+    # (shape, positions) digests (`cache.fact_digests`), set by the extractor.
+    digests: tuple[bytes, bytes]
 
 
 class ModuleFacts(_OptionalFacts):
