@@ -683,6 +683,26 @@ def test_position_and_offset_agree(text: str, offset: int) -> None:
         assert offset_of(text, line, col) == offset
 
 
+def test_lacks_searches_each_file_once_for_every_expected_word(tmp_path: Path) -> None:
+    """Reusing cached fix proposals asks several words of every file; with the words
+    announced, each file is read once, and the answers are those of one-by-one."""
+    (tmp_path / "a.py").write_text("Process = 1\n_launch_job = 2\n", encoding="utf-8")
+    (tmp_path / "b.py").write_text("x = 1\n", encoding="utf-8")
+    words = ["Process", "_launch_job", "missing"]
+    one_by_one = {
+        (p, w): DiskSources(tmp_path).lacks(p, w) for p in ("a.py", "b.py") for w in words
+    }
+    sources = DiskSources(tmp_path)
+    sources.expect(words)
+    first = {p: sources.lacks(p, "Process") for p in ("a.py", "b.py")}
+    (tmp_path / "a.py").unlink()  # answered from the one read above, not from the disk
+    (tmp_path / "b.py").unlink()
+    batched = {(p, w): sources.lacks(p, w) for p in ("a.py", "b.py") for w in words}
+    assert batched == one_by_one
+    assert first == {"a.py": False, "b.py": True}
+    assert not sources.lacks("a.py", "other")  # not expected: read again, and now missing
+
+
 def test_lacks_answers_from_bytes_only_when_the_encoding_allows(tmp_path: Path) -> None:
     """`DiskSources.lacks` may say "absent" only when the text certainly lacks the word."""
     (tmp_path / "plain.py").write_text("x = 1\n", encoding="utf-8")

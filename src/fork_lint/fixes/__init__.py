@@ -138,10 +138,12 @@ class FixContext:
         read: Callable[[str], str | None],
         options: FixOptions,
         lacks: Callable[[str, str], bool] = lambda path, word: False,
+        expect: Callable[[Iterable[str]], None] = lambda words: None,
     ) -> None:
         self.view = FactsView.of(modules)
         self._read = read
         self._lacks = lacks  # a cheap "certainly not in this file" (`DiskSources.lacks`)
+        self._expect = expect  # words `lacks` will be asked about (`DiskSources.expect`)
         self._texts: dict[str, str | None] = {}
         self._parsed: dict[str, ParsedFile | None] = {}
         self.options = options
@@ -153,6 +155,11 @@ class FixContext:
 
     def facts_of(self, path: str) -> ModuleFacts | None:
         return self.view.get(path)
+
+    def expect_words(self, words: Iterable[str]) -> None:
+        """Announce words that `candidates` and `mentioned_elsewhere` will be asked
+        about, so that the files are searched for all of them in one pass."""
+        self._expect(words)
 
     def candidates(self, word: str) -> list[str]:
         """Project files that may contain ``word`` (a superset: what `lacks` cannot rule out)."""

@@ -98,6 +98,7 @@ class FixRun:
         read: Callable[[str], str | None],
         keep: Callable[[Finding], bool] = lambda f: True,
         lacks: Callable[[str, str], bool] = lambda path, word: False,
+        expect: Callable[[Iterable[str]], None] = lambda words: None,
     ) -> None:
         self.view = FactsView.of(modules)
         self.replaced: dict[str, ModuleFacts] = {}  # facts of files the fixes changed
@@ -105,6 +106,7 @@ class FixRun:
         self.options = options
         self._read = read
         self._lacks = lacks
+        self._expect = expect
         self.keep = keep
         self.texts: dict[str, str] = {}  # current text of every file read or changed
         self.original: dict[str, str] = {}
@@ -141,6 +143,7 @@ class FixRun:
             read,
             self.options,
             lacks,
+            self._expect,
         )
 
     def _module_list(self, replaced: Mapping[str, ModuleFacts] | None = None) -> list[ModuleFacts]:
@@ -385,6 +388,9 @@ class DiskSources:
 
     cwd: Path
     files: dict[str, DiskFile] = field(default_factory=dict)
+    expected: set[str] = field(default_factory=set)  # see `expect`
+    # path -> (words searched for, those absent), for the expected words
+    _absent: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
 
     def disk_path(self, path: str) -> Path:
         p = Path(path)
@@ -404,6 +410,11 @@ class DiskSources:
             self.files[path] = DiskFile(data, encoding, text)
         return self.files[path].text
 
+    def expect(self, words: Iterable[str]) -> None:
+        """Words `lacks` will be asked about: each file's bytes are then searched for
+        all of them at once, instead of read again for every word."""
+        self.expected.update(w for w in words if w.isascii())
+
     def lacks(self, path: str, word: str) -> bool:
         """Whether the file certainly does not contain `word`, from its bytes alone.
 
@@ -413,20 +424,30 @@ class DiskSources:
         """
         if not word.isascii():
             return False
+        known = self._absent.get(path)
+        if known is not None and word in known[0]:
+            return word in known[1]
         if path in self.files:
             data = self.files[path].data  # the same answer whether or not it was read
         else:
             try:
-                data = self.disk_path(path).read_bytes()
+                with open(os.path.join(self.cwd, path), "rb") as fh:  # absolute paths stay
+                    data = fh.read()
             except OSError:
                 return False
-        if word.encode("ascii") in data:
-            return False
-        try:
-            encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        except SyntaxError:
-            return False
-        return codecs.lookup(encoding).name in _ASCII_COMPATIBLE
+        words = {word, *self.expected}
+        absent = {w for w in words if w.encode("ascii") not in data}
+        if absent:
+            try:
+                encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+            except SyntaxError:
+                absent = set()
+            else:
+                if codecs.lookup(encoding).name not in _ASCII_COMPATIBLE:
+                    absent = set()
+        if self.expected:
+            self._absent[path] = (frozenset(words), frozenset(absent))
+        return word in absent
 
     def stale(self, path: str) -> bool:
         """The file on disk differs from what was read (or cannot be read any more)."""

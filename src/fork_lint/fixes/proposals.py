@@ -31,7 +31,7 @@ class RecordingContext(FixContext):
         self.module_paths: list[tuple[str, str | None]] = []
         self.scans: list[tuple[str, tuple[str, ...]]] = []
         self.whole = False  # looked at every module's facts
-        super().__init__(base.view, base._read, base.options, base._lacks)
+        super().__init__(base.view, base._read, base.options, base._lacks, base._expect)
         # One parse per file however many findings it holds.
         self._texts = base._texts
         self._parsed = base._parsed
@@ -99,9 +99,11 @@ def attach_cached(
     facts key; ``project_key`` is the whole project's results key."""
     out: list[Finding] = []
     stored: list[tuple[bytes, object]] = []
-    for finding in findings:
-        key = proposal_key(options, finding)
-        reused = _reuse(cache.load_proposal(key), ctx, file_keys, project_key)
+    keys = [proposal_key(options, finding) for finding in findings]
+    records = [cache.load_proposal(key) for key in keys]
+    ctx.expect_words(_words(records))
+    for finding, key, data in zip(findings, keys, records, strict=True):
+        reused = _reuse(data, ctx, file_keys, project_key)
         if reused is not None:
             out.append(reused)
             continue
@@ -113,6 +115,18 @@ def attach_cached(
             stored.append((key, record))
     cache.store_proposals(stored)
     return out
+
+
+def _words(records: Sequence[Any]) -> set[str]:
+    """The words the records' questions search the project for."""
+    words: set[str] = set()
+    for data in records:
+        try:
+            words.update(name for name, _, _ in data[2])
+            words.update(word for word, _ in data[4])
+        except (TypeError, ValueError, IndexError):
+            continue  # `_reuse` rejects it
+    return {w for w in words if isinstance(w, str)}
 
 
 def _record(

@@ -39,7 +39,13 @@ def _fix_run(run: CheckRun, sources: DiskSources) -> FixRun:
         return settings.enabled(f.code, str(cwd / f.location.path))
 
     return FixRun(
-        run.modules, analysis_options(settings), fix_options(run), sources.read, keep, sources.lacks
+        run.modules,
+        analysis_options(settings),
+        fix_options(run),
+        sources.read,
+        keep,
+        sources.lacks,
+        sources.expect,
     )
 
 
