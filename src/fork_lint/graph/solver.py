@@ -938,7 +938,14 @@ class Program:
         if site["kind"] in ("iter", "aiter"):
             self._iterate(ref, mod, site, funcs)
             return
-        if site["kind"] == "raise":
+        if site["kind"] == "import":
+            # An import runs modules: `from a.b import c` runs a and a.b, and a.b.c
+            # if that is a module; it calls no function or class it binds.
+            func = site["func"]
+            if func[0] == "from":
+                self._enter_module(ref, func[1])
+            funcs = {f for f in funcs if f[0] == "m"}
+        elif site["kind"] == "raise":
             # `raise Cls` instantiates the class; a raised instance calls nothing.
             funcs = {f for f in funcs if f[0] == "c" or (f[0] == "x" and not f[1].endswith(")"))}
         if not funcs:
