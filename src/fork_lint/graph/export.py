@@ -64,8 +64,12 @@ class _Nameable(PathFilter):
 
 
 def solve_all(modules: Iterable[ModuleFacts]) -> Program:
-    """A program that tracks every external module, so external callees keep their names."""
-    program = Program(modules, roots=None, paths=_Nameable(), allocs=False)
+    """A program that tracks every external module, so external callees keep their names.
+
+    Decorated names hold the wrapper, as at run time: the shortcut from a caller to
+    the decorated definition (`Program._find_forwarders`) is a summary the
+    reachability analysis uses, not a call that happens."""
+    program = Program(modules, roots=None, paths=_Nameable(), allocs=False, transparent=False)
     program.solve()
     return program
 

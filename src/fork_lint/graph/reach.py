@@ -53,8 +53,14 @@ class Reachability:
             scopes = facts["scopes"]
             for site in facts["calls"]:
                 self.sites_of[scopes[site["scope"]]["qualname"]].append((mod, site["id"]))
+        # Forwarding calls in decorators' wrappers are left out: the decorated
+        # function is reached from its callers directly (`Program.skipped_sites`).
+        skipped = program.skipped_sites()
+        self.edges: dict[SiteRef, set[str]] = {
+            ref: targets for ref, targets in program.edges.items() if ref not in skipped
+        }
         self.callers: dict[str, list[SiteRef]] = defaultdict(list)
-        for ref, targets in program.edges.items():
+        for ref, targets in self.edges.items():
             for t in targets:
                 self.callers[t].append(ref)
         self.source_at: dict[SiteRef, list[SourceHit]] = defaultdict(list)
@@ -83,7 +89,7 @@ class Reachability:
         hits = [h for h in self.source_at.get(ref, ()) if not h.source.transient]
         if hits:
             return ("source", hits[0])
-        for callee in sorted(self.p.edges.get(ref, ())):
+        for callee in sorted(self.edges.get(ref, ())):
             if callee in self.starts:
                 return ("call", ref, callee)
         return None
@@ -190,17 +196,17 @@ class Reachability:
         # Calls that follow a thread start in the same function.
         for func in sorted(self.sites_of):
             for ref in self.sites_of[func]:
-                if not self.p.edges.get(ref):
+                if not self.edges.get(ref):
                     continue
                 before = self.preceding_start(ref)
                 if before is None:
                     continue
-                for callee in sorted(self.p.edges[ref]):
+                for callee in sorted(self.edges[ref]):
                     mark(callee, ("after", ref, before[0]))
         while queue:
             func = queue.popleft()
             for ref in self.sites_of.get(func, ()):
-                for callee in sorted(self.p.edges.get(ref, ())):
+                for callee in sorted(self.edges.get(ref, ())):
                     mark(callee, ("caller", ref))
 
     def _import_time(self, mark: object) -> None:
@@ -284,7 +290,7 @@ class Reachability:
         while queue:
             func = queue.popleft()
             for ref in self.sites_of.get(func, ()):
-                for callee in sorted(self.p.edges.get(ref, ())):
+                for callee in sorted(self.edges.get(ref, ())):
                     if callee not in parents:
                         parents[callee] = ref
                         queue.append(callee)

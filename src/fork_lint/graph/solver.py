@@ -23,7 +23,9 @@ one value standing for an instance of the method's class or of any subclass
 value, not one per subclass); a function that returns a parameter unchanged
 returns, at each call, that call's own argument; a project decorator's result
 keeps the definition it decorates and its own wrappers, not every other
-definition it was applied to; unknown external calls do not call their
+definition it was applied to; a wrapper that forwards to the function it
+decorates is entered with that function, not through its forwarding call
+(`Program._find_forwarders`); unknown external calls do not call their
 arguments; a set that grows past ``_WIDEN`` values keeps only functions,
 methods and library values, in sorted order (widening), which bounds the work
 on large dynamic code bases. Attribute lookups on classes are memoised as
@@ -163,6 +165,7 @@ class Program:
         paths: PathFilter | None = None,
         *,
         allocs: bool = True,
+        transparent: bool = True,
     ) -> None:
         self.paths = paths
         # Without `allocs`, external instances are not told apart by the call that
@@ -230,6 +233,15 @@ class Program:
         self._entered: dict[tuple[SiteRef, str], tuple[int | None, ...]] = {}
         self._changed = False
         self.rounds = 0
+        # Forwarding wrappers (see `_find_forwarders`): decorator -> its wrappers;
+        # forwarding call site -> its decorator; decorated definition -> the
+        # wrappers around it; decorators whose wrappers may hold something else.
+        self._forwarders: dict[str, frozenset[str]] = {}
+        self.forwarding: dict[SiteRef, str] = {}
+        self.wrappers: dict[str, set[Value]] = _Store(self)
+        self.opaque: set[str] = set()
+        if transparent:
+            self._find_forwarders()
 
     def release(self) -> None:
         """Break the stores' references back to the program, so that reference
@@ -237,10 +249,61 @@ class Program:
         millions of small objects are walked once more before they are freed."""
         for store in (
             self.vars, self.fields, self.results, self.rets, self.direct_rets, self.items,
-            self.lookups,
+            self.lookups, self.wrappers,
         ):  # fmt: skip
             if isinstance(store, _Store):
                 store.program = _RELEASED
+
+    def _find_forwarders(self) -> None:
+        """Wrappers that forward to the function they decorate: in
+
+            def provide_session(func):
+                @functools.wraps(func)
+                def wrapper(*args, **kwargs):
+                    ...
+                    return func(*args, **kwargs)
+                return wrapper
+
+        ``func(...)`` calls, context-insensitively, every function the decorator was
+        ever applied to (hundreds in Airflow), so every caller of one decorated
+        function would reach all of them. Instead, a decorated name holds the
+        definition itself, a call of it also enters the wrapper (`wrappers`), and
+        reachability skips the forwarding call (`skipped_sites`). A decorator that
+        is used otherwise than on a function definition stays as it was (`opaque`).
+        """
+        found: dict[str, set[str]] = defaultdict(set)
+        for mod, facts in self.modules.items():
+            scopes = facts["scopes"]
+            for site in facts["calls"]:
+                func = site["func"]
+                if func[0] != "name" or site["kind"] != "call":
+                    continue
+                wrapper = scopes[site["scope"]]
+                if wrapper["kind"] != "function" or wrapper["parent"] < 0:
+                    continue
+                decorator = scopes[wrapper["parent"]]
+                name = func[1]
+                if (
+                    decorator["kind"] != "function"
+                    or not decorator["params"]
+                    or decorator["params"][0] != name
+                    or name in wrapper["locals"]
+                    or name in wrapper["params"]
+                    or name in wrapper["kwonly"]
+                    or name in (wrapper["vararg"], wrapper["kwarg"])
+                    or any(t == ("name", name) for t, _ in decorator["assigns"])
+                    or len(self.scopes[decorator["qualname"]]) != 1
+                    or len(self.scopes[wrapper["qualname"]]) != 1
+                ):
+                    continue
+                found[decorator["qualname"]].add(wrapper["qualname"])
+                self.forwarding[(mod, site["id"])] = decorator["qualname"]
+        self._forwarders = {d: frozenset(ws) for d, ws in found.items()}
+
+    def skipped_sites(self) -> set[SiteRef]:
+        """Forwarding calls whose targets are reached directly from the callers of
+        the decorated functions (see `_find_forwarders`): reachability skips them."""
+        return {ref for ref, d in self.forwarding.items() if d not in self.opaque}
 
     def _package_relative(self, name: str, is_package: bool) -> str:
         """The name the innermost chain of regular packages gives a module."""
@@ -959,6 +1022,7 @@ class Program:
             kind = f[0]
             if kind == "f":
                 self._enter(ref, f[1], 0, args)
+                self._enter_wrappers(ref, f[1], 0, args)
                 self._add_at(
                     self.results,
                     ref,
@@ -968,6 +1032,7 @@ class Program:
                 sc = self.scope(f[1])
                 offset = 0 if sc and sc["method_kind"] == "staticmethod" else 1
                 self._enter(ref, f[1], offset, args)
+                self._enter_wrappers(ref, f[1], offset, args)
                 self._add_at(
                     self.results,
                     ref,
@@ -1004,11 +1069,51 @@ class Program:
         not classes and functions defined elsewhere: a decorator that hands back what
         it decorates through a registry or ``*args`` would otherwise give each
         decorated name everything it ever decorated."""
+        forwarders = self._forwarders.get(decorator)
+        if forwarders:
+            values = self._unwrapped(mod, site, decorator, forwarders, values)
         if site["kind"] != "decorator":
             return values
         prefix = decorator + "."
         own = self.eval(mod, site["scope"], site["args"][0])
         return {v for v in values if v[0] not in _DEFINED or v[1].startswith(prefix) or v in own}
+
+    def _unwrapped(
+        self,
+        mod: str,
+        site: CallSite,
+        decorator: str,
+        forwarders: frozenset[str],
+        values: set[Value],
+    ) -> set[Value]:
+        """``decorator(f)`` (``@decorator`` or a plain call) is ``f`` itself where the
+        decorator returns a forwarding wrapper; calling ``f`` then enters the wrapper
+        too (`_enter_wrappers`). Anything but functions and methods in the first
+        argument, or no first argument, leaves the wrapper, and the forwarding call
+        is then followed as it is (`opaque`)."""
+        wrapped = {v for v in values if v[0] == "f" and v[1] in forwarders}
+        if not wrapped:
+            return values
+        args = site["args"]
+        if not args or args[0][0] == "star":
+            self.opaque.add(decorator)
+            return values
+        own = self.eval(mod, site["scope"], args[0])
+        defined = {v for v in own if v[0] in ("f", "b")}
+        if len(defined) != len(own):
+            self.opaque.add(decorator)
+        if not defined:
+            return values
+        for v in sorted(defined):
+            self._add_at(self.wrappers, v[1], wrapped)
+        return (values - wrapped) | defined if len(defined) == len(own) else values | defined
+
+    def _enter_wrappers(self, ref: SiteRef, qualname: str, offset: int, args: _Args) -> None:
+        """A call of a decorated definition also runs its forwarding wrappers."""
+        wrappers = self.wrappers.get(qualname)
+        if wrappers:
+            for w in sorted(wrappers):
+                self._enter(ref, w[1], offset, args)
 
     def _iterate(self, ref: SiteRef, mod: str, site: CallSite, values: set[Value]) -> None:
         """``for x in v``: ``__iter__`` of a project instance, then ``__next__`` of the
@@ -1057,6 +1162,11 @@ class Program:
         if qualname not in edges:
             edges.add(qualname)
             self._changed = True
+            if qualname in self._forwarders and not (
+                own and self.site(ref)["kind"] in ("call", "decorator")
+            ):
+                # Called by a library, or by an iteration: its wrappers may wrap anything.
+                self.opaque.add(qualname)
         # Sets only grow: arguments of the same sizes as at the last binding are the
         # same arguments. A call site whose callee set grows (a decorator's `func(*args)`
         # that reaches every decorated function) re-runs often, and would otherwise
