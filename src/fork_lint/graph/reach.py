@@ -117,6 +117,8 @@ class Reachability:
         s, a = self._site(start), self._site(at)
         if start == at:
             return bool(s["loops"]) and not self._joined(start, at)
+        if s["arms"] and a["arms"] and any(x ^ 1 in a["arms"] for x in s["arms"]):
+            return False  # the two arms of one `if` (`CallSite.arms`)
         if s["order"] < a["order"]:
             return not self._joined(start, at)
         if set(s["loops"]) & set(a["loops"]):

@@ -127,7 +127,7 @@ def _share_empty_lists(facts: ModuleFacts) -> None:
                 scope[key] = empty  # type: ignore[literal-required]
 
 
-_SITE_LISTS = ("args", "kwargs", "loops", "via_kwargs")
+_SITE_LISTS = ("args", "kwargs", "loops", "arms", "via_kwargs")
 _SCOPE_LISTS = (
     "params", "kwonly", "decorators", "bases", "locals", "globals", "nonlocals", "assigns",
     "returns", "joins",
@@ -159,7 +159,8 @@ def _parse(source: str, path: str, facts: ModuleFacts) -> ast.Module | None:
 
 class _ScopeState:
     __slots__ = (
-        "child", "dicts", "fork_vars", "guard", "index", "lambdas", "loops", "order", "scope",
+        "arms", "child", "dicts", "fork_vars", "guard", "index", "lambdas", "loops", "order",
+        "scope",
     )  # fmt: skip
 
     def __init__(self, index: int, scope: Scope) -> None:
@@ -167,6 +168,7 @@ class _ScopeState:
         self.scope = scope
         self.order = 0
         self.loops: list[int] = []
+        self.arms: list[int] = []  # see `CallSite.arms`
         self.child = False
         self.guard = False  # inside `if __name__ == "__main__":`
         self.lambdas = 0
@@ -184,6 +186,7 @@ class _Extractor:
         self.lines: list[str] = [] if self.ascii else re.split(r"\r\n|\r|\n", source)
         self.stack: list[_ScopeState] = []
         self.loop_ids = 0
+        self.if_ids = 0
         self.containers = 0
         self.class_stack: list[str] = []
 
@@ -262,11 +265,21 @@ class _Extractor:
     def _block(self, body: list[ast.stmt]) -> None:
         st = self.cur
         saved_child = st.child
+        depth = len(st.arms)  # `_if` may put the rest of the block in an arm
         for stmt in body:
             rest_is_child = self._stmt(stmt)
             if rest_is_child:
                 st.child = True
         st.child = saved_child
+        del st.arms[depth:]
+
+    def _arm(self, body: list[ast.stmt], arm: int | None) -> None:
+        st = self.cur
+        if arm is not None:
+            st.arms.append(arm)
+        self._block(body)
+        if arm is not None:
+            st.arms.pop()
 
     def _stmt(self, node: ast.stmt) -> bool:
         """Handle one statement; True when the rest of the block runs only in a fork child."""
@@ -500,26 +513,43 @@ class _Extractor:
     def _if(self, node: ast.If) -> bool:
         st = self.cur
         self.expr(node.test)
+        # Outside a loop one run takes one arm: an arm's calls never follow the
+        # other's. After an arm that always leaves, the rest of the block is in the other.
+        arm = None
+        if not st.loops:
+            self.if_ids += 1
+            arm = 2 * self.if_ids
         if st.scope["kind"] == "module" and _is_main_guard(node.test):
             saved_guard, st.guard = st.guard, True
-            self._block(node.body)
+            self._arm(node.body, arm)
             st.guard = saved_guard
-            self._block(node.orelse)
+            self._arm(node.orelse, None if arm is None else arm + 1)
+            self._rest_in_arm(node, arm)
             return False
         branch = self._fork_branch(node.test)
         saved = st.child
         if branch == "body":
             st.child = True
-        self._block(node.body)
+        self._arm(node.body, arm)
         st.child = saved
         if branch == "else":
             st.child = True
-        self._block(node.orelse)
+        self._arm(node.orelse, None if arm is None else arm + 1)
         st.child = saved
+        self._rest_in_arm(node, arm)
         # `if pid: return` leaves only the child to run the rest of the block.
         if branch == "else" and _terminates(node.body) and not node.orelse:
             return True
         return branch == "body" and _terminates(node.orelse) and bool(node.orelse)
+
+    def _rest_in_arm(self, node: ast.If, arm: int | None) -> None:
+        if arm is None:
+            return
+        body_leaves, else_leaves = _terminates(node.body), _terminates(node.orelse)
+        if body_leaves and not else_leaves:
+            self.cur.arms.append(arm + 1)  # popped at the end of the block (`_block`)
+        elif else_leaves and not body_leaves:
+            self.cur.arms.append(arm)
 
     def _fork_branch(self, test: ast.expr) -> str | None:
         """Which branch of ``if <test>`` runs in the child of a fork, if any."""
@@ -660,6 +690,7 @@ class _Extractor:
             "scope": st.index,
             "order": st.order,
             "loops": list(st.loops),
+            "arms": list(st.arms),
             "child": st.child,
             "guard": st.guard,
             "recv": recv,

@@ -39,6 +39,11 @@ class CallSite(TypedDict):
     scope: int  # index of the enclosing scope in ModuleFacts.scopes
     order: int  # evaluation order within the scope
     loops: list[int]  # ids of the enclosing loops within the scope
+    # Arms of the enclosing `if` statements outside loops: 2*k for the body of the
+    # k-th `if` of the module, 2*k + 1 for its `else`; a site after an `if` whose
+    # one arm always leaves (return, raise, exit) is in the other arm. Sites in
+    # the two arms of one `if` never both run in one call of the scope.
+    arms: list[int]
     child: bool  # runs only in the child of a fork() in this scope
     guard: bool  # module level, under `if __name__ == "__main__":` (not run on import)
     recv: str  # receiver key for matching joins, e.g. "t", "self._pool"; "" if none
