@@ -203,9 +203,11 @@ class Program:
         self.results: dict[SiteRef, set[Value]] = _Store(self)
         # what each function returns (or yields), updated when its scope is evaluated
         self.rets: dict[str, set[Value]] = _Store(self)
-        # the same without parameters returned unchanged (see `_returned_params`)
+        # the same without parameters returned unchanged (see `_returning`)
         self.direct_rets: dict[str, set[Value]] = _Store(self)
-        self._returned: dict[int, frozenset[str]] = {}
+        self._returned: dict[int, dict[int, str]] = {}
+        # default values of parameters, (function, parameter) -> values
+        self.defaults: dict[tuple[str, str], set[Value]] = _Store(self)
         # elements of each container literal
         self.items: dict[str, set[Value]] = _Store(self)
         # memoised lookups of (class, attribute, mode), see `LookupKey`
@@ -237,6 +239,7 @@ class Program:
         # forwarding call site -> its decorator; decorated definition -> the
         # wrappers around it; decorators whose wrappers may hold something else.
         self._forwarders: dict[str, frozenset[str]] = {}
+        self._forwarded: dict[str, str] = {}  # decorator -> the parameter forwarded to
         self.forwarding: dict[SiteRef, str] = {}
         self.wrappers: dict[str, set[Value]] = _Store(self)
         self.opaque: set[str] = set()
@@ -249,7 +252,7 @@ class Program:
         millions of small objects are walked once more before they are freed."""
         for store in (
             self.vars, self.fields, self.results, self.rets, self.direct_rets, self.items,
-            self.lookups, self.wrappers,
+            self.lookups, self.wrappers, self.defaults,
         ):  # fmt: skip
             if isinstance(store, _Store):
                 store.program = _RELEASED
@@ -297,6 +300,7 @@ class Program:
                 ):
                     continue
                 found[decorator["qualname"]].add(wrapper["qualname"])
+                self._forwarded[decorator["qualname"]] = name
                 self.forwarding[(mod, site["id"])] = decorator["qualname"]
         self._forwarders = {d: frozenset(ws) for d, ws in found.items()}
 
@@ -566,14 +570,14 @@ class Program:
             qualname = sc["qualname"]
             out: set[Value] = set()
             direct: set[Value] = set()
-            returned = self._returned_params(sc)
-            for r in sc["returns"]:
+            returning = self._returning(mod, sc)
+            for n, r in enumerate(sc["returns"]):
                 values = self.eval(mod, i, r)
                 out |= values
-                if not (returned and r[0] == "name" and r[1] in returned):
+                if n not in returning:
                     direct |= values
             self._add_at(self.rets, qualname, out)
-            if returned:
+            if returning:
                 self._add_at(self.direct_rets, qualname, direct)
 
     def _update_bases(self) -> bool:
@@ -704,6 +708,7 @@ class Program:
                 self._assign(mod, scope_index, target[1], values)
         elif tag == "param":  # a default value, bound where the function is defined
             self._add(self.vars[(target[1], target[2])], values)
+            self._add(self.defaults[(target[1], target[2])], values)
 
     # -- evaluation -------------------------------------------------------
     def eval(self, mod: str, scope_index: int, expr: Expr) -> set[Value]:
@@ -955,35 +960,70 @@ class Program:
             break  # the first class in the MRO that defines it wins
         return out
 
-    def _returned_params(self, sc: Scope) -> frozenset[str]:
-        """Parameters a function returns unchanged (``return fn`` in a decorator,
-        ``return value`` in a helper). A call's result then holds that call's own
-        argument, not every argument of every call: one registration decorator
-        would otherwise hand each decorated name every class it ever decorated."""
+    def _returning(self, mod: str, sc: Scope) -> dict[int, str]:
+        """Return statements (by index) that hand back a parameter unchanged, and
+        which: ``return fn`` in a decorator, ``return value`` in a helper, and
+        ``return wrap(fn)`` where ``wrap`` is a forwarding decorator defined inside
+        (`_find_forwarders`: such a call is ``fn`` itself). A call's result then
+        holds that call's own argument, not every argument of every call: one
+        registration decorator would otherwise hand each decorated name every class
+        it ever decorated."""
         key = id(sc)
         found = self._returned.get(key)
         if found is None:
+            found = {}
             names = set(sc["params"]) | set(sc["kwonly"])
-            if names:
-                for target, _ in sc["assigns"]:
-                    if target[0] == "name":
-                        names.discard(target[1])
-                names &= {r[1] for r in sc["returns"] if r[0] == "name"}
-            found = frozenset(names)
+            for target, _ in sc["assigns"]:
+                if target[0] == "name":
+                    names.discard(target[1])
+            calls = self.modules[mod]["calls"]
+            for n, r in enumerate(sc["returns"] if names else ()):
+                if r[0] == "name" and r[1] in names:
+                    found[n] = r[1]
+                elif r[0] == "call":
+                    site = calls[r[1]]
+                    func, args = site["func"], site["args"]
+                    if (
+                        site["kind"] == "call"
+                        and func[0] == "name"
+                        and args
+                        and args[0][0] == "name"
+                        and args[0][1] in names
+                        and f"{sc['qualname']}.{func[1]}" in self._forwarders
+                    ):
+                        found[n] = args[0][1]
             self._returned[key] = found
         return found
 
-    def _call_returns(self, qualname: str, offset: int, args: _Args) -> set[Value]:
-        """What calling ``qualname`` with ``args`` returns (see `_returned_params`)."""
-        sc = self.scope(qualname)
-        returned = self._returned_params(sc) if sc is not None else frozenset()
-        if not returned or sc is None:
+    def _call_returns(
+        self, qualname: str, offset: int, args: _Args, site: CallSite | None = None
+    ) -> set[Value]:
+        """What calling ``qualname`` with ``args`` at ``site`` returns (see `_returning`).
+        A returned parameter the call does not pass holds its default, unless the
+        call has ``*args`` or ``**kwargs`` that may pass it."""
+        refs = self.scopes.get(qualname)
+        if not refs:
+            return self._returns(qualname)
+        mod, i = refs[0]
+        sc = self.modules[mod]["scopes"][i]
+        returning = self._returning(mod, sc)
+        if not returning:
             return self._returns(qualname)
         values: set[Value] | None = self.direct_rets.get(qualname)
         out = set(values) if values else set()
-        for name in returned:
+        unknown = (
+            site is None
+            or any(a[0] == "star" for a in site["args"])
+            or any(k is None for k, _ in site["kwargs"])
+        )
+        receivers = sc["params"][:offset]  # `return self`: bound by the receiver
+        for name in sorted(set(returning.values())):
             bound = _bound_argument(sc, offset, args, name)
-            out |= bound if bound is not None else self.vars.get((qualname, name), _NONE)
+            if bound is None:
+                store = self.vars if unknown or name in receivers else self.defaults
+                bound = store.get((qualname, name))
+            if bound:
+                out |= bound
         return out
 
     def _returns(self, qualname: str) -> set[Value]:
@@ -1026,7 +1066,7 @@ class Program:
                 self._add_at(
                     self.results,
                     ref,
-                    self._decorated(mod, site, f[1], self._call_returns(f[1], 0, args)),
+                    self._decorated(mod, site, f[1], self._call_returns(f[1], 0, args, site)),
                 )
             elif kind == "b":
                 sc = self.scope(f[1])
@@ -1036,7 +1076,7 @@ class Program:
                 self._add_at(
                     self.results,
                     ref,
-                    self._decorated(mod, site, f[1], self._call_returns(f[1], offset, args)),
+                    self._decorated(mod, site, f[1], self._call_returns(f[1], offset, args, site)),
                 )
             elif kind == "c":
                 self._add_at(self.results, ref, {("i", f[1])})
@@ -1088,17 +1128,23 @@ class Program:
     ) -> set[Value]:
         """``decorator(f)`` (``@decorator`` or a plain call) is ``f`` itself where the
         decorator returns a forwarding wrapper; calling ``f`` then enters the wrapper
-        too (`_enter_wrappers`). Anything but functions and methods in the first
-        argument, or no first argument, leaves the wrapper, and the forwarding call
-        is then followed as it is (`opaque`)."""
+        too (`_enter_wrappers`). Anything but functions and methods in that argument,
+        or an argument that may come through ``*args`` or ``**kwargs``, leaves the
+        wrapper, and the forwarding call is then followed as it is (`opaque`)."""
         wrapped = {v for v in values if v[0] == "f" and v[1] in forwarders}
         if not wrapped:
             return values
-        args = site["args"]
-        if not args or args[0][0] == "star":
-            self.opaque.add(decorator)
+        args, kwargs = site["args"], site["kwargs"]
+        param = self._forwarded[decorator]
+        passed = [e for k, e in kwargs if k == param]
+        if args and args[0][0] != "star":
+            passed = [args[0]]
+        elif args or any(k is None for k, _ in kwargs):
+            self.opaque.add(decorator)  # through `*args` or `**kwargs`: anything
             return values
-        own = self.eval(mod, site["scope"], args[0])
+        if not passed:
+            return values  # not passed: the wrapper forwards to the default
+        own = self.eval(mod, site["scope"], passed[0])
         defined = {v for v in own if v[0] in ("f", "b")}
         if len(defined) != len(own):
             self.opaque.add(decorator)
