@@ -328,7 +328,7 @@ class ProjectFacts(Sequence[ModuleFacts]):
     def digests(self) -> list[tuple[bytes, bytes]] | None:
         """Every file's (shape, positions) digests (`cache.fact_digests`), from the
         cache's digests map where it knows them, else from the facts (loaded or
-        extracted); ``None`` if not cacheable. Records what it used for `remember`."""
+        extracted); ``None`` if not cacheable. Records what it used for `remember_digests`."""
         if self.cache is None or any(k is None for k in self.keys):
             return None
         known = self.cache.load_digests()

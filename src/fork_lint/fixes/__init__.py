@@ -93,10 +93,12 @@ class FactsView:
         modules: Sequence[str],
         load: Callable[[int], ModuleFacts],
         replaced: Mapping[str, ModuleFacts] | None = None,
+        load_all: Callable[[], Sequence[ModuleFacts]] | None = None,
     ) -> None:
         self.paths = list(paths)
         self.module_names = list(modules)
         self._load = load
+        self._load_all = load_all  # all at once (in parallel, for a project's files)
         self._index = {path: i for i, path in enumerate(self.paths)}
         self._replaced = dict(replaced or {})
         for path, facts in self._replaced.items():
@@ -111,7 +113,12 @@ class FactsView:
 
         if isinstance(modules, ProjectFacts):
             files = modules.files
-            return cls([f.shown for f in files], [f.module for f in files], modules.facts_at)
+            return cls(
+                [f.shown for f in files],
+                [f.module for f in files],
+                modules.facts_at,
+                load_all=modules.materialise,
+            )
         facts = list(modules)
         return cls([m["path"] for m in facts], [m["module"] for m in facts], facts.__getitem__)
 
@@ -122,11 +129,20 @@ class FactsView:
         return None if i is None else self._load(i)
 
     def all(self) -> list[ModuleFacts]:
+        if self._load_all is not None:
+            base = self._load_all()
+            return [self._replaced.get(p) or base[i] for i, p in enumerate(self.paths)]
         return [self._replaced.get(p) or self._load(i) for i, p in enumerate(self.paths)]
 
     def with_replaced(self, replaced: Mapping[str, ModuleFacts]) -> FactsView:
         """This view with some files' facts replaced (after fixes changed them)."""
-        return FactsView(self.paths, self.module_names, self._load, {**self._replaced, **replaced})
+        return FactsView(
+            self.paths,
+            self.module_names,
+            self._load,
+            {**self._replaced, **replaced},
+            self._load_all,
+        )
 
 
 class FixContext:
