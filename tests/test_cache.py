@@ -264,6 +264,19 @@ def test_early_cut_off_entries_that_are_damaged_or_false_are_not_trusted(
         assert _cached(cache) == expected
 
 
+@pytest.mark.parametrize("bad", ["not a map", "x", (frozenset({"Process"}), frozenset({"y"}))])
+def test_a_words_map_that_is_not_one_is_not_used(project: Path, bad: object) -> None:
+    import hashlib
+
+    expected = _json_run()
+    digests = [hashlib.sha256(f.read_bytes()).digest() for f in project.rglob("*.py")]
+    entry = bad if bad == "not a map" else dict.fromkeys(digests, bad)
+    FactsCache(project / DEFAULT_CACHE_DIR)._write(b"W", cache_mod._DIGESTS_KEY, entry)
+    path = project / "app" / "clean.py"
+    path.write_text("# Arithmetic.\n\n" + path.read_text())
+    assert _json_run() == expected == _json_run("--no-cache")
+
+
 def test_edit_that_removes_the_thread_clears_the_findings(project: Path) -> None:
     cache = project / DEFAULT_CACHE_DIR
     assert _cached(cache)

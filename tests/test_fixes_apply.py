@@ -703,6 +703,30 @@ def test_lacks_searches_each_file_once_for_every_expected_word(tmp_path: Path) -
     assert not sources.lacks("a.py", "other")  # not expected: read again, and now missing
 
 
+def test_lacks_answers_carry_over_to_a_later_run_by_content(tmp_path: Path) -> None:
+    """What one run's `lacks` found is kept by content hash (`FactsCache.store_words`);
+    a later run seeded with it reads no file whose content is unchanged."""
+    import hashlib
+
+    (tmp_path / "a.py").write_text("Process = 1\n", encoding="utf-8")
+    (tmp_path / "b.py").write_text("x = 1\n", encoding="utf-8")
+    first = DiskSources(tmp_path)
+    first.expect(["Process", "_launch_job"])
+    answers = {p: first.lacks(p, "Process") for p in ("a.py", "b.py")}
+    found = first.searched()
+    digest = {p: hashlib.sha256((tmp_path / p).read_bytes()).digest() for p in ("a.py", "b.py")}
+    assert set(found) == set(digest.values())
+    later = DiskSources(tmp_path)
+    later.seed({p: found[d] for p, d in digest.items()})
+    later.seed({"c.py": ("not", "an entry")})  # type: ignore[dict-item]
+    (tmp_path / "a.py").unlink()
+    (tmp_path / "b.py").unlink()
+    assert {p: later.lacks(p, "Process") for p in ("a.py", "b.py")} == answers
+    assert later.lacks("b.py", "_launch_job")
+    assert later.searched() == {}  # nothing read: nothing new to store
+    assert not later.lacks("c.py", "Process")  # the malformed seed was ignored
+
+
 def test_lacks_answers_from_bytes_only_when_the_encoding_allows(tmp_path: Path) -> None:
     """`DiskSources.lacks` may say "absent" only when the text certainly lacks the word."""
     (tmp_path / "plain.py").write_text("x = 1\n", encoding="utf-8")

@@ -8,6 +8,7 @@ Layout (``.fork_lint_cache/`` in the project root by default, like ruff's)::
       <fork-lint version>/results/<64 hex>          one project's findings
       <fork-lint version>/analysis/<64 hex>         findings per program shape
       <fork-lint version>/digests                   facts key -> shape and position digests
+      <fork-lint version>/words                     content hash -> words searched, absent
 
 Every entry is named by the SHA-256 of everything its content depends on (see
 `facts_key` and `results_key`), so an entry is never updated in place: a changed
@@ -76,8 +77,8 @@ NO_CACHE_ENV = "FORK_LINT_NO_CACHE"
 FORMAT = 1
 _MAGIC = b"FRKLC\x00"
 _FACTS, _RESULTS, _PROPOSAL = b"F", b"R", b"P"
-_ANALYSIS, _DIGESTS = b"A", b"M"
-_DIGESTS_KEY = bytes(32)  # the digests map is one entry
+_ANALYSIS, _DIGESTS, _WORDS = b"A", b"M", b"W"
+_DIGESTS_KEY = bytes(32)  # the digests map is one entry, and so is the words map
 _HEADER = len(_MAGIC) + 1 + 32 + 32  # magic, kind, key, sha256(payload)
 _KEEP_RESULTS = 32  # results entries kept per cache directory (newest first)
 _KEEP_PROPOSALS = 512  # fix proposals kept per cache directory (newest first)
@@ -381,6 +382,8 @@ class FactsCache:
             return self.base / "analysis" / hexkey
         if kind == _DIGESTS:
             return self.base / "digests"
+        if kind == _WORDS:
+            return self.base / "words"
         return self.base / "results" / hexkey
 
     def _read(self, kind: bytes, key: bytes) -> Any:
@@ -513,6 +516,27 @@ class FactsCache:
         merged = dict(known) if len(known) + len(used) <= _KEEP_DIGESTS else {}
         merged.update(used)
         self._write(_DIGESTS, _DIGESTS_KEY, merged)
+
+    def load_words(self) -> dict[bytes, tuple[frozenset[str], frozenset[str]]]:
+        """Content hash -> (words searched for, those absent), for the searches fix
+        proposals make (`fixes.apply.DiskSources.lacks`); `{}` if unreadable."""
+        data = self._read(_WORDS, _DIGESTS_KEY)
+        if not isinstance(data, dict):
+            return {}
+        return data
+
+    def store_words(
+        self,
+        known: dict[bytes, tuple[frozenset[str], frozenset[str]]],
+        found: dict[bytes, tuple[frozenset[str], frozenset[str]]],
+    ) -> None:
+        """Add ``found`` to the ``known`` map, as `store_digests` does."""
+        new = {k: v for k, v in found.items() if known.get(k) != v}
+        if not new:
+            return
+        merged = dict(known) if len(known) + len(new) <= _KEEP_DIGESTS else {}
+        merged.update(new)
+        self._write(_WORDS, _DIGESTS_KEY, merged)
 
     def load_analysis(self, key: bytes) -> tuple[list[Finding], list[tuple[str, bytes]]] | None:
         """Findings stored under a shape key, with the (path, positions digest) of

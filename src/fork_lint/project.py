@@ -229,6 +229,7 @@ class SourceFile:
     module: str
     is_package: bool
     size: int = 0  # bytes, to balance work between processes
+    digest: bytes = b""  # SHA-256 of the content, as read when the project was indexed
 
 
 class ProjectFacts(Sequence[ModuleFacts]):
@@ -397,8 +398,9 @@ def index_project(
             keys.append(None)
             facts.append(read_error_facts(shown, module, is_package, exc))
             continue
-        sources.append(SourceFile(str(path), shown, module, is_package, len(data)))
-        keys.append(facts_key(hashlib.sha256(data).digest(), module, is_package, shown))
+        digest = hashlib.sha256(data).digest()
+        sources.append(SourceFile(str(path), shown, module, is_package, len(data), digest))
+        keys.append(facts_key(digest, module, is_package, shown))
         facts.append(None)
     return ProjectFacts(sources, keys, facts, cache, jobs)
 

@@ -217,12 +217,21 @@ class FixContext:
         for suffix in (f"{rel}.py", f"{rel}/__init__.py"):
             hits = [
                 p
-                for p in self.view.paths
-                if p.replace("\\", "/") == suffix or p.replace("\\", "/").endswith("/" + suffix)
+                for p, norm in self._by_file_name.get(suffix.rpartition("/")[2], ())
+                if norm == suffix or norm.endswith("/" + suffix)
             ]
             if len(hits) == 1:
                 return hits[0]
         return None
+
+    @cached_property
+    def _by_file_name(self) -> dict[str, list[tuple[str, str]]]:
+        """File name -> (path, path with `/` separators) of the project's files."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        for path in self.view.paths:
+            norm = path.replace("\\", "/")
+            out.setdefault(norm.rpartition("/")[2], []).append((path, norm))
+        return out
 
     def mentioned_elsewhere(self, name: str, exclude: Iterable[str]) -> list[str]:
         """Project files other than `exclude` whose text contains `name` as a word."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import hashlib
 import io
 import os
 import stat
@@ -371,6 +372,15 @@ def _remap(finding: Finding, edits: Mapping[str, list[TextEdit]], run: FixRun) -
 # ---------------------------------------------------------------------------- disk
 
 
+def _word_entry(entry: object) -> bool:
+    return (
+        isinstance(entry, tuple)
+        and len(entry) == 2
+        and all(isinstance(e, frozenset) for e in entry)
+        and entry[1] <= entry[0]
+    )
+
+
 # Encodings in which every ASCII character is the byte of the same value.
 _ASCII_COMPATIBLE = frozenset({"utf-8", "utf-8-sig", "ascii", "iso8859-1", "cp1252", "iso8859-15"})
 
@@ -391,6 +401,7 @@ class DiskSources:
     expected: set[str] = field(default_factory=set)  # see `expect`
     # path -> (words searched for, those absent), for the expected words
     _absent: dict[str, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
+    _hashes: dict[str, bytes] = field(default_factory=dict)  # of the files `lacks` read
 
     def disk_path(self, path: str) -> Path:
         p = Path(path)
@@ -409,6 +420,17 @@ class DiskSources:
                 encoding = "utf-8-sig"
             self.files[path] = DiskFile(data, encoding, text)
         return self.files[path].text
+
+    def seed(self, known: Mapping[str, tuple[frozenset[str], frozenset[str]]]) -> None:
+        """Answers of `lacks` from an earlier run, by path, for files whose content is
+        the one those answers were found in (`FactsCache.load_words`)."""
+        for path, entry in known.items():
+            if _word_entry(entry):
+                self._absent.setdefault(path, entry)
+
+    def searched(self) -> dict[bytes, tuple[frozenset[str], frozenset[str]]]:
+        """What `lacks` found in the files it read, by content hash, for the next run."""
+        return {self._hashes[p]: e for p, e in self._absent.items() if p in self._hashes}
 
     def expect(self, words: Iterable[str]) -> None:
         """Words `lacks` will be asked about: each file's bytes are then searched for
@@ -447,6 +469,7 @@ class DiskSources:
                     absent = set()
         if self.expected:
             self._absent[path] = (frozenset(words), frozenset(absent))
+            self._hashes[path] = hashlib.sha256(data).digest()
         return word in absent
 
     def stale(self, path: str) -> bool:

@@ -131,10 +131,15 @@ def _attach_cached(run: CheckRun, sources: DiskSources) -> None:
         _attach_all(run, _fix_run(run, sources))
         return
     file_keys = {f.shown: k for f, k in zip(modules.files, modules.keys, strict=True) if k}
+    # The proposals' searches of every file, answered from earlier runs for files
+    # whose content has not changed since (an edit reads one file, not all).
+    words = modules.cache.load_words()
+    sources.seed({f.shown: words[f.digest] for f in modules.files if f.digest in words})
     ctx = _fix_run(run, sources).context()
     run.findings = attach_cached(run.findings, ctx, modules.cache, file_keys, results, options)
     run.unsafe_hidden = _unsafe_hidden(run)
     modules.cache.store_results(key, run.findings)
+    modules.cache.store_words(words, sources.searched())
 
 
 def _attach_all(run: CheckRun, fixrun: FixRun) -> None:
