@@ -498,45 +498,43 @@ class FactsCache:
             return
 
     # -- early cut-off (see the module docstring) -------------------------
+    def _load_map(self, kind: bytes) -> dict[bytes, Any]:
+        data = self._read(kind, _DIGESTS_KEY)
+        return data if isinstance(data, dict) else {}
+
+    def _store_map(self, kind: bytes, known: dict[bytes, Any], found: dict[bytes, Any]) -> None:
+        """Add ``found`` to the ``known`` map (emptied past `_KEEP_DIGESTS`). Entries
+        are keyed by content, so a concurrent run's map is as good as ours: the last
+        one written wins."""
+        new = {k: v for k, v in found.items() if known.get(k) != v}
+        if not new:
+            return
+        merged = dict(known) if len(known) + len(new) <= _KEEP_DIGESTS else {}
+        merged.update(new)
+        self._write(kind, _DIGESTS_KEY, merged)
+
     def load_digests(self) -> dict[bytes, tuple[bytes, bytes]]:
         """Facts key -> (shape, positions) digests, as far as known; `{}` if unreadable."""
-        data = self._read(_DIGESTS, _DIGESTS_KEY)
-        if not isinstance(data, dict):
-            return {}
-        return data
+        return self._load_map(_DIGESTS)
 
     def store_digests(
         self, known: dict[bytes, tuple[bytes, bytes]], used: dict[bytes, tuple[bytes, bytes]]
     ) -> None:
-        """Add this run's ``used`` digests to the ``known`` map. Entries are keyed by
-        content, so a concurrent run's map is as good as ours: the last one written wins.
-        """
-        if used.keys() <= known.keys():
-            return
-        merged = dict(known) if len(known) + len(used) <= _KEEP_DIGESTS else {}
-        merged.update(used)
-        self._write(_DIGESTS, _DIGESTS_KEY, merged)
+        """Add this run's ``used`` digests to the ``known`` map."""
+        self._store_map(_DIGESTS, known, used)
 
     def load_words(self) -> dict[bytes, tuple[frozenset[str], frozenset[str]]]:
         """Content hash -> (words searched for, those absent), for the searches fix
         proposals make (`fixes.apply.DiskSources.lacks`); `{}` if unreadable."""
-        data = self._read(_WORDS, _DIGESTS_KEY)
-        if not isinstance(data, dict):
-            return {}
-        return data
+        return self._load_map(_WORDS)
 
     def store_words(
         self,
         known: dict[bytes, tuple[frozenset[str], frozenset[str]]],
         found: dict[bytes, tuple[frozenset[str], frozenset[str]]],
     ) -> None:
-        """Add ``found`` to the ``known`` map, as `store_digests` does."""
-        new = {k: v for k, v in found.items() if known.get(k) != v}
-        if not new:
-            return
-        merged = dict(known) if len(known) + len(new) <= _KEEP_DIGESTS else {}
-        merged.update(new)
-        self._write(_WORDS, _DIGESTS_KEY, merged)
+        """Add ``found`` to the ``known`` map."""
+        self._store_map(_WORDS, known, found)
 
     def load_analysis(self, key: bytes) -> tuple[list[Finding], list[tuple[str, bytes]]] | None:
         """Findings stored under a shape key, with the (path, positions digest) of
