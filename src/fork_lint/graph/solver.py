@@ -84,14 +84,17 @@ CORE_ROOTS = frozenset(
 )  # fmt: skip
 
 
-# ("a", module, scope, assignment index) | ("c", module, call site id, 0) | ("r", module, scope, 0)
-# | ("l", LookupKey): an attribute lookup, shared by every unit that makes it
+# ("a", module, scope, position, kind, index): an assignment (kind 1, its index in
+# the scope), a call site (kind 0, its id) or the scope's returns (kind 2, 0), at
+# its position in the scope's evaluation order (`CallSite.order`);
+# ("l", LookupKey): an attribute lookup, shared by every unit that makes it.
 Unit = tuple[Any, ...]
 # (class, attribute, mode): mode "i" on an instance, "c" on the class itself,
 # "s" on ``self`` (the class or any subclass), "sup" through ``super()``
 LookupKey = tuple[str, str, str]
-# Unit kinds; waves run in sorted order, so these letters set the order of kinds.
-_CALL, _ASSIGN, _RETURN, _LOOKUP = "c", "a", "r", "l"
+# Waves run in sorted order: statements in source order, then lookups.
+_STATEMENT, _LOOKUP = "a", "l"
+_CALL, _ASSIGN, _RETURN = 0, 1, 2
 # Positional argument values (with whether each is `*args`), keyword argument values.
 _Args = tuple[list[tuple[bool, set["Value"]]], list[tuple[str, set["Value"]]]]
 
@@ -230,6 +233,7 @@ class Program:
         self._mro: dict[str, list[Value]] = {}
         self._subclasses: dict[str, set[str]] = {}
         self._tails: dict[str, list[list[Value]]] = {}
+        self._old_bases: dict[str, list[Value]] = {}  # before the last change
         self._lookup_cache: dict[tuple[int, str], tuple[str, str] | None] = {}
         self._own_methods: dict[str, list[str]] | None = None
         self._entered: dict[tuple[SiteRef, str], tuple[int | None, ...]] = {}
@@ -469,21 +473,29 @@ class Program:
     def solve(self) -> None:
         # A unit is one assignment, one call site or one function's returns: a
         # grown value set re-evaluates just the units that read it.
-        units: list[Unit] = []
-        for mod, facts in self.modules.items():
-            for i, sc in enumerate(facts["scopes"]):
-                units.extend((_ASSIGN, mod, i, k) for k in range(len(sc["assigns"])))
-                if sc["returns"]:
-                    units.append((_RETURN, mod, i, 0))
-            units.extend((_CALL, mod, site["id"], 0) for site in facts["calls"])
+        # Units sort in source order within each scope (see `Unit`): a call before
+        # the assignment that takes its result, an assignment before the calls on
+        # the name it binds, the returns last. Sorted by kind (all assignments, then
+        # all calls), 54,000 more units ran again on the benchmark corpus (862,000
+        # runs), having read a set before the unit that fills it ran.
         # Class hierarchies decide attribute lookups everywhere: settle them first
         # from module-level and class bindings (imports, definitions), where base
         # classes almost always come from.
         toplevel: list[Unit] = []
         rest: list[Unit] = []
-        for u in units:
-            kind = self.modules[u[1]]["scopes"][u[2]]["kind"] if u[0] == _ASSIGN else ""
-            (toplevel if kind in ("module", "class") else rest).append(u)
+        for mod, facts in self.modules.items():
+            calls = facts["calls"]
+            for i, sc in enumerate(facts["scopes"]):
+                at = -1
+                out = toplevel if sc["kind"] in ("module", "class") else rest
+                for k, (target, value) in enumerate(sc["assigns"]):
+                    at = max(at, _last_call(value, calls), _last_call(target, calls))
+                    out.append((_STATEMENT, mod, i, at, _ASSIGN, k))
+                if sc["returns"]:
+                    rest.append((_STATEMENT, mod, i, sc["end_order"], _RETURN, 0))
+            rest.extend(
+                (_STATEMENT, mod, site["scope"], site["order"], _CALL, site["id"]) for site in calls
+            )
         self._drain(toplevel)
         for _ in range(_MAX_ROUNDS):
             if not self._update_bases():
@@ -525,12 +537,27 @@ class Program:
 
     def _hierarchy_changed(self) -> None:
         """Every class-dependent answer goes through a memoised lookup (see
-        `_class_attr`): walk those again in the new hierarchy; the lookups that
-        find more re-run the units that read them, and nothing else runs."""
+        `_class_attr`): walk again those whose walk the new hierarchy changes; the
+        lookups that find more re-run the units that read them, and nothing else
+        runs.
+
+        A lookup on ``cls`` walks the MRO of ``cls`` ("i", "c"), or the MROs of its
+        subclasses ("s", "sup"). An MRO changes only if the bases of the class or of
+        one of its ancestors did, so only the lookups on descendants of such classes,
+        in the old or the new hierarchy, can find anything else (on the benchmark
+        corpus, one lookup in twenty after the main pass)."""
+        old, new = self._old_bases, self.bases
+        moved = {c for c in old.keys() | new.keys() if old.get(c) != new.get(c)}
+        affected = _related(old, moved, down=True) | _related(new, moved, down=True)
+        # classes with an affected subclass, in either hierarchy
+        cones = _related(old, affected, down=False) | _related(new, affected, down=False)
         self._mro.clear()
         self._subclasses.clear()
         self._tails.clear()
         for key in sorted(self._fresh):
+            cls, _, mode = key
+            if cls not in (cones if mode in ("s", "sup") else affected):
+                continue
             unit = (_LOOKUP, key)
             if unit not in self._queued:
                 self._queued.add(unit)
@@ -557,10 +584,10 @@ class Program:
             self._grow(store, values)
 
     def _run_statement(self, unit: Unit) -> None:
-        kind, mod, i, k = unit
+        _, mod, i, _, kind, k = unit
         facts = self.modules[mod]
         if kind == _CALL:
-            self._call(mod, facts["calls"][i])
+            self._call(mod, facts["calls"][k])
             return
         sc = facts["scopes"][i]
         if kind == _ASSIGN:
@@ -592,6 +619,8 @@ class Program:
                     for b in sc["bases"]:
                         bases.extend(v for v in sorted(self.eval(mod, i, b)) if v not in bases)
         changed = new != self.bases
+        if changed:
+            self._old_bases = self.bases
         self.bases = new
         return changed
 
@@ -1331,6 +1360,42 @@ class Program:
                 if v[0] == "b" and v[1] not in self.edges[ref]:
                     self.edges[ref].add(v[1])
                     self._changed = True
+
+
+def _related(bases: dict[str, list[Value]], roots: set[str], *, down: bool) -> set[str]:
+    """``roots`` and their descendants (``down``) or ancestors in ``bases``."""
+    links: dict[str, list[str]] = defaultdict(list)
+    for c, bs in bases.items():
+        for b in bs:
+            if b[0] == "c":
+                if down:
+                    links[b[1]].append(c)
+                else:
+                    links[c].append(b[1])
+    out = set(roots)
+    todo = list(roots)
+    while todo:
+        for other in links.get(todo.pop(), ()):
+            if other not in out:
+                out.add(other)
+                todo.append(other)
+    return out
+
+
+def _last_call(expr: Expr, calls: list[CallSite]) -> int:
+    """The evaluation order of the last call whose result ``expr`` reads, -1 if none."""
+    tag = expr[0]
+    if tag == "call":
+        return int(calls[expr[1]]["order"])
+    last = -1
+    for part in expr[1:]:
+        if part.__class__ is tuple and part and part[0].__class__ is str:
+            last = max(last, _last_call(part, calls))
+        elif part.__class__ is tuple or part.__class__ is list:
+            for e in part:
+                if e.__class__ is tuple and e and e[0].__class__ is str:
+                    last = max(last, _last_call(e, calls))
+    return last
 
 
 def _bound_argument(sc: Scope, offset: int, args: _Args, name: str) -> set[Value] | None:
