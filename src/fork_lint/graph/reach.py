@@ -37,6 +37,10 @@ _StartReason = tuple[object, ...]
 _AliveReason = tuple[object, ...]
 
 
+# Run on an instance before any other method can (`Reachability._building`).
+_CONSTRUCTORS = frozenset(("__new__", "__init__", "__post_init__"))
+
+
 @dataclass(frozen=True)
 class Hazard:
     sink: SinkHit
@@ -237,13 +241,33 @@ class Reachability:
             if sc is None or sc["method_kind"] == "":
                 continue
             cls = owner_method.rpartition(".")[0]
+            building = self._building(cls)
             for sub in sorted(self.p.subclasses(cls)):
                 for name_values in self._methods(sub):
-                    if name_values == owner_method:
+                    if name_values == owner_method or name_values in building:
                         continue
                     if self._only_called_before(name_values, hit.ref):
                         continue
                     mark(name_values, ("class", hit, cls))
+
+    def _building(self, cls: str) -> set[str]:
+        """Methods of ``cls`` and its subclasses that run only while an instance is
+        built: the constructors, and methods that only they call (in the same
+        classes). No method of the instance has run yet, so the thread the instance
+        keeps is not alive there; a thread of an earlier instance is found by
+        following the calls that built this one after it started."""
+        classes = self.p.subclasses(cls)
+        methods = {m for c in classes for m in self._methods(c)}
+        out = {m for m in methods if m.rpartition(".")[2] in _CONSTRUCTORS}
+        grown = True
+        while grown:
+            grown = False
+            for m in sorted(methods - out):
+                callers = self.callers.get(m)
+                if callers and all(self.func_of(ref) in out for ref in callers):
+                    out.add(m)
+                    grown = True
+        return out
 
     def _methods(self, cls: str) -> list[str]:
         return sorted(self.p.own_methods(cls))
