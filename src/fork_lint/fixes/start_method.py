@@ -81,18 +81,24 @@ def fix(finding: Finding, ctx: FixContext) -> Proposal | NoFix | None:
 
 
 def _target_location(finding: Finding) -> tuple[str, int, int] | None:
-    if finding.code == "FRK003":
+    if finding.code == "FRK003" and finding.sink.endswith(".ProcessPoolExecutor"):
         s = finding.location.span
         return finding.path, s.line, s.col
-    if finding.code != "FRK002" or not finding.sink.startswith("multiprocessing."):
-        return None  # billiard has no forkserver context worth switching to
-    if finding.sink.endswith("Process.start"):
+    if finding.code == "FRK003" or (
+        finding.code == "FRK002"
+        and finding.sink.startswith("multiprocessing.")
+        and finding.sink.endswith("Process.start")
+    ):
+        # Reported where the pool or process is used: the fix goes where it is built.
         alloc = dict(finding.extra).get("alloc")
         if alloc is None:
             return None
         rest, _, col = alloc.rpartition(":")
         path, _, line = rest.rpartition(":")
         return path, int(line), int(col)
+    if finding.code != "FRK002":
+        return None
+    # billiard has no forkserver context worth switching to
     if finding.sink in ("multiprocessing.Pool", "multiprocessing.Manager"):
         s = finding.location.span
         return finding.path, s.line, s.col

@@ -25,6 +25,8 @@ _ASYNC_SUBPROCESS = frozenset(
 _PPE = frozenset(
     ("concurrent.futures.ProcessPoolExecutor", "concurrent.futures.process.ProcessPoolExecutor")
 )
+# Where a pool built with the "fork" start method forks its workers.
+_PPE_USES = frozenset(f"{p}().{m}" for p in _PPE for m in ("submit", "map"))
 _THREAD_POOLS = ("multiprocessing.pool.ThreadPool", "multiprocessing.dummy")
 
 
@@ -49,6 +51,7 @@ def _sink_patterns() -> tuple[str, ...]:
         *mp,
         *_PPE,
         *(f"{p}().__init__" for p in _PPE),
+        *_PPE_USES,
         *_SUBPROCESS,
         "subprocess.Popen().__init__",
         *_ASYNC_SUBPROCESS,
@@ -198,16 +201,21 @@ class Classifier:
             out.sinks.append(SinkHit(ref, "os-fork", path, ""))
         self._mp_sink(out, ref, site, path, v)
         if path in _PPE:
-            arg = _kw(site, "mp_context")
-            method: str | None
-            if arg is None or arg == ("const", None):
-                method, why = self.default_method("multiprocessing")
-            else:
-                method, why = self._method_of_expr(ref, arg)
+            method, why = self._pool_method(ref, site)
             if method == "fork":
                 out.sinks.append(
                     SinkHit(ref, "process-pool", "concurrent.futures.ProcessPoolExecutor", why)
                 )
+        elif path in _PPE_USES and v[2]:
+            # A "fork" pool forks all its workers at its first `submit` or `map`,
+            # wherever that runs (a pool built before any thread and first used on one).
+            mod, _, sid = str(v[2]).rpartition("#")
+            alloc = (mod, int(sid))
+            if alloc[0] in self.p.modules:
+                method, why = self._pool_method(alloc, self.p.site(alloc))
+                if method == "fork":
+                    name = "concurrent.futures.ProcessPoolExecutor." + path.rpartition(".")[2]
+                    out.sinks.append(SinkHit(ref, "process-pool", name, why, alloc))
         if (
             path in _SUBPROCESS
             or path in _ASYNC_SUBPROCESS
@@ -251,6 +259,17 @@ class Classifier:
         out.sinks.append(
             SinkHit(ref, "multiprocessing", kind_name, f"start method 'fork': {why}", alloc)
         )
+
+    def _pool_method(self, ref: SiteRef, site: CallSite) -> tuple[str | None, str]:
+        """The start method of the ``ProcessPoolExecutor`` built at ``ref``."""
+        arg = _kw(site, "mp_context")
+        if arg is None and not site["via_kwargs"] and any(key is None for key, _ in site["kwargs"]):
+            # `**kwargs` whose keys are not visible here may hold `mp_context`
+            # (APScheduler sets "spawn" there): the start method is unknown.
+            return None, ""
+        if arg is None or arg == ("const", None):
+            return self.default_method("multiprocessing")
+        return self._method_of_expr(ref, arg)
 
     def _method_of_expr(self, ref: SiteRef, expr: Expr) -> tuple[str | None, str]:
         site = self.p.site(ref)

@@ -129,11 +129,15 @@ class Reachability:
             return not self._joined(start, at)
         return False
 
-    def preceding_start(self, at: SiteRef) -> tuple[SiteRef, _StartReason] | None:
+    def preceding_start(
+        self, at: SiteRef, sink: SinkHit | None = None
+    ) -> tuple[SiteRef, _StartReason] | None:
         func = self.func_of(at)
         site = self._site(at)
         for ref, reason in self._starting_sites(func):
             if ref[0] != at[0]:
+                continue
+            if sink is not None and self._own_pool(self._first_source(ref, reason), sink):
                 continue
             s = self._site(ref)
             if s["child"] and not site["child"]:
@@ -329,15 +333,54 @@ class Reachability:
             w = self.witness_for(sink)
             if w is not None:
                 out.append(Hazard(sink, w, self.func_of(sink.ref)))
-        return out
+        # A pool is reported once: where it is built when that is hazardous (the
+        # fix goes there), else at its first hazardous use.
+        built = {h.sink.ref for h in out if h.sink.kind == "process-pool" and h.sink.alloc is None}
+        first_use: dict[SiteRef, SiteRef] = {}
+        for h in out:
+            alloc = h.sink.alloc
+            if h.sink.kind == "process-pool" and alloc is not None and alloc not in built:
+                first_use[alloc] = min(first_use.get(alloc, h.sink.ref), h.sink.ref)
+        return [
+            h
+            for h in out
+            if h.sink.kind != "process-pool"
+            or h.sink.alloc is None
+            or first_use.get(h.sink.alloc) == h.sink.ref
+        ]
+
+    def _first_source(self, ref: SiteRef, reason: _StartReason) -> SiteRef:
+        """The site that starts the thread a call leaves running, as `starts` records."""
+        seen: set[str] = set()
+        while reason[0] == "call":
+            callee = reason[2]
+            assert isinstance(callee, str)
+            if callee in seen or callee not in self.starts:
+                break
+            seen.add(callee)
+            ref, reason = self.starts[callee]
+        return ref
+
+    def _own_pool(self, start: SiteRef, sink: SinkHit) -> bool:
+        """Is the thread started at ``start`` the management thread of the pool whose
+        use is ``sink``? The pool starts it only after forking all its workers."""
+        if sink.kind != "process-pool" or sink.alloc is None:
+            return False
+        alloc = f"{sink.alloc[0]}#{sink.alloc[1]}"
+        return any(
+            v[0] == "x" and v[2] == alloc and v[1].endswith(("().submit", "().map"))
+            for v in self.p.callees.get(start, ())
+        )
 
     def witness_for(self, sink: SinkHit) -> Witness | None:
         sink_hop = self.hop(sink.ref, f"forks: `{sink.name}`")
-        return self._witness_at(sink.ref, [sink_hop], set())
+        return self._witness_at(sink.ref, [sink_hop], set(), sink)
 
-    def _witness_at(self, ref: SiteRef, tail: list[Hop], seen: set[str]) -> Witness | None:
+    def _witness_at(
+        self, ref: SiteRef, tail: list[Hop], seen: set[str], sink: SinkHit
+    ) -> Witness | None:
         func = self.func_of(ref)
-        before = self.preceding_start(ref)
+        before = self.preceding_start(ref, sink)
         if before is not None:
             start_ref, reason = before
             thread_path = self._start_chain(start_ref, reason)
@@ -358,7 +401,7 @@ class Reachability:
             call_ref = reason[1]
             assert isinstance(call_ref, tuple)
             hop = self.hop(call_ref, f"calls `{self._site(call_ref)['text']}()`")
-            return self._witness_at(call_ref, [hop, *tail], seen)
+            return self._witness_at(call_ref, [hop, *tail], seen, sink)
         if kind == "thread":
             hit = reason[1]
             assert isinstance(hit, SourceHit)
@@ -373,6 +416,8 @@ class Reachability:
         if kind == "class":
             hit, cls = reason[1], reason[2]
             assert isinstance(hit, SourceHit)
+            if self._own_pool(hit.ref, sink):
+                return None
             chain = self._start_chain(hit.ref, ("source", hit))
             return Witness(
                 anchor=str(cls),
