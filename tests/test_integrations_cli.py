@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -353,3 +355,20 @@ def test_exit_non_zero_on_fix(repo: Path) -> None:
     assert (proc.returncode, proc.stdout) == (0, "All checks passed!\n")
     git(repo, "checkout", "-q", "--", "svc/worker.py")
     assert run_cli(repo, *hook).returncode == 0  # without the flag, as ruff: nothing remains
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX pipes")
+def test_a_reader_that_goes_away_is_not_an_internal_error(repo: Path) -> None:
+    # `fork-lint | head -1` with more output than the pipe holds: the exit status of a
+    # tool SIGPIPE killed, and nothing on stderr (it used to say "internal error").
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fork_lint", "--no-cache", "--unsafe-fixes"],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    err = process.stderr.read()
+    assert process.wait(timeout=120) == 141
+    assert err == b""

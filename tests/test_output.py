@@ -10,6 +10,7 @@ and read every rewritten file before committing it.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import os
@@ -632,6 +633,27 @@ def test_statistics_without_fixable_findings_and_unknown_codes() -> None:
 def test_summary(findings: tuple[Finding, ...], fixed: int, hidden: int, expected: str) -> None:
     ctx = RenderContext(read_lines=read_lines, fixed=fixed, unsafe_hidden=hidden)
     assert summary(findings, ctx) == expected
+
+
+def test_unsafe_fixes_are_marked_fixable_only_with_unsafe_fixes() -> None:
+    # As ruff: with `--unsafe-fixes`, an unsafe fix is one `--fix` would apply.
+    for unsafe, star in ((False, ""), (True, "[*] ")):
+        ctx = RenderContext(read_lines=read_lines, unsafe_fixes=unsafe)
+        header = f"FRK002 {star}`multiprocessing.Pool()`"
+        assert header in render("concise", (MULTIPROCESSING,), ctx)
+        assert header in render("full", (MULTIPROCESSING,), ctx)
+        assert f"help: {star}Use the" in render("github", (MULTIPROCESSING,), ctx)
+        fixable = "[*] 1 fixable with the `--fix` option.\n" if unsafe else ""
+        assert summary((MULTIPROCESSING,), ctx) == f"Found 1 error.\n{fixable}"
+        assert ("[*]" in statistics((MULTIPROCESSING, OS_FORK), ctx)) is unsafe
+    display_only = MULTIPROCESSING.fix
+    assert display_only is not None
+    suggestion = dataclasses.replace(
+        MULTIPROCESSING,
+        fix=dataclasses.replace(display_only, applicability=Applicability.DISPLAY_ONLY),
+    )
+    ctx = RenderContext(read_lines=read_lines, unsafe_fixes=True)
+    assert "[*]" not in render("concise", (suggestion,), ctx)
 
 
 def test_unknown_format() -> None:

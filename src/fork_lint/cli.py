@@ -2,12 +2,13 @@
 
 Exit codes follow ruff: 0 no findings, 1 findings, 2 usage, configuration or
 internal error; and the shell's 130 when stopped by Ctrl-C (SIGINT), 143 by
-SIGTERM.
+SIGTERM, 141 when the reader of its output went away (`fork-lint | head`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import traceback
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from fork_lint.vcs import ChangedLines
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as the shell reports a tool SIGPIPE killed
 # Codes of files that could not be analysed at all: --strict makes them a usage error.
 _UNANALYSED = frozenset({"FRK900", "FRK999"})
 _COMMANDS = ("check", "graph", "rule", "version")
@@ -254,6 +256,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args)
     except KeyboardInterrupt as exc:
         return _stopped(exc)
+    except BrokenPipeError:
+        # The reader of stdout is gone: not an error of ours, and nothing more can be
+        # said there. Point stdout at /dev/null so the interpreter's last flush at exit
+        # does not fail again, and end as a tool killed by SIGPIPE would.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # a crash is a bug: say so in one line unless asked for more
         stopped = interruption(exc)
         if stopped is not None:  # raised by clean-up code the interruption ran
@@ -659,7 +669,11 @@ def _report(run: CheckRun) -> int:
         args.color == "auto" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     )
     ctx = RenderContext(
-        color=color, fixed=run.fixed, unsafe_hidden=run.unsafe_hidden, rank=run.rank
+        color=color,
+        fixed=run.fixed,
+        unsafe_hidden=run.unsafe_hidden,
+        unsafe_fixes=args.unsafe_fixes,
+        rank=run.rank,
     )
     findings = run.findings
     if args.statistics:

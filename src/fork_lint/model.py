@@ -103,6 +103,12 @@ class Finding:
     def fixable(self) -> bool:
         return self.fix is not None and self.fix.applicability is Applicability.SAFE
 
+    def fixable_with(self, *, unsafe: bool) -> bool:
+        """Would `--fix` apply this finding's fix (with `--unsafe-fixes` if ``unsafe``)?"""
+        return self.fixable or (
+            unsafe and self.fix is not None and self.fix.applicability is Applicability.UNSAFE
+        )
+
     def fingerprint(self, source_line: str = "") -> str:
         """Stable id: rule, file, enclosing function, sink and the stripped sink line.
 

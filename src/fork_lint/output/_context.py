@@ -45,6 +45,7 @@ class RenderContext:
     read_lines: Callable[[str], list[str] | None] = read_source_lines
     fixed: int = 0  # fixes applied this run
     unsafe_hidden: int = 0  # unsafe fixes available but not enabled
+    unsafe_fixes: bool = False  # `--unsafe-fixes`: unsafe fixes are marked `[*]` too
     show_fixes: bool = True  # `full` shows the diff of each fix under its `help:` line
     # With `--diff-base`: 0 the finding's span changed, 1 a witness step changed, 2 neither.
     # Formats whose consumer shows only the first few findings (`github`) put low ranks first.

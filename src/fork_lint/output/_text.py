@@ -65,9 +65,9 @@ def styled_position(loc: Location, style: Style) -> str:
     return f"{style.bold(loc.path)}{sep}{loc.span.line}{sep}{loc.span.col + 1}"
 
 
-def header(finding: Finding, style: Style) -> str:
-    """`path:line:col: CODE [*] message`."""
-    fixable = f"[{style.accent('*')}] " if finding.fixable else ""
+def header(finding: Finding, style: Style, *, unsafe: bool = False) -> str:
+    """`path:line:col: CODE [*] message`; `[*]` when `--fix` would apply the fix."""
+    fixable = f"[{style.accent('*')}] " if finding.fixable_with(unsafe=unsafe) else ""
     return (
         f"{styled_position(finding.location, style)}{style.accent(':')} "
         f"{style.error(finding.code)} {fixable}{finding.message}"

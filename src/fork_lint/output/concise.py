@@ -11,4 +11,6 @@ from fork_lint.output._text import Style, header, sort_findings
 
 def render_concise(findings: Sequence[Finding], ctx: RenderContext) -> str:
     style = Style(ctx.color)
-    return "".join(header(f, style) + "\n" for f in sort_findings(findings))
+    return "".join(
+        header(f, style, unsafe=ctx.unsafe_fixes) + "\n" for f in sort_findings(findings)
+    )

@@ -24,16 +24,19 @@ def render_full(findings: Sequence[Finding], ctx: RenderContext) -> str:
     read = cached_reader(ctx.read_lines)
     style = Style(ctx.color)
     blocks = [
-        "\n".join(_finding_lines(f, read, style, show_fixes=ctx.show_fixes)) + "\n"
+        "\n".join(
+            _finding_lines(f, read, style, show_fixes=ctx.show_fixes, unsafe=ctx.unsafe_fixes)
+        )
+        + "\n"
         for f in sort_findings(findings)
     ]
     return "\n".join(blocks)
 
 
 def _finding_lines(
-    finding: Finding, read: ReadLines, style: Style, *, show_fixes: bool
+    finding: Finding, read: ReadLines, style: Style, *, show_fixes: bool, unsafe: bool
 ) -> list[str]:
-    out = [header(finding, style)]
+    out = [header(finding, style, unsafe=unsafe)]
     out += frame(read(finding.path), finding.location.span, style, label=finding.code)
     if finding.witness is not None:
         out += _witness_lines(finding.witness, read, style)

@@ -50,7 +50,7 @@ def ordered(findings: Sequence[Finding], ctx: RenderContext) -> list[Finding]:
     return sorted(by_location, key=rank)  # stable: location order within a rank
 
 
-def _details(finding: Finding) -> str:
+def _details(finding: Finding, unsafe: bool) -> str:
     lines = [finding.message]
     witness = finding.witness
     if witness is not None:
@@ -66,7 +66,7 @@ def _details(finding: Finding) -> str:
                     f"{hop.description}"
                 )
     if finding.fix is not None:
-        star = "[*] " if finding.fixable else ""
+        star = "[*] " if finding.fixable_with(unsafe=unsafe) else ""
         lines.append(f"help: {star}{finding.fix.message}")
     rule = BY_CODE.get(finding.code)
     if rule is not None:
@@ -74,7 +74,7 @@ def _details(finding: Finding) -> str:
     return "\n".join(lines)
 
 
-def annotation(finding: Finding) -> str:
+def annotation(finding: Finding, *, unsafe: bool = False) -> str:
     """The workflow command for one finding, without the trailing newline."""
     span = finding.location.span
     level = "warning" if finding.severity is Severity.WARNING else "error"
@@ -89,11 +89,11 @@ def annotation(finding: Finding) -> str:
     if span.end_line == span.line:
         props += [("endColumn", str(max(span.end_col, span.col) + 1))]
     rendered = ",".join(f"{key}={escape_property(value)}" for key, value in props)
-    return f"::{level} {rendered}::{escape_data(_details(finding))}"
+    return f"::{level} {rendered}::{escape_data(_details(finding, unsafe))}"
 
 
 def render_github(findings: Sequence[Finding], ctx: RenderContext) -> str:
-    return "".join(annotation(f) + "\n" for f in ordered(findings, ctx))
+    return "".join(annotation(f, unsafe=ctx.unsafe_fixes) + "\n" for f in ordered(findings, ctx))
 
 
 def _cell(text: str) -> str:

@@ -34,7 +34,7 @@ def statistics(findings: Sequence[Finding], ctx: RenderContext) -> str:
             finding.code, _Row(finding.code, rule.summary if rule is not None else finding.name)
         )
         row.count += 1
-        row.fixable = row.fixable or finding.fixable
+        row.fixable = row.fixable or finding.fixable_with(unsafe=ctx.unsafe_fixes)
     ordered = sorted(rows.values(), key=lambda r: (-r.count, r.code))
     if not ordered:
         return ""
@@ -76,7 +76,7 @@ def summary(findings: Sequence[Finding], ctx: RenderContext) -> str:
         out.append(f"Found {_plural(remaining, 'error')}.")
     else:
         out.append("All checks passed!")
-    fixable = sum(1 for f in findings if f.fixable)
+    fixable = sum(1 for f in findings if f.fixable_with(unsafe=ctx.unsafe_fixes))
     hidden = ctx.unsafe_hidden
     hidden_text = (
         f"{_plural(hidden, 'hidden fix', 'es')} can be enabled with the `--unsafe-fixes` option"
