@@ -313,3 +313,30 @@ def test_settings_built_by_hand(tmp_path: Path) -> None:
         fork_sinks=(),
     )
     assert discover([tmp_path / "x"], settings).files == [tmp_path / "x/a.py"]
+
+
+@pytest.mark.parametrize("given", ["dist", "dist/pkg", "dist/pkg/b.py"])
+def test_a_tree_outside_the_working_directory_is_named_from_its_packages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: str
+) -> None:
+    # An unpacked wheel or sdist analysed from elsewhere: with no project file around
+    # it, module names start above its outermost package, so `from pkg.a import ...`
+    # still reaches pkg/a.py (named by file name alone, every `__init__.py` was the
+    # same module and the thread below was not found).
+    from fork_lint.api import check_paths
+
+    pkg = tmp_path / "dist" / "pkg"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text(
+        "import threading\n\n\ndef start():\n    threading.Thread(target=print).start()\n"
+    )
+    (pkg / "b.py").write_text(
+        "import os\n\nfrom pkg.a import start\n\n\ndef main():\n    start()\n    os.fork()\n"
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    paths = [tmp_path / given] if not given.endswith(".py") else [pkg / "a.py", pkg / "b.py"]
+    [finding] = check_paths(paths).findings
+    assert (finding.code, finding.function) == ("FRK001", "pkg.b.main")

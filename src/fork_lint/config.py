@@ -442,7 +442,17 @@ def _locate(paths: Sequence[Path], *, read_config: bool = True) -> _Located:
                     return _Located(directory, candidate, data)
         if nearest_git is None and (directory / ".git").exists():
             nearest_git = directory
-    return _Located(nearest_pyproject or nearest_git or Path.cwd())
+    found = nearest_pyproject or nearest_git
+    if found is not None:
+        return _Located(found)
+    cwd = Path.cwd()
+    if start == cwd or cwd in start.parents:
+        return _Located(cwd)
+    from fork_lint.project import package_root
+
+    # A directory outside the working directory with no project around it (an
+    # unpacked sdist or wheel): module names start above its outermost package.
+    return _Located(package_root(start))
 
 
 def find_project_root(paths: Sequence[Path]) -> Path:
@@ -452,7 +462,9 @@ def find_project_root(paths: Sequence[Path]) -> Path:
     directory with `.fork-lint.toml`, `fork-lint.toml` or a `pyproject.toml` holding
     `[tool.fork-lint]` -- like ruff, which skips pyproject files without `[tool.ruff]`,
     so a sub-package's bare pyproject.toml does not hide the repository's settings.
-    Without any, the nearest pyproject.toml, then the nearest `.git`, then the cwd.
+    Without any, the nearest pyproject.toml, then the nearest `.git`, then the cwd
+    if it holds the first path, else the directory above that path's outermost
+    package (an unpacked wheel or sdist checked from elsewhere).
     """
     return _locate(paths).root
 

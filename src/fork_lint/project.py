@@ -114,11 +114,22 @@ class _ModuleNamer:
         root = self.real_root
         prefix = root if root.endswith(os.sep) else root + os.sep
         if not real.startswith(prefix):
-            return module_name_for(path.name)
+            # Outside the project (a second tree on the command line): named from
+            # the outermost regular package it is in, as the interpreter would.
+            top = package_root(Path(real).parent)
+            return module_name_for(Path(real).relative_to(top).as_posix())
         parts = real[len(prefix) :].split(os.sep)
         if len(parts) > 1 and parts[0] in ("src", "lib") and self._strip(parts[0]):
             parts = parts[1:]
         return module_name_for("/".join(parts))
+
+
+def package_root(directory: Path) -> Path:
+    """The parent of the outermost regular package that ``directory`` is in (or
+    ``directory`` itself when it is not in one): where its modules' names start."""
+    while (directory / "__init__.py").is_file() and directory.parent != directory:
+        directory = directory.parent
+    return directory
 
 
 def decode_source(data: bytes) -> str:
