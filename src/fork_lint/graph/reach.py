@@ -37,6 +37,14 @@ _StartReason = tuple[object, ...]
 _AliveReason = tuple[object, ...]
 
 
+# Where a "fork" process pool forks its workers (`classify._PPE_USES`).
+_USES = ("().submit", "().map")
+
+
+def _pool_use(sink: SinkHit) -> bool:
+    return sink.kind == "process-pool" and sink.alloc is not None
+
+
 # Run on an instance before any other method can (`Reachability._building`).
 _CONSTRUCTORS = frozenset(("__new__", "__init__", "__post_init__"))
 
@@ -117,15 +125,17 @@ class Reachability:
         # `at` comes first in the text but a shared loop brings it round again.
         return any(k in keys and o >= s["order"] for k, o in joins)
 
-    def precedes(self, start: SiteRef, at: SiteRef) -> bool:
+    def precedes(self, start: SiteRef, at: SiteRef, *, carried: bool = True) -> bool:
+        """Can a thread started at ``start`` be alive when ``at`` runs? Also in a
+        later iteration of a loop around both, unless not ``carried``."""
         s, a = self._site(start), self._site(at)
         if start == at:
-            return bool(s["loops"]) and not self._joined(start, at)
+            return carried and bool(s["loops"]) and not self._joined(start, at)
         if s["arms"] and a["arms"] and any(x ^ 1 in a["arms"] for x in s["arms"]):
             return False  # the two arms of one `if` (`CallSite.arms`)
         if s["order"] < a["order"]:
             return not self._joined(start, at)
-        if set(s["loops"]) & set(a["loops"]):
+        if carried and set(s["loops"]) & set(a["loops"]):
             return not self._joined(start, at)
         return False
 
@@ -134,6 +144,9 @@ class Reachability:
     ) -> tuple[SiteRef, _StartReason] | None:
         func = self.func_of(at)
         site = self._site(at)
+        # A pool forks at its first use: in a loop, at the first iteration, before any
+        # thread the loop starts (`Reachability._first_use`).
+        carried = sink is None or not _pool_use(sink)
         for ref, reason in self._starting_sites(func):
             if ref[0] != at[0]:
                 continue
@@ -142,7 +155,7 @@ class Reachability:
             s = self._site(ref)
             if s["child"] and not site["child"]:
                 continue  # threads started in a forked child are not the parent's
-            if self.precedes(ref, at):
+            if self.precedes(ref, at, carried=carried):
                 return ref, reason
         return None
 
@@ -361,18 +374,32 @@ class Reachability:
             ref, reason = self.starts[callee]
         return ref
 
+    def _first_use(self, sink: SinkHit) -> bool:
+        """Is no other use of the pool earlier in the function? After one, the
+        workers are forked already."""
+        alloc = f"{sink.alloc[0]}#{sink.alloc[1]}" if sink.alloc else ""
+        order = self._site(sink.ref)["order"]
+        for ref in self.sites_of.get(self.func_of(sink.ref), ()):
+            if ref[0] == sink.ref[0] and self._site(ref)["order"] < order:
+                for v in self.p.callees.get(ref, ()):
+                    if v[0] == "x" and v[2] == alloc and v[1].endswith(_USES):
+                        return False
+        return True
+
     def _own_pool(self, start: SiteRef, sink: SinkHit) -> bool:
         """Is the thread started at ``start`` the management thread of the pool whose
         use is ``sink``? The pool starts it only after forking all its workers."""
-        if sink.kind != "process-pool" or sink.alloc is None:
+        if not _pool_use(sink) or sink.alloc is None:
             return False
         alloc = f"{sink.alloc[0]}#{sink.alloc[1]}"
         return any(
-            v[0] == "x" and v[2] == alloc and v[1].endswith(("().submit", "().map"))
+            v[0] == "x" and v[2] == alloc and v[1].endswith(_USES)
             for v in self.p.callees.get(start, ())
         )
 
     def witness_for(self, sink: SinkHit) -> Witness | None:
+        if _pool_use(sink) and not self._first_use(sink):
+            return None
         sink_hop = self.hop(sink.ref, f"forks: `{sink.name}`")
         return self._witness_at(sink.ref, [sink_hop], set(), sink)
 
