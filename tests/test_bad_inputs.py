@@ -416,3 +416,40 @@ def test_many_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert code == 1
     assert "analysed 20002 files" in err
+
+
+# A thread, then a `preexec_fn` launch (a fixable FRK004) after a deep expression.
+_DEEP = """\
+import os
+import subprocess
+import threading
+
+a = None
+X = {expr}
+
+
+def main():
+    threading.Thread(target=print).start()
+    subprocess.Popen(["ls"], preexec_fn=os.setsid)
+"""
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        " + ".join(["1"] * 1500),  # parses, but nests deeper than marshal stores
+    ],
+    ids=["sum_of_1500_terms"],
+)
+def test_deep_expressions_are_analysed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], expr: str
+) -> None:
+    """Deep expressions that `ast` still parses: the file is analysed (its finding is
+    reported, without a fix when libcst cannot walk the file), and so is the rest."""
+    root = project_with(tmp_path, "deep.py", _DEEP.format(expr=expr).encode())
+    status, rows, err = run(capsys, str(root))
+    assert [r[:3] for r in rows if r[0] == "deep.py"] == [("deep.py", "FRK004", 11)]
+    assert good_analysed(rows)
+    assert status == 1 and err == ""
+    assert main(["check", "--no-cache", "-j", "1", "--fix", "--unsafe-fixes", str(root)]) == 1
+    assert "nests too deeply" in capsys.readouterr().out

@@ -273,7 +273,12 @@ def propose(finding: Finding, ctx: FixContext) -> Proposal | NoFix | None:
     """The first proposal of the rule's fixers, else the first reason, else None."""
     reason: NoFix | None = None
     for fixer in fixers_for(finding.code):
-        result = fixer(finding, ctx)
+        try:
+            result = fixer(finding, ctx)
+        except RecursionError:
+            # libcst walks trees recursively: a file nested deeper than it can walk
+            # (a generated expression of a thousand terms) gets no fix, not a crash.
+            result = NoFix("the file nests too deeply for fork-lint to rewrite it")
         if isinstance(result, Proposal):
             return _keeping_final_line_breaks(result, ctx)
         if isinstance(result, NoFix) and reason is None:
