@@ -208,7 +208,8 @@ class _Extractor:
         # The lines whose character columns differ from ast's byte columns, by number.
         self.lines: dict[int, str] = {}
         if not self.ascii:
-            lines = re.split(r"\r\n|\r|\n", source)
+            # str.split is much cheaper than re.split, and the same without "\r"
+            lines = source.split("\n") if "\r" not in source else re.split(r"\r\n|\r|\n", source)
             self.lines = {i: text for i, text in enumerate(lines, 1) if not text.isascii()}
         # The scope being walked; its parents are held by the frames walking them.
         self.cur: _ScopeState
@@ -300,8 +301,7 @@ class _Extractor:
         saved_child = st.child
         depth = len(st.arms)  # `_if` may put the rest of the block in an arm
         for stmt in body:
-            rest_is_child = self._stmt(stmt)
-            if rest_is_child:
+            if self._stmt(stmt):  # the rest of the block runs in the child
                 st.child = True
         st.child = saved_child
         del st.arms[depth:]
@@ -324,7 +324,8 @@ class _Extractor:
             value = self.expr(node.value)
             for target in node.targets:
                 self._assign(target, value, node.value)
-            self._set_bind(value, node.targets[0])
+            if value[0] == "call":
+                self._set_bind(value, node.targets[0])
         elif type(node) is ast.Expr:
             self.expr(node.value)
         elif type(node) is ast.If:
@@ -453,6 +454,8 @@ class _Extractor:
 
     def _defaults(self, args: ast.arguments) -> list[tuple[str, Expr]]:
         """Default values with their parameters, evaluated in the enclosing scope."""
+        if not args.defaults and not args.kw_defaults:  # most functions
+            return []
         positional = [*args.posonlyargs, *args.args]
         with_default = positional[len(positional) - len(args.defaults) :]
         out = [(p.arg, self.expr(d)) for p, d in zip(with_default, args.defaults, strict=True)]
@@ -476,7 +479,7 @@ class _Extractor:
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         parent = self.cur
-        decorators = [self.expr(d) for d in node.decorator_list]
+        decorators = [self.expr(d) for d in node.decorator_list] if node.decorator_list else []
         args = node.args
         defaults = self._defaults(args)
         qualname = f"{parent.scope['qualname']}.{node.name}"
@@ -620,8 +623,8 @@ class _Extractor:
     def _assign(self, target: ast.expr, value: Expr, value_node: ast.expr | None) -> None:
         st = self.cur
         sc = st.scope
-        if isinstance(target, ast.Name):
-            self._bind(target.id)
+        if type(target) is ast.Name:
+            sc["locals"].append(target.id)  # self._bind, inlined: the most common case
             sc["assigns"].append((("name", target.id), value))
             if isinstance(value_node, ast.Call):
                 if _names_fork(value_node.func):
@@ -749,7 +752,10 @@ class _Extractor:
         if type(node) is ast.Name:
             return ("name", node.id)
         if type(node) is ast.Attribute:
-            return ("attr", self.expr(node.value), node.attr)
+            owner = node.value
+            if type(owner) is ast.Name:  # most are `name.attr`: spare the call
+                return ("attr", ("name", owner.id), node.attr)
+            return ("attr", self.expr(owner), node.attr)
         if type(node) is ast.Constant:
             if isinstance(node.value, _CONST_TYPES):
                 return ("const", node.value)
@@ -822,7 +828,8 @@ class _Extractor:
             self._site(("name", "super"), args, [], node, "call", "super")
             return ("super", self.class_stack[-1])
         func = self.expr(func_node)
-        args = [self.expr(a) for a in node.args]
+        # A comprehension costs a frame even when empty, and many calls have no arguments.
+        args = [self.expr(a) for a in node.args] if node.args else []
         kwargs: list[tuple[str | None, Expr]] = []
         via: list[str] = []
         for kw in node.keywords:
@@ -838,9 +845,7 @@ class _Extractor:
                     kwargs.append((key, v))
                     via.append(key)
         recv = _recv_key(func_node.value) if isinstance(func_node, ast.Attribute) else ""
-        site = self._site(
-            func, args, kwargs, node, "call", _text(func_node), recv=recv, via_kwargs=via
-        )
+        site = self._site(func, args, kwargs, node, "call", _text(func_node), recv, via)
         st = self.cur
         if isinstance(func_node, ast.Attribute):
             method = func_node.attr
@@ -907,8 +912,11 @@ def _own_super(node: ast.Call, cls: str) -> bool:
 
 
 def _dotted(node: ast.expr) -> str:
-    if type(node) is ast.Name:  # the common case, as the loop below would return it
+    # The common shapes `name` and `name.attr` first, as the loop below would spell them.
+    if type(node) is ast.Name:
         return node.id
+    if type(node) is ast.Attribute and type(node.value) is ast.Name:
+        return f"{node.value.id}.{node.attr}"
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
@@ -932,11 +940,9 @@ _recv_key = _dotted  # a receiver is known by its dotted name
 
 def _text(node: ast.expr) -> str:
     """Short display text of a callee: ``threading.Thread(...).start``."""
-    # The common shapes `f` and `mod.f` first, as the loop below would spell them.
-    if type(node) is ast.Name:
-        return node.id
-    if type(node) is ast.Attribute and type(node.value) is ast.Name:
-        return f"{node.value.id}.{node.attr}"
+    dotted = _dotted(node)  # most callees, spelled as the loop below would
+    if dotted:
+        return dotted
     parts: list[str] = []
     while True:
         if isinstance(node, ast.Attribute):
