@@ -36,13 +36,13 @@ def parse_noqa(source: str, tree: ast.AST | None = None) -> dict[str, list[str] 
     hits = list(_NOQA.finditer(source))
     if not hits:
         return {}
-    starts = _lines_of(source, [m.start() for m in hits])
-    strings = _string_spans(tree, sorted({line for line, _ in starts})) if tree is not None else []
+    lines = _lines_of(source, [m.start() for m in hits])
+    strings = _string_spans(tree, sorted({line for line, _ in lines})) if tree is not None else []
     out: dict[str, list[str] | None] = {}
-    for m, (line, start) in zip(hits, starts, strict=True):
+    for m, (line, line_start) in zip(hits, lines, strict=True):
         if strings:
             # ast columns count UTF-8 bytes
-            col = len(source[start : m.start()].encode("utf-8", "surrogatepass"))
+            col = len(source[line_start : m.start()].encode("utf-8", "surrogatepass"))
             if any(start <= (line, col) < end for start, end in strings):
                 continue
         codes = m.group("codes")
