@@ -25,6 +25,7 @@ _FORK_NAMES = ("fork", "forkpty")
 _JOIN_METHODS = frozenset(("join", "shutdown", "terminate", "stop"))
 _CONTAINER_ADD = frozenset(("append", "add", "extend", "insert", "appendleft", "update"))
 _CONST_TYPES = (str, int, float, bool, type(None))
+_TRY_STAR: type | None = getattr(ast, "TryStar", None)  # 3.11+
 
 
 def parse_noqa(source: str, tree: ast.AST | None = None) -> dict[str, list[str] | None]:
@@ -32,15 +33,16 @@ def parse_noqa(source: str, tree: ast.AST | None = None) -> dict[str, list[str] 
     like one inside a string literal (a test's source code) is not a comment."""
     if "noqa" not in source and "NOQA" not in source and "NoQA" not in source:
         return {}
-    starts = [0]
-    starts.extend(m.end() for m in re.finditer(r"\r\n|\r|\n", source))
-    strings = _string_spans(tree) if tree is not None else []
+    hits = list(_NOQA.finditer(source))
+    if not hits:
+        return {}
+    lines = _lines_of(source, [m.start() for m in hits])
+    strings = _string_spans(tree, sorted({line for line, _ in lines})) if tree is not None else []
     out: dict[str, list[str] | None] = {}
-    for m in _NOQA.finditer(source):
-        line = bisect.bisect_right(starts, m.start())
+    for m, (line, line_start) in zip(hits, lines, strict=True):
         if strings:
             # ast columns count UTF-8 bytes
-            col = len(source[starts[line - 1] : m.start()].encode("utf-8", "surrogatepass"))
+            col = len(source[line_start : m.start()].encode("utf-8", "surrogatepass"))
             if any(start <= (line, col) < end for start, end in strings):
                 continue
         codes = m.group("codes")
@@ -53,16 +55,56 @@ def parse_noqa(source: str, tree: ast.AST | None = None) -> dict[str, list[str] 
     return out
 
 
-def _string_spans(tree: ast.AST) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+def _lines_of(source: str, positions: list[int]) -> list[tuple[int, int]]:
+    """(line, offset of the line's start) of each of the ascending ``positions``."""
     out = []
-    for node in ast.walk(tree):
+    if "\r" in source:  # rare: line breaks of more than one kind
+        starts = [0]
+        starts.extend(m.end() for m in re.finditer(r"\r\n|\r|\n", source))
+        for pos in positions:
+            line = bisect.bisect_right(starts, pos)
+            out.append((line, starts[line - 1]))
+        return out
+    # Counting from one match to the next is cheaper than finding every line start.
+    line, prev = 1, 0
+    for pos in positions:
+        line += source.count("\n", prev, pos)
+        prev = pos
+        out.append((line, source.rfind("\n", 0, pos) + 1))
+    return out
+
+
+def _string_spans(tree: ast.AST, lines: list[int]) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Spans of the string literals that may hold a comment-like text on one of
+    ``lines`` (ascending). A statement that reaches none of them is skipped whole:
+    its literals lie within its lines, decorators included. Walking only those
+    statements instead of the whole tree saves most of the cost of the noqa pass."""
+    out = []
+    todo = [tree]
+    while todo:
+        node = todo.pop()
         if isinstance(node, ast.JoinedStr) or (
             isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes))
         ):
             end_line, end_col = node.end_lineno, node.end_col_offset
             if end_line is not None and end_col is not None:
                 out.append(((node.lineno, node.col_offset), (end_line, end_col)))
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, ast.stmt) or _reaches(child, lines):
+                todo.append(child)
     return out
+
+
+def _reaches(stmt: ast.stmt, lines: list[int]) -> bool:
+    """Whether one of ``lines`` (ascending) is within the statement's lines."""
+    first, last = stmt.lineno, stmt.end_lineno
+    if last is None:
+        return True
+    decorators = getattr(stmt, "decorator_list", None)
+    if decorators:  # before the `def` or `class` line
+        first = min(first, *(d.lineno for d in decorators))
+    i = bisect.bisect_left(lines, first)
+    return i < len(lines) and lines[i] <= last
 
 
 def module_name_for(relpath: str) -> tuple[str, bool]:
@@ -105,29 +147,9 @@ def extract(source: str, path: str, module: str, is_package: bool) -> ModuleFact
         facts["error"] = ("FRK900", "cannot analyse: nesting too deep", 1, 0)
     finally:
         sys.setrecursionlimit(limit)
-    _share_empty_lists(facts)
     return facts
 
 
-def _share_empty_lists(facts: ModuleFacts) -> None:
-    """Make every empty list of the module's sites and scopes one object.
-
-    Facts are never changed after extraction. marshal writes a shared object
-    once and loads it shared, so a cached module holds one empty list instead
-    of thousands: 49 MB on the benchmark corpus.
-    """
-    empty: list[Any] = []
-    for site in facts["calls"]:
-        for key in _SITE_LISTS:
-            if not site[key]:  # type: ignore[literal-required]
-                site[key] = empty  # type: ignore[literal-required]
-    for scope in facts["scopes"]:
-        for key in _SCOPE_LISTS:
-            if not scope[key]:  # type: ignore[literal-required]
-                scope[key] = empty  # type: ignore[literal-required]
-
-
-_SITE_LISTS = ("args", "kwargs", "loops", "arms", "via_kwargs")
 _SCOPE_LISTS = (
     "params", "kwonly", "decorators", "bases", "locals", "globals", "nonlocals", "assigns",
     "returns", "joins",
@@ -183,8 +205,20 @@ class _Extractor:
         self.package = module if is_package else module.rpartition(".")[0]
         self.facts = facts
         self.ascii = source.isascii()
-        self.lines: list[str] = [] if self.ascii else re.split(r"\r\n|\r|\n", source)
-        self.stack: list[_ScopeState] = []
+        # The lines whose character columns differ from ast's byte columns, by number.
+        self.lines: dict[int, str] = {}
+        if not self.ascii:
+            # str.split is much cheaper than re.split, and the same without "\r"
+            lines = source.split("\n") if "\r" not in source else re.split(r"\r\n|\r|\n", source)
+            self.lines = {i: text for i, text in enumerate(lines, 1) if not text.isascii()}
+        # The scope being walked; its parents are held by the frames walking them.
+        self.cur: _ScopeState
+        # Every empty list of the module's sites and scopes is this one object.
+        # Facts are never changed after extraction. marshal writes a shared object
+        # once and loads it shared, so a cached module holds one empty list instead
+        # of thousands: 49 MB on the benchmark corpus.
+        self.empty: list[Any] = []
+        self.calls = facts["calls"]
         self.loop_ids = 0
         self.if_ids = 0
         self.containers = 0
@@ -198,7 +232,7 @@ class _Extractor:
 
     # -- scopes -----------------------------------------------------------
     def _new_scope(
-        self, kind: str, name: str, qualname: str, node: ast.AST | None, parent: int
+        self, kind: str, name: str, qualname: str, node: ast.stmt | ast.expr | None, parent: int
     ) -> _ScopeState:
         scope: Scope = {
             "qualname": qualname,
@@ -227,38 +261,38 @@ class _Extractor:
         self.facts["scopes"].append(scope)
         return _ScopeState(index, scope)
 
-    @property
-    def cur(self) -> _ScopeState:
-        return self.stack[-1]
-
     def run(self, tree: ast.Module) -> None:
         st = self._new_scope("module", self.module.rpartition(".")[2], self.module, None, -1)
-        self.stack.append(st)
+        self.cur = st
         self._block(tree.body)
         self._finish(st)
 
     def _finish(self, st: _ScopeState) -> None:
+        """Close a scope; its lists are final from here on."""
         sc = st.scope
         sc["end_order"] = st.order
         sc["locals"] = sorted(set(sc["locals"]))
+        for key in _SCOPE_LISTS:
+            if not sc[key]:  # type: ignore[literal-required]
+                sc[key] = self.empty  # type: ignore[literal-required]
 
     def _bind(self, name: str) -> None:
         self.cur.scope["locals"].append(name)
 
     # -- positions --------------------------------------------------------
     def _col(self, line: int, byte_col: int) -> int:
-        if self.ascii or line < 1 or line > len(self.lines):
-            return byte_col
-        text = self.lines[line - 1]
-        if text.isascii():
+        text = self.lines.get(line)
+        if text is None:
             return byte_col
         return len(text.encode("utf-8")[:byte_col].decode("utf-8", "replace"))
 
-    def _span(self, node: Any) -> tuple[int, int, int, int]:
-        line = getattr(node, "lineno", 1)
-        end_line = getattr(node, "end_lineno", None) or line
-        col = self._col(line, getattr(node, "col_offset", 0))
-        end_col = self._col(end_line, getattr(node, "end_col_offset", None) or 0)
+    def _span(self, node: ast.stmt | ast.expr) -> tuple[int, int, int, int]:
+        line = node.lineno
+        end_line = node.end_lineno or line
+        if self.ascii:  # byte columns are character columns
+            return (line, node.col_offset, end_line, node.end_col_offset or 0)
+        col = self._col(line, node.col_offset)
+        end_col = self._col(end_line, node.end_col_offset or 0)
         return (line, col, end_line, end_col)
 
     # -- statements -------------------------------------------------------
@@ -267,8 +301,7 @@ class _Extractor:
         saved_child = st.child
         depth = len(st.arms)  # `_if` may put the rest of the block in an arm
         for stmt in body:
-            rest_is_child = self._stmt(stmt)
-            if rest_is_child:
+            if self._stmt(stmt):  # the rest of the block runs in the child
                 st.child = True
         st.child = saved_child
         del st.arms[depth:]
@@ -283,45 +316,80 @@ class _Extractor:
 
     def _stmt(self, node: ast.stmt) -> bool:
         """Handle one statement; True when the rest of the block runs only in a fork child."""
+        # The most common kinds first, matched by exact type: a parsed tree holds no
+        # subclasses of the node classes, and a miss costs less than isinstance's.
         st = self.cur
         sc = st.scope
-        if isinstance(node, ast.Expr):
-            self.expr(node.value)
-        elif isinstance(node, ast.Assign):
+        if type(node) is ast.Assign:
             value = self.expr(node.value)
             for target in node.targets:
                 self._assign(target, value, node.value)
-            self._set_bind(value, node.targets[0])
-        elif isinstance(node, ast.AnnAssign):
+            if value[0] == "call":
+                self._set_bind(value, node.targets[0])
+        elif type(node) is ast.Expr:
+            self.expr(node.value)
+        elif type(node) is ast.If:
+            return self._if(node)
+        elif type(node) is ast.FunctionDef or type(node) is ast.AsyncFunctionDef:
+            self._function(node)
+        elif type(node) is ast.Return:
+            if node.value is not None:
+                sc["returns"].append(self.expr(node.value))
+        elif type(node) is ast.ImportFrom:
+            base = self._resolve_from(node.module, node.level)
+            for alias in node.names:
+                if alias.name == "*":
+                    self.facts["star_imports"].append(base)
+                    self._site(("module", base), [], [], node, "import", base)
+                    continue
+                local = alias.asname or alias.name
+                self._bind(local)
+                value = ("from", base, alias.name)
+                sc["assigns"].append((("name", local), value))
+                self._site(value, [], [], node, "import", f"{base}.{alias.name}")
+        elif type(node) is ast.AnnAssign:
             if node.value is not None:
                 self._assign(node.target, self.expr(node.value), node.value)
             elif isinstance(node.target, ast.Name):
                 self._bind(node.target.id)
-        elif isinstance(node, ast.AugAssign):
-            self._assign(node.target, self.expr(node.value), None)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            self._function(node)
-        elif isinstance(node, ast.ClassDef):
+        elif type(node) is ast.Raise:
+            if node.exc is not None:
+                exc = self.expr(node.exc)
+                if isinstance(node.exc, (ast.Name, ast.Attribute)):
+                    # `raise Cls` instantiates `Cls` (an instance is raised as it is).
+                    self._site(exc, [], [], node.exc, "raise", _text(node.exc))
+            if node.cause is not None:
+                self.expr(node.cause)
+        elif type(node) is ast.ClassDef:
             self._class(node)
-        elif isinstance(node, ast.Return):
-            if node.value is not None:
-                sc["returns"].append(self.expr(node.value))
-        elif isinstance(node, ast.If):
-            return self._if(node)
-        elif isinstance(node, (ast.For, ast.AsyncFor)):
+        elif type(node) is ast.For or type(node) is ast.AsyncFor:
             it = self._iterate(node.iter, isinstance(node, ast.AsyncFor))
             self._enter_loop()
             self._assign(node.target, it, None)
             self._block(node.body)
             self.cur.loops.pop()
             self._block(node.orelse)
-        elif isinstance(node, ast.While):
-            self._enter_loop()
-            self.expr(node.test)
-            self._block(node.body)
-            self.cur.loops.pop()
-            self._block(node.orelse)
-        elif isinstance(node, (ast.With, ast.AsyncWith)):
+        elif type(node) is ast.Try or type(node) is _TRY_STAR:
+            self._block(node.body)  # type: ignore[attr-defined]
+            for handler in node.handlers:  # type: ignore[attr-defined]
+                if handler.type is not None:
+                    self.expr(handler.type)
+                if handler.name:
+                    self._bind(handler.name)
+                self._block(handler.body)
+            self._block(node.orelse)  # type: ignore[attr-defined]
+            self._block(node.finalbody)  # type: ignore[attr-defined]
+        elif type(node) is ast.Import:
+            for alias in node.names:
+                if alias.asname:
+                    self._bind(alias.asname)
+                    sc["assigns"].append((("name", alias.asname), ("module", alias.name)))
+                else:
+                    top = alias.name.partition(".")[0]
+                    self._bind(top)
+                    sc["assigns"].append((("name", top), ("module", top)))
+                self._site(("module", alias.name), [], [], node, "import", alias.name)
+        elif type(node) is ast.With or type(node) is ast.AsyncWith:
             keys = []
             for item in node.items:
                 ctx = self.expr(item.context_expr)
@@ -335,60 +403,28 @@ class _Extractor:
                 if key:
                     sc["joins"].append((key, st.order))
             st.order += 1
-        elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
-            self._block(node.body)  # type: ignore[attr-defined]
-            for handler in node.handlers:  # type: ignore[attr-defined]
-                if handler.type is not None:
-                    self.expr(handler.type)
-                if handler.name:
-                    self._bind(handler.name)
-                self._block(handler.body)
-            self._block(node.orelse)  # type: ignore[attr-defined]
-            self._block(node.finalbody)  # type: ignore[attr-defined]
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    self._bind(alias.asname)
-                    sc["assigns"].append((("name", alias.asname), ("module", alias.name)))
-                else:
-                    top = alias.name.partition(".")[0]
-                    self._bind(top)
-                    sc["assigns"].append((("name", top), ("module", top)))
-                self._site(("module", alias.name), [], [], node, "import", alias.name)
-        elif isinstance(node, ast.ImportFrom):
-            base = self._resolve_from(node.module, node.level)
-            for alias in node.names:
-                if alias.name == "*":
-                    self.facts["star_imports"].append(base)
-                    self._site(("module", base), [], [], node, "import", base)
-                    continue
-                local = alias.asname or alias.name
-                self._bind(local)
-                value = ("from", base, alias.name)
-                sc["assigns"].append((("name", local), value))
-                self._site(value, [], [], node, "import", f"{base}.{alias.name}")
-        elif isinstance(node, ast.Global):
+        elif type(node) is ast.AugAssign:
+            self._assign(node.target, self.expr(node.value), None)
+        elif type(node) is ast.While:
+            self._enter_loop()
+            self.expr(node.test)
+            self._block(node.body)
+            self.cur.loops.pop()
+            self._block(node.orelse)
+        elif type(node) is ast.Global:
             sc["globals"].extend(node.names)
-        elif isinstance(node, ast.Nonlocal):
+        elif type(node) is ast.Nonlocal:
             sc["nonlocals"].extend(node.names)
-        elif isinstance(node, ast.Raise):
-            if node.exc is not None:
-                exc = self.expr(node.exc)
-                if isinstance(node.exc, (ast.Name, ast.Attribute)):
-                    # `raise Cls` instantiates `Cls` (an instance is raised as it is).
-                    self._site(exc, [], [], node.exc, "raise", _text(node.exc))
-            if node.cause is not None:
-                self.expr(node.cause)
-        elif isinstance(node, ast.Assert):
+        elif type(node) is ast.Assert:
             self.expr(node.test)
             if node.msg is not None:
                 self.expr(node.msg)
-        elif isinstance(node, ast.Delete):
+        elif type(node) is ast.Delete:
             for t in node.targets:
                 self.expr(t)
-        elif type(node).__name__ == "Match":
-            self.expr(node.subject)  # type: ignore[attr-defined]
-            for case in node.cases:  # type: ignore[attr-defined]
+        elif type(node) is ast.Match:
+            self.expr(node.subject)
+            for case in node.cases:
                 for name in _pattern_names(case.pattern):
                     self._bind(name)
                 if case.guard is not None:
@@ -418,6 +454,8 @@ class _Extractor:
 
     def _defaults(self, args: ast.arguments) -> list[tuple[str, Expr]]:
         """Default values with their parameters, evaluated in the enclosing scope."""
+        if not args.defaults and not args.kw_defaults:  # most functions
+            return []
         positional = [*args.posonlyargs, *args.args]
         with_default = positional[len(positional) - len(args.defaults) :]
         out = [(p.arg, self.expr(d)) for p, d in zip(with_default, args.defaults, strict=True)]
@@ -441,7 +479,7 @@ class _Extractor:
 
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         parent = self.cur
-        decorators = [self.expr(d) for d in node.decorator_list]
+        decorators = [self.expr(d) for d in node.decorator_list] if node.decorator_list else []
         args = node.args
         defaults = self._defaults(args)
         qualname = f"{parent.scope['qualname']}.{node.name}"
@@ -470,16 +508,16 @@ class _Extractor:
             sc["locals"].append(sc["vararg"])
         if sc["kwarg"]:
             sc["locals"].append(sc["kwarg"])
-        self.stack.append(st)
+        self.cur = st
         try:
             self._block(node.body)
         finally:
-            self.stack.pop()
+            self.cur = parent
         self._finish(st)
         self._bind_decorated(node.name, ("func", qualname), decorators, node)
 
     def _bind_decorated(
-        self, name: str, value: Expr, decorators: list[Expr], node: ast.AST
+        self, name: str, value: Expr, decorators: list[Expr], node: ast.stmt
     ) -> None:
         # The name is bound to what the decorators return. The solver falls back
         # on the undecorated value when a decorator's result is not known.
@@ -500,12 +538,12 @@ class _Extractor:
         st = self._new_scope("class", node.name, qualname, node, parent.index)
         st.scope["bases"] = bases
         st.scope["decorators"] = decorators
-        self.stack.append(st)
+        self.cur = st
         self.class_stack.append(qualname)
         try:
             self._block(node.body)
         finally:
-            self.stack.pop()
+            self.cur = parent
             self.class_stack.pop()
         self._finish(st)
         self._bind_decorated(node.name, ("class", qualname), decorators, node)
@@ -578,18 +616,18 @@ class _Extractor:
         if isinstance(node, ast.Name):
             return node.id in self.cur.fork_vars
         if isinstance(node, ast.Call):
-            return _dotted(node.func).rpartition(".")[2] in _FORK_NAMES
+            return _names_fork(node.func)
         return False
 
     # -- assignment -------------------------------------------------------
     def _assign(self, target: ast.expr, value: Expr, value_node: ast.expr | None) -> None:
         st = self.cur
         sc = st.scope
-        if isinstance(target, ast.Name):
-            self._bind(target.id)
+        if type(target) is ast.Name:
+            sc["locals"].append(target.id)  # self._bind, inlined: the most common case
             sc["assigns"].append((("name", target.id), value))
             if isinstance(value_node, ast.Call):
-                if _dotted(value_node.func).rpartition(".")[2] in _FORK_NAMES:
+                if _names_fork(value_node.func):
                     st.fork_vars.add(target.id)
                 dict_keys = self._dict_literal(value_node)
                 if dict_keys is not None:
@@ -653,7 +691,12 @@ class _Extractor:
                 if isinstance(k, ast.Constant) and isinstance(k.value, str):
                     out[k.value] = self._peek(v)
             return out
-        if isinstance(node, ast.Call) and _dotted(node.func) == "dict" and not node.args:
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "dict"
+            and not node.args
+        ):
             return {kw.arg: self._peek(kw.value) for kw in node.keywords if kw.arg}
         return None
 
@@ -673,30 +716,31 @@ class _Extractor:
         func: Expr,
         args: list[Expr],
         kwargs: list[tuple[str | None, Expr]],
-        node: ast.AST,
+        node: ast.stmt | ast.expr,
         kind: str,
         text: str,
         recv: str = "",
         via_kwargs: list[str] | None = None,
     ) -> int:
         st = self.cur
-        calls = self.facts["calls"]
+        calls = self.calls
+        empty = self.empty
         site: CallSite = {
             "id": len(calls),
             "func": func,
-            "args": args,
-            "kwargs": kwargs,
+            "args": args or empty,
+            "kwargs": kwargs or empty,
             "span": self._span(node),
             "scope": st.index,
             "order": st.order,
-            "loops": list(st.loops),
-            "arms": list(st.arms),
+            "loops": list(st.loops) if st.loops else empty,
+            "arms": list(st.arms) if st.arms else empty,
             "child": st.child,
             "guard": st.guard,
             "recv": recv,
             "text": text,
             "kind": kind,
-            "via_kwargs": via_kwargs or [],
+            "via_kwargs": via_kwargs or empty,
             "bind": "",
         }
         st.order += 1
@@ -704,43 +748,59 @@ class _Extractor:
         return site["id"]
 
     def expr(self, node: ast.expr) -> Expr:
-        if isinstance(node, ast.Name):
+        # Most common kinds first, matched by exact type as in `_stmt`.
+        if type(node) is ast.Name:
             return ("name", node.id)
-        if isinstance(node, ast.Attribute):
-            return ("attr", self.expr(node.value), node.attr)
-        if isinstance(node, ast.Call):
-            return self._call(node)
-        if isinstance(node, ast.Constant):
+        if type(node) is ast.Attribute:
+            owner = node.value
+            if type(owner) is ast.Name:  # most are `name.attr`: spare the call
+                return ("attr", ("name", owner.id), node.attr)
+            return ("attr", self.expr(owner), node.attr)
+        if type(node) is ast.Constant:
             if isinstance(node.value, _CONST_TYPES):
                 return ("const", node.value)
             return UNKNOWN
-        if isinstance(node, ast.Await):
-            return self.expr(node.value)
-        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        if type(node) is ast.Call:
+            return self._call(node)
+        if type(node) is ast.Compare:
+            self.expr(node.left)
+            for e in node.comparators:
+                self.expr(e)
+            return UNKNOWN
+        if type(node) is ast.Subscript:
+            base = self.expr(node.value)
+            self.expr(node.slice)
+            return ("item", base)
+        if type(node) is ast.Tuple or type(node) is ast.List or type(node) is ast.Set:
             return self._coll(tuple(self.expr(e) for e in node.elts))
-        if isinstance(node, ast.Dict):
+        if type(node) is ast.BoolOp:
+            return ("union", tuple(self.expr(v) for v in node.values))
+        if type(node) is ast.BinOp:
+            return ("union", (self.expr(node.left), self.expr(node.right)))
+        if type(node) is ast.UnaryOp:
+            self.expr(node.operand)
+            return UNKNOWN
+        if type(node) is ast.Dict:
             for k in node.keys:
                 if k is not None:
                     self.expr(k)
             return self._coll(tuple(self.expr(v) for v in node.values))
-        if isinstance(node, ast.Starred):
+        if type(node) is ast.JoinedStr:
+            for v in node.values:
+                self.expr(v)
+            return UNKNOWN
+        if type(node) is ast.Await:
+            return self.expr(node.value)
+        if type(node) is ast.Starred:
             return ("star", self.expr(node.value))
-        if isinstance(node, ast.Subscript):
-            base = self.expr(node.value)
-            self.expr(node.slice)
-            return ("item", base)
-        if isinstance(node, ast.IfExp):
+        if type(node) is ast.IfExp:
             self.expr(node.test)
             return ("union", (self.expr(node.body), self.expr(node.orelse)))
-        if isinstance(node, ast.BoolOp):
-            return ("union", tuple(self.expr(v) for v in node.values))
-        if isinstance(node, ast.BinOp):
-            return ("union", (self.expr(node.left), self.expr(node.right)))
-        if isinstance(node, ast.NamedExpr):
+        if type(node) is ast.NamedExpr:
             value = self.expr(node.value)
             self._assign(node.target, value, node.value)
             return value
-        if isinstance(node, ast.Lambda):
+        if type(node) is ast.Lambda:
             return self._lambda(node)
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
             return self._comprehension(node)
@@ -751,7 +811,7 @@ class _Extractor:
                     ("item", value) if isinstance(node, ast.YieldFrom) else value
                 )
             return UNKNOWN
-        for child in ast.iter_child_nodes(node):
+        for child in ast.iter_child_nodes(node):  # FormattedValue, Slice, later additions
             if isinstance(child, ast.expr):
                 self.expr(child)
         return UNKNOWN
@@ -768,7 +828,8 @@ class _Extractor:
             self._site(("name", "super"), args, [], node, "call", "super")
             return ("super", self.class_stack[-1])
         func = self.expr(func_node)
-        args = [self.expr(a) for a in node.args]
+        # A comprehension costs a frame even when empty, and many calls have no arguments.
+        args = [self.expr(a) for a in node.args] if node.args else []
         kwargs: list[tuple[str | None, Expr]] = []
         via: list[str] = []
         for kw in node.keywords:
@@ -784,9 +845,7 @@ class _Extractor:
                     kwargs.append((key, v))
                     via.append(key)
         recv = _recv_key(func_node.value) if isinstance(func_node, ast.Attribute) else ""
-        site = self._site(
-            func, args, kwargs, node, "call", _text(func_node), recv=recv, via_kwargs=via
-        )
+        site = self._site(func, args, kwargs, node, "call", _text(func_node), recv, via)
         st = self.cur
         if isinstance(func_node, ast.Attribute):
             method = func_node.attr
@@ -814,11 +873,11 @@ class _Extractor:
         st.scope["kwonly"] = [a.arg for a in args.kwonlyargs]
         st.scope["kwarg"] = args.kwarg.arg if args.kwarg else None
         st.scope["locals"] = [*st.scope["params"], *st.scope["kwonly"]]
-        self.stack.append(st)
+        self.cur = st
         try:
             st.scope["returns"].append(self.expr(node.body))
         finally:
-            self.stack.pop()
+            self.cur = parent
         self._finish(st)
         return ("func", qualname)
 
@@ -852,11 +911,12 @@ def _own_super(node: ast.Call, cls: str) -> bool:
     return isinstance(first, ast.Name) and first.id == cls.rpartition(".")[2]
 
 
-def _recv_key(node: ast.expr) -> str:
-    return _dotted(node)
-
-
 def _dotted(node: ast.expr) -> str:
+    # The common shapes `name` and `name.attr` first, as the loop below would spell them.
+    if type(node) is ast.Name:
+        return node.id
+    if type(node) is ast.Attribute and type(node.value) is ast.Name:
+        return f"{node.value.id}.{node.attr}"
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
@@ -867,8 +927,22 @@ def _dotted(node: ast.expr) -> str:
     return ""
 
 
+def _names_fork(func: ast.expr) -> bool:
+    """Whether the callee ``func`` is ``fork`` or ``forkpty``, bare or as the last
+    part of a dotted name; cheaper than building the dotted name for every call."""
+    if isinstance(func, ast.Name):
+        return func.id in _FORK_NAMES
+    return isinstance(func, ast.Attribute) and func.attr in _FORK_NAMES and _dotted(func) != ""
+
+
+_recv_key = _dotted  # a receiver is known by its dotted name
+
+
 def _text(node: ast.expr) -> str:
     """Short display text of a callee: ``threading.Thread(...).start``."""
+    dotted = _dotted(node)  # most callees, spelled as the loop below would
+    if dotted:
+        return dotted
     parts: list[str] = []
     while True:
         if isinstance(node, ast.Attribute):
