@@ -435,14 +435,18 @@ def main():
 
 
 @pytest.mark.parametrize(
-    "expr",
+    ("expr", "fixed"),
     [
-        " + ".join(["1"] * 1500),  # parses, but nests deeper than marshal stores
+        # parses, but nests deeper than marshal stores, and than libcst walks
+        (" + ".join(["1"] * 1500), False),
+        # parses, but nests deeper than the solver would recurse
+        ("a" + ".b" * 1500, False),
+        ("[" * 90 + "f(x)[0]" + "]" * 90, True),
     ],
-    ids=["sum_of_1500_terms"],
+    ids=["sum_of_1500_terms", "chain_of_1500_attributes", "nested_lists"],
 )
 def test_deep_expressions_are_analysed(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], expr: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], expr: str, fixed: bool
 ) -> None:
     """Deep expressions that `ast` still parses: the file is analysed (its finding is
     reported, without a fix when libcst cannot walk the file), and so is the rest."""
@@ -451,5 +455,7 @@ def test_deep_expressions_are_analysed(
     assert [r[:3] for r in rows if r[0] == "deep.py"] == [("deep.py", "FRK004", 11)]
     assert good_analysed(rows)
     assert status == 1 and err == ""
-    assert main(["check", "--no-cache", "-j", "1", "--fix", "--unsafe-fixes", str(root)]) == 1
-    assert "nests too deeply" in capsys.readouterr().out
+    main(["check", "--no-cache", "-j", "1", "--fix", "--unsafe-fixes", str(root)])
+    out = capsys.readouterr().out
+    assert ("start_new_session=True" in (root / "deep.py").read_text()) is fixed
+    assert ("nests too deeply" in out) is not fixed

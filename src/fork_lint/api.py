@@ -9,7 +9,6 @@ from pathlib import Path
 from fork_lint.engine import AnalysisOptions, analyse
 from fork_lint.index.extract import extract, module_name_for
 from fork_lint.model import Finding
-from fork_lint.project import with_digests
 
 
 def check_sources(
@@ -28,7 +27,7 @@ def check_sources(
     modules = []
     for path, source in sorted(files.items()):
         module, is_package = module_name_for(path)
-        modules.append(with_digests(extract(source, path, module, is_package)))
+        modules.append(extract(source, path, module, is_package))
     options = AnalysisOptions(
         target_version=target_version,
         platform=platform,

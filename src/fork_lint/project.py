@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast, overload
+from typing import TYPE_CHECKING, cast, overload
 
 from fork_lint.cache import (
     FactsCache,
@@ -34,7 +34,6 @@ from fork_lint.index.facts import (
     PROCESS_HINTS,
     PROCESS_ROOTS,
     SINK_HINTS,
-    UNKNOWN,
     ModuleFacts,
 )
 from fork_lint.interrupts import interruption
@@ -171,44 +170,9 @@ def _set_sink_hints(source: str, facts: ModuleFacts) -> None:
 def facts_from_bytes(data: bytes, shown: str, module: str, is_package: bool) -> ModuleFacts:
     """Facts of one file's content, with their digests; never raises for bad input
     (FRK900 facts instead)."""
-    return with_digests(_facts_from_bytes(data, shown, module, is_package))
-
-
-def with_digests(facts: ModuleFacts) -> ModuleFacts:
-    """`facts` with their digests (`cache.fact_digests`), and no expression nested
-    deeper than marshal can store or the solver can walk."""
-    try:
-        facts["digests"] = fact_digests(facts)
-    except ValueError:
-        # 2,000 levels: a generated `1 + 1 + ...` of that many terms, which `ast`
-        # still parses.
-        _cap_depth(facts)
-        facts["digests"] = fact_digests(facts)
+    facts = _facts_from_bytes(data, shown, module, is_package)
+    facts["digests"] = fact_digests(facts)
     return facts
-
-
-# Expressions nested deeper are "unknown" (`_cap_depth`); real code stays far below.
-_MAX_EXPR_DEPTH = 200
-
-
-def _cap_depth(facts: ModuleFacts) -> None:
-    """Replace expressions nested deeper than `_MAX_EXPR_DEPTH` by ``("unknown",)``."""
-
-    def cap(expr: Any, depth: int = 0) -> Any:
-        if isinstance(expr, tuple):
-            if depth >= _MAX_EXPR_DEPTH and expr and isinstance(expr[0], str):
-                return UNKNOWN  # an expression (its tag first), not a pair or a tuple of them
-            return tuple(cap(e, depth + 1) for e in expr)
-        if isinstance(expr, list):
-            return [cap(e, depth + 1) for e in expr]
-        return expr
-
-    for sc in facts["scopes"]:
-        for field in ("assigns", "returns", "bases", "decorators"):
-            sc[field] = cap(sc[field])
-    for site in facts["calls"]:
-        for field in ("func", "args", "kwargs"):
-            site[field] = cap(site[field])  # type: ignore[literal-required]
 
 
 def _facts_from_bytes(data: bytes, shown: str, module: str, is_package: bool) -> ModuleFacts:

@@ -25,6 +25,10 @@ _FORK_NAMES = ("fork", "forkpty")
 _JOIN_METHODS = frozenset(("join", "shutdown", "terminate", "stop"))
 _CONTAINER_ADD = frozenset(("append", "add", "extend", "insert", "appendleft", "update"))
 _CONST_TYPES = (str, int, float, bool, type(None))
+# Operands nested deeper than this inside one expression have an unknown value
+# (`_Walker._inner`): the facts of `1 + 1 + ...` with 1,500 terms, which `ast`
+# parses, would be too deep for marshal to store and for the solver to walk.
+_MAX_EXPR_DEPTH = 200
 _TRY_STAR: type | None = getattr(ast, "TryStar", None)  # 3.11+
 
 
@@ -223,6 +227,7 @@ class _Extractor:
         self.if_ids = 0
         self.containers = 0
         self.class_stack: list[str] = []
+        self.depth = 0  # operands `_inner` is in
 
     def _coll(self, elements: tuple[Expr, ...]) -> Expr:
         """A container value, numbered in source order: the number names it in the
@@ -755,7 +760,7 @@ class _Extractor:
             owner = node.value
             if type(owner) is ast.Name:  # most are `name.attr`: spare the call
                 return ("attr", ("name", owner.id), node.attr)
-            return ("attr", self.expr(owner), node.attr)
+            return ("attr", self._inner(owner), node.attr)
         if type(node) is ast.Constant:
             if isinstance(node.value, _CONST_TYPES):
                 return ("const", node.value)
@@ -768,15 +773,15 @@ class _Extractor:
                 self.expr(e)
             return UNKNOWN
         if type(node) is ast.Subscript:
-            base = self.expr(node.value)
+            base = self._inner(node.value)
             self.expr(node.slice)
             return ("item", base)
         if type(node) is ast.Tuple or type(node) is ast.List or type(node) is ast.Set:
-            return self._coll(tuple(self.expr(e) for e in node.elts))
+            return self._coll(tuple(self._inner(e) for e in node.elts))
         if type(node) is ast.BoolOp:
-            return ("union", tuple(self.expr(v) for v in node.values))
+            return ("union", tuple(self._inner(v) for v in node.values))
         if type(node) is ast.BinOp:
-            return ("union", (self.expr(node.left), self.expr(node.right)))
+            return ("union", (self._inner(node.left), self._inner(node.right)))
         if type(node) is ast.UnaryOp:
             self.expr(node.operand)
             return UNKNOWN
@@ -784,7 +789,7 @@ class _Extractor:
             for k in node.keys:
                 if k is not None:
                     self.expr(k)
-            return self._coll(tuple(self.expr(v) for v in node.values))
+            return self._coll(tuple(self._inner(v) for v in node.values))
         if type(node) is ast.JoinedStr:
             for v in node.values:
                 self.expr(v)
@@ -792,10 +797,10 @@ class _Extractor:
         if type(node) is ast.Await:
             return self.expr(node.value)
         if type(node) is ast.Starred:
-            return ("star", self.expr(node.value))
+            return ("star", self._inner(node.value))
         if type(node) is ast.IfExp:
             self.expr(node.test)
-            return ("union", (self.expr(node.body), self.expr(node.orelse)))
+            return ("union", (self._inner(node.body), self._inner(node.orelse)))
         if type(node) is ast.NamedExpr:
             value = self.expr(node.value)
             self._assign(node.target, value, node.value)
@@ -815,6 +820,15 @@ class _Extractor:
             if isinstance(child, ast.expr):
                 self.expr(child)
         return UNKNOWN
+
+    def _inner(self, node: ast.expr) -> Expr:
+        """An operand whose value becomes part of the enclosing expression's. Past
+        `_MAX_EXPR_DEPTH` of them its calls are still recorded, but its value is
+        unknown, so no expression in the facts nests deeper than that."""
+        self.depth += 1
+        value = self.expr(node)
+        self.depth -= 1
+        return UNKNOWN if self.depth >= _MAX_EXPR_DEPTH else value
 
     def _call(self, node: ast.Call) -> Expr:
         func_node = node.func
