@@ -12,6 +12,8 @@ what a correct analysis says about it:
 * unittest-parallel 1.4.0: ``with multiprocessing.Pool(...) as pool,
   multiprocessing.Manager() as manager`` forks the manager's server process while
   the pool's handler threads run (fixed in 1.5.0 by the "spawn" start method).
+* ansible-core 2.17.7: ``StrategyBase.__init__`` starts the results thread, and
+  ``WorkerProcess.start`` then forks each worker with ``get_context("fork")``.
 * APScheduler 3.11.0, known safe: its ``ProcessPoolExecutor`` is driven from the
   scheduler's thread, but gets ``mp_context=get_context("spawn")`` through
   ``**pool_kwargs``.
@@ -74,6 +76,18 @@ CASES = (
         "unittest-parallel==1.4.0",
         "unittest_parallel",
         reported=(Expected("FRK002", "unittest_parallel/main.py", "main", "multiprocessing.Pool"),),
+    ),
+    Case(
+        "ansible-core==2.17.7",
+        "ansible",
+        reported=(
+            Expected(
+                "FRK002",
+                "ansible/executor/process/worker.py",
+                "WorkerProcess.start",
+                "threading.Thread.start",
+            ),
+        ),
     ),
     Case("APScheduler==3.11.0", "apscheduler", quiet=True),
     Case("gunicorn==23.0.0", "gunicorn", quiet=True),
