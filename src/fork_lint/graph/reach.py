@@ -258,10 +258,23 @@ class Reachability:
             if sc is None or sc["method_kind"] == "":
                 continue
             cls = owner_method.rpartition(".")[0]
+            classes = self.p.subclasses(cls)
             building = self._building(cls)
-            for sub in sorted(self.p.subclasses(cls)):
+            # Methods that start the thread themselves, by calling (through methods
+            # of these classes) the method that does: like that method, they are not
+            # assumed to run beside a thread an earlier call of theirs left; the one
+            # they start is found by the calls that follow it (`preceding_start`).
+            drivers = {owner_method}
+            todo = [owner_method]
+            while todo:
+                for ref in self.callers.get(todo.pop(), ()):
+                    func = self.func_of(ref)
+                    if func not in drivers and func.rpartition(".")[0] in classes:
+                        drivers.add(func)
+                        todo.append(func)
+            for sub in sorted(classes):
                 for name_values in self._methods(sub):
-                    if name_values == owner_method or name_values in building:
+                    if name_values in drivers or name_values in building:
                         continue
                     if self._only_called_before(name_values, hit.ref):
                         continue
@@ -290,18 +303,31 @@ class Reachability:
         return sorted(self.p.own_methods(cls))
 
     def _only_called_before(self, method: str, start: SiteRef) -> bool:
-        """True if every call of ``method`` is in the starting method, before the start."""
+        """True if every call of ``method`` runs before the thread starts: in the
+        starting function before the start, or in a function that calls the
+        starting function only after it (`invoke`'s runner forks in ``start()``
+        and only then starts the timeout thread it keeps on the instance)."""
         callers = self.callers.get(method, [])
         if not callers:
             return False
         owner = self.func_of(start)
-        order = self._site(start)["order"]
-        return all(
-            self.func_of(ref) == owner
-            and ref[0] == start[0]
-            and self._site(ref)["order"] < order
-            and not (set(self._site(ref)["loops"]) & set(self._site(start)["loops"]))
-            for ref in callers
+        for ref in callers:
+            func = self.func_of(ref)
+            if func == owner:
+                if not self._before(ref, start):
+                    return False
+                continue
+            later = [c for c in self.callers.get(owner, ()) if self.func_of(c) == func]
+            if not later or not all(self._before(ref, c) for c in later):
+                return False
+        return True
+
+    def _before(self, ref: SiteRef, other: SiteRef) -> bool:
+        """Does ``ref`` run before ``other`` in their function, and never after it?"""
+        return (
+            ref[0] == other[0]
+            and self._site(ref)["order"] < self._site(other)["order"]
+            and not (set(self._site(ref)["loops"]) & set(self._site(other)["loops"]))
         )
 
     def _event_loops(self, mark: object) -> None:
