@@ -78,6 +78,10 @@ class Reachability:
         self.source_at: dict[SiteRef, list[SourceHit]] = defaultdict(list)
         for hit in cls.sources:
             self.source_at[hit.ref].append(hit)
+        self.sinks_at: dict[SiteRef, list[SinkHit]] = defaultdict(list)
+        for sink in cls.sinks:
+            self.sinks_at[sink.ref].append(sink)
+        self._launched: dict[SiteRef, tuple[frozenset[str], frozenset[str]]] = {}
         # functions of each module, in name order (threads started at import)
         self.functions_of: dict[str, list[str]] = defaultdict(list)
         for q in sorted(program.scopes):
@@ -151,6 +155,8 @@ class Reachability:
             if ref[0] != at[0]:
                 continue
             if sink is not None and self._own_pool(self._first_source(ref, reason), sink):
+                continue
+            if sink is not None and reason[0] == "source" and self._same_launcher(ref, sink):
                 continue
             s = self._site(ref)
             if s["child"] and not site["child"]:
@@ -412,6 +418,35 @@ class Reachability:
                         return False
         return True
 
+    def _launches(self, ref: SiteRef) -> tuple[frozenset[str], frozenset[str]]:
+        """Where the threads and the processes that the call at ``ref`` may start
+        were created (``threading.Thread(...)`` and ``Process(...)`` call sites)."""
+        found = self._launched.get(ref)
+        if found is None:
+            procs = {
+                f"{s.alloc[0]}#{s.alloc[1]}"
+                for s in self.sinks_at.get(ref, ())
+                if s.kind == "multiprocessing" and s.alloc is not None
+            }
+            threads = set()
+            if self.source_at.get(ref):
+                for v in self.p.callees.get(ref, ()):
+                    if v[0] == "x" and v[2] and v[1].endswith("().start") and v[2] not in procs:
+                        threads.add(v[2])
+            found = self._launched[ref] = (frozenset(threads), frozenset(procs))
+        return found
+
+    def _same_launcher(self, start: SiteRef, sink: SinkHit) -> bool:
+        """Do the thread start and the fork launch the same either-or object? Each
+        may start a thread or a process created at the same places (a backend
+        object that builds all threads or all processes, as huey's consumer and
+        Celery's embedded beat service do): the analysis merges the two kinds,
+        one run of the program uses one."""
+        threads, procs = self._launches(start)
+        if not threads or not procs:
+            return False
+        return (threads, procs) == self._launches(sink.ref)
+
     def _own_pool(self, start: SiteRef, sink: SinkHit) -> bool:
         """Is the thread started at ``start`` the management thread of the pool whose
         use is ``sink``? The pool starts it only after forking all its workers."""
@@ -469,7 +504,7 @@ class Reachability:
         if kind == "class":
             hit, cls = reason[1], reason[2]
             assert isinstance(hit, SourceHit)
-            if self._own_pool(hit.ref, sink):
+            if self._own_pool(hit.ref, sink) or self._same_launcher(hit.ref, sink):
                 return None
             chain = self._start_chain(hit.ref, ("source", hit))
             return Witness(
