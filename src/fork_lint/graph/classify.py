@@ -263,9 +263,14 @@ class Classifier:
     def _pool_method(self, ref: SiteRef, site: CallSite) -> tuple[str | None, str]:
         """The start method of the ``ProcessPoolExecutor`` built at ``ref``."""
         arg = _kw(site, "mp_context")
-        if arg is None and not site["via_kwargs"] and any(key is None for key, _ in site["kwargs"]):
-            # `**kwargs` whose keys are not visible here may hold `mp_context`
-            # (APScheduler sets "spawn" there): the start method is unknown.
+        args = site["args"]
+        if arg is None and len(args) > 1:  # ProcessPoolExecutor(max_workers, mp_context)
+            arg = args[1]
+        if (
+            arg is None and not site["via_kwargs"] and any(key is None for key, _ in site["kwargs"])
+        ) or any(a[0] == "star" for a in args[:2]):
+            # `**kwargs` whose keys are not visible here, or `*args`, may hold
+            # `mp_context` (APScheduler sets "spawn" there): the start method is unknown.
             return None, ""
         if arg is None or arg == ("const", None):
             return self.default_method("multiprocessing")
