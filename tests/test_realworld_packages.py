@@ -19,6 +19,11 @@ what a correct analysis says about it:
   ``**pool_kwargs``.
 * gunicorn 23.0.0, known safe: a pre-fork server, whose arbiter starts no thread
   before it forks its workers.
+* invoke 2.2.0, known safe: ``Runner._run_body`` forks the command (``pty.fork`` in
+  ``Local.start``) and only then starts the timeout timer it keeps on the instance,
+  which ``stop()`` cancels before the run returns.
+* huey 2.5.3, known safe: the consumer builds its scheduler and workers all as
+  threads or all as processes, as its one environment object decides.
 
 Opt-in: ``pytest -m realworld``. Downloads are cached in ``$FORK_LINT_TEST_CACHE``
 or ``~/.cache/fork-lint-tests``; a case skips when pip cannot download it.
@@ -91,6 +96,8 @@ CASES = (
     ),
     Case("APScheduler==3.11.0", "apscheduler", quiet=True),
     Case("gunicorn==23.0.0", "gunicorn", quiet=True),
+    Case("invoke==2.2.0", "invoke", quiet=True),
+    Case("huey==2.5.3", "huey", quiet=True),
 )
 
 
