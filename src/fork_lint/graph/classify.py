@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from fork_lint.catalog import PatternIndex, ThreadSource
 from fork_lint.catalog.stdlib import EVENT_LOOP_RUNNERS, LOOP_OBJECTS
-from fork_lint.graph.solver import Program, SiteRef, Value, start_method_in
+from fork_lint.graph.solver import Program, SiteRef, Value, alloc_site, start_method_in
 from fork_lint.index.facts import CallSite, Expr
 
 _OS_FORK = frozenset(("os.fork", "os.forkpty", "pty.fork", "posix.fork", "posix.forkpty"))
@@ -26,7 +26,7 @@ _PPE = frozenset(
     ("concurrent.futures.ProcessPoolExecutor", "concurrent.futures.process.ProcessPoolExecutor")
 )
 # Where a pool built with the "fork" start method forks its workers.
-_PPE_USES = frozenset(f"{p}().{m}" for p in _PPE for m in ("submit", "map"))
+PPE_USES = frozenset(f"{p}().{m}" for p in _PPE for m in ("submit", "map"))
 _THREAD_POOLS = ("multiprocessing.pool.ThreadPool", "multiprocessing.dummy")
 
 
@@ -51,7 +51,7 @@ def _sink_patterns() -> tuple[str, ...]:
         *mp,
         *_PPE,
         *(f"{p}().__init__" for p in _PPE),
-        *_PPE_USES,
+        *PPE_USES,
         *_SUBPROCESS,
         "subprocess.Popen().__init__",
         *_ASYNC_SUBPROCESS,
@@ -206,11 +206,10 @@ class Classifier:
                 out.sinks.append(
                     SinkHit(ref, "process-pool", "concurrent.futures.ProcessPoolExecutor", why)
                 )
-        elif path in _PPE_USES and v[2]:
+        elif path in PPE_USES and v[2]:
             # A "fork" pool forks all its workers at its first `submit` or `map`,
             # wherever that runs (a pool built before any thread and first used on one).
-            mod, _, sid = str(v[2]).rpartition("#")
-            alloc = (mod, int(sid))
+            alloc = alloc_site(v[2])
             if alloc[0] in self.p.modules:
                 method, why = self._pool_method(alloc, self.p.site(alloc))
                 if method == "fork":
@@ -254,8 +253,7 @@ class Classifier:
             return
         alloc = None
         if v[2]:
-            mod, _, sid = str(v[2]).rpartition("#")
-            alloc = (mod, int(sid))
+            alloc = alloc_site(v[2])
         out.sinks.append(
             SinkHit(ref, "multiprocessing", kind_name, f"start method 'fork': {why}", alloc)
         )
@@ -377,8 +375,7 @@ class Classifier:
             if not src.target_from_alloc:
                 arg_sites = [ref]
             elif v[2]:
-                mod, _, sid = str(v[2]).rpartition("#")
-                arg_sites = [(mod, int(sid))]
+                arg_sites = [alloc_site(v[2])]
             else:
                 # An instance of a project subclass: its constructions carry the arguments.
                 arg_sites = self._constructions_of_receiver(ref, site)

@@ -15,8 +15,8 @@ import json
 import re
 import shutil
 import subprocess
-from collections import defaultdict, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from fork_lint.catalog import PathFilter
@@ -28,7 +28,7 @@ from fork_lint.engine import (
 )
 from fork_lint.graph.classify import Classification
 from fork_lint.graph.reach import Hazard
-from fork_lint.graph.solver import Program, SiteRef
+from fork_lint.graph.solver import Program, SiteRef, closure
 from fork_lint.index.facts import ModuleFacts
 from fork_lint.model import Finding, Hop, Location, Span
 from fork_lint.output import RenderContext
@@ -244,9 +244,9 @@ def hazard_dot(
     sink_funcs = {func_of[s.ref] for s in classification.sinks}
     start_funcs = {func_of[h.ref] for h in classification.sources}
     start_funcs |= {func_of[r] for r in classification.runners}
-    above_sinks = _closure(sink_funcs, pred)
-    below = _closure(above_sinks, succ)
-    shown = above_sinks | (below & _closure(start_funcs, pred))
+    above_sinks = closure(sink_funcs, pred)
+    below = closure(above_sinks, succ)
+    shown = above_sinks | (below & closure(start_funcs, pred))
 
     hazardous = {h.sink.ref for h in hazards}
     dot = _Dot("fork-lint", "fork-lint: thread sources, fork sinks and the calls between them")
@@ -309,17 +309,6 @@ def hazard_dot(
 
 def _site_location(program: Program, ref: SiteRef) -> Location:
     return Location(program.modules[ref[0]]["path"], Span(*program.site(ref)["span"]))
-
-
-def _closure(start: Iterable[str], step: Mapping[str, set[str]]) -> set[str]:
-    seen = set(start)
-    queue = deque(seen)
-    while queue:
-        for nxt in step.get(queue.popleft(), ()):
-            if nxt not in seen:
-                seen.add(nxt)
-                queue.append(nxt)
-    return seen
 
 
 def witness_dot(findings: Sequence[Finding]) -> str:

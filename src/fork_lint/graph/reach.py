@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from dataclasses import dataclass
 
-from fork_lint.graph.classify import Classification, SinkHit, SourceHit
-from fork_lint.graph.solver import Program, SiteRef
+from fork_lint.graph.classify import PPE_USES, Classification, SinkHit, SourceHit
+from fork_lint.graph.solver import Program, SiteRef, alloc_name
 from fork_lint.index.facts import CallSite
 from fork_lint.model import Hop, Location, Span, Witness
 
@@ -35,10 +35,6 @@ _StartReason = tuple[object, ...]
 #   ("module", module, SiteRef)                 f's module started a thread at import
 #   ("caller", SiteRef, AliveAt)                f is called at a site where a thread is alive
 _AliveReason = tuple[object, ...]
-
-
-# Where a "fork" process pool forks its workers (`classify._PPE_USES`).
-_USES = ("().submit", "().map")
 
 
 def _pool_use(sink: SinkHit) -> bool:
@@ -409,14 +405,20 @@ class Reachability:
     def _first_use(self, sink: SinkHit) -> bool:
         """Is no other use of the pool earlier in the function? After one, the
         workers are forked already."""
-        alloc = f"{sink.alloc[0]}#{sink.alloc[1]}" if sink.alloc else ""
         order = self._site(sink.ref)["order"]
-        for ref in self.sites_of.get(self.func_of(sink.ref), ()):
-            if ref[0] == sink.ref[0] and self._site(ref)["order"] < order:
-                for v in self.p.callees.get(ref, ()):
-                    if v[0] == "x" and v[2] == alloc and v[1].endswith(_USES):
-                        return False
-        return True
+        return not any(
+            ref[0] == sink.ref[0]
+            and self._site(ref)["order"] < order
+            and self._uses_pool(ref, sink)
+            for ref in self.sites_of.get(self.func_of(sink.ref), ())
+        )
+
+    def _uses_pool(self, ref: SiteRef, sink: SinkHit) -> bool:
+        """Does the call at ``ref`` submit to the pool whose use is ``sink``?"""
+        alloc = alloc_name(sink.alloc) if sink.alloc is not None else ""
+        return any(
+            v[0] == "x" and v[2] == alloc and v[1] in PPE_USES for v in self.p.callees.get(ref, ())
+        )
 
     def _launches(self, ref: SiteRef) -> tuple[frozenset[str], frozenset[str]]:
         """Where the threads and the processes that the call at ``ref`` may start
@@ -424,7 +426,7 @@ class Reachability:
         found = self._launched.get(ref)
         if found is None:
             procs = {
-                f"{s.alloc[0]}#{s.alloc[1]}"
+                alloc_name(s.alloc)
                 for s in self.sinks_at.get(ref, ())
                 if s.kind == "multiprocessing" and s.alloc is not None
             }
@@ -450,13 +452,7 @@ class Reachability:
     def _own_pool(self, start: SiteRef, sink: SinkHit) -> bool:
         """Is the thread started at ``start`` the management thread of the pool whose
         use is ``sink``? The pool starts it only after forking all its workers."""
-        if not _pool_use(sink) or sink.alloc is None:
-            return False
-        alloc = f"{sink.alloc[0]}#{sink.alloc[1]}"
-        return any(
-            v[0] == "x" and v[2] == alloc and v[1].endswith(_USES)
-            for v in self.p.callees.get(start, ())
-        )
+        return _pool_use(sink) and self._uses_pool(start, sink)
 
     def witness_for(self, sink: SinkHit) -> Witness | None:
         if _pool_use(sink) and not self._first_use(sink):

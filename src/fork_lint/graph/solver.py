@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 import sys
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Any
 
@@ -666,14 +666,7 @@ class Program:
                     if b[0] == "c":
                         children[b[1]].add(c)
             for c in self.bases:
-                seen = {c}
-                todo = [c]
-                while todo:
-                    for child in children.get(todo.pop(), ()):
-                        if child not in seen:
-                            seen.add(child)
-                            todo.append(child)
-                self._subclasses[c] = seen
+                self._subclasses[c] = closure((c,), children)
         return self._subclasses.get(cls, {cls})
 
     def own_methods(self, cls: str) -> list[str]:
@@ -1311,7 +1304,7 @@ class Program:
             self._add_at(self.results, ref, {("x", path + suffix, "")})
             return
         if not path.startswith("builtins."):
-            self._add_at(self.results, ref, self._ext(path + "()", f"{mod}#{site['id']}"))
+            self._add_at(self.results, ref, self._ext(path + "()", alloc_name((mod, site["id"]))))
         if path == "builtins.super":
             return
         if path == "builtins.getattr" and len(args) >= 2 and args[1][0] == "const":
@@ -1372,14 +1365,30 @@ def _related(bases: dict[str, list[Value]], roots: set[str], *, down: bool) -> s
                     links[b[1]].append(c)
                 else:
                     links[c].append(b[1])
-    out = set(roots)
-    todo = list(roots)
+    return closure(roots, links)
+
+
+def alloc_name(ref: SiteRef) -> str:
+    """The name a library value keeps of the call site that created it."""
+    return f"{ref[0]}#{ref[1]}"
+
+
+def alloc_site(name: str) -> SiteRef:
+    """The call site `alloc_name` names."""
+    mod, _, sid = name.rpartition("#")
+    return (mod, int(sid))
+
+
+def closure(start: Iterable[str], step: Mapping[str, Iterable[str]]) -> set[str]:
+    """``start`` and everything reachable from it through ``step``."""
+    seen = set(start)
+    todo = list(seen)
     while todo:
-        for other in links.get(todo.pop(), ()):
-            if other not in out:
-                out.add(other)
-                todo.append(other)
-    return out
+        for nxt in step.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
 
 
 def _last_call(expr: Expr, calls: list[CallSite]) -> int:
