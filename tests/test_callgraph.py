@@ -185,7 +185,7 @@ def test_explain_path_needs_file_and_line(
 
 
 def _widened_program(root: Path) -> None:
-    """One call site with more callees than a value set keeps (`solver._WIDEN`): which
+    """One call site with more callees than a value set keeps (`state._WIDEN`): which
     results it keeps must not depend on the order sets iterate in."""
     lines = []
     for i in range(60):
