@@ -14,7 +14,7 @@ import sys
 import warnings
 from typing import Any
 
-from fork_lint.index.facts import UNKNOWN, CallSite, Expr, ModuleFacts, Scope
+from fork_lint.index.facts import TRACKED_CONSTANTS, UNKNOWN, CallSite, Expr, ModuleFacts, Scope
 
 _NOQA = re.compile(
     r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?",
@@ -472,7 +472,10 @@ class _Extractor:
     def _bind_defaults(self, qualname: str, defaults: list[tuple[str, Expr]]) -> None:
         assigns = self.cur.scope["assigns"]
         for name, value in defaults:
-            if value[0] not in ("const", "unknown"):
+            if value[0] == "const" and value[1] in TRACKED_CONSTANTS:
+                # `def f(method="spawn")`: a constant the analysis follows.
+                assigns.append((("param", qualname, name), value))
+            elif value[0] not in ("const", "unknown"):
                 assigns.append((("param", qualname, name), value))
 
     def _iterate(self, node: ast.expr, is_async: bool) -> Expr:
