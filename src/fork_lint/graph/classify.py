@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from fork_lint.catalog import PatternIndex, ThreadSource
 from fork_lint.catalog.stdlib import EVENT_LOOP_RUNNERS, LOOP_OBJECTS
+from fork_lint.graph.methods import DEFAULT, UNKNOWN, StartMethods
 from fork_lint.graph.solver import Program, SiteRef, Value, alloc_site, start_method_in
 from fork_lint.index.facts import CallSite, Expr
 
@@ -119,7 +120,7 @@ class Classifier:
         self.target_version = target_version
         self.platform = platform
         self.user_sinks = user_sinks
-        self.global_method = self._set_start_method()
+        self._start_methods: StartMethods | None = None
         self._constructions: dict[str, list[SiteRef]] | None = None
         self._forwarders: dict[str, str] = {}
         self._sources = PatternIndex((p, s) for s in sources for p in s.patterns)
@@ -129,40 +130,67 @@ class Classifier:
         }
 
     # -- start methods ----------------------------------------------------
-    def _set_start_method(self) -> str | None:
-        """A literal ``multiprocessing.set_start_method(...)`` anywhere in the project."""
-        methods: set[str] = set()
-        for ref, callees in self.p.callees.items():
-            for v in callees:
-                if v[0] == "x" and v[1] in (
-                    "multiprocessing.set_start_method",
-                    "multiprocessing.context.set_start_method",
-                ):
-                    site = self.p.site(ref)
-                    arg = site["args"][0] if site["args"] else _kw(site, "method")
-                    if arg is not None and arg[0] == "const" and isinstance(arg[1], str):
-                        methods.add(arg[1])
-        if "fork" in methods:
-            return "fork"
-        return next(iter(sorted(methods)), None)
-
-    def default_method(self, root: str) -> tuple[str, str]:
+    def default_method(self, root: str, ref: SiteRef) -> tuple[str | None, str]:
+        """The start method of the default context where the call at ``ref`` runs,
+        and why: "fork" if it may be "fork" (`StartMethods`)."""
         if root == "billiard":
             return "fork", "billiard's default start method"
-        if self.global_method is not None:
-            return self.global_method, "set by `multiprocessing.set_start_method()`"
+        if self._start_methods is None:
+            self._start_methods = StartMethods(self.p)
+        states = self._start_methods.in_force(ref)
+        if "fork" in states:
+            origin = states["fork"]
+            assert isinstance(origin, tuple)
+            return "fork", f"set by {self._setter(origin)}"
+        if DEFAULT in states:
+            method, why = self._platform_default()
+            setters = self._start_methods.setters
+            if method == "fork" and setters:
+                # The project sets the start method, but not before this fork: name
+                # the call in the entry point the fork is reached from, else one in
+                # the fork's module, else the first.
+                entry = states[DEFAULT]
+                first = min(
+                    setters,
+                    key=lambda r: (
+                        self.p.scope_of_site(r)["qualname"] != entry,
+                        r[0] != ref[0],
+                        self.p.modules[r[0]]["path"],
+                        r[1],
+                    ),
+                )
+                why += (
+                    f"; {self._setter(first)} does not run before this fork when it is "
+                    f"reached from `{entry}`"
+                )
+            return method, why
+        known = sorted(set(states) - {UNKNOWN})
+        return (known[0] if known else None), ""
+
+    def _platform_default(self) -> tuple[str, str]:
         if self.platform in ("darwin", "win32"):
             return "spawn", f"the default on {self.platform}"
         if self.target_version >= (3, 14):
             return "forkserver", "the default on Linux from Python 3.14"
         return "fork", "the default on Linux before Python 3.14"
 
-    def _method(self, path: str, root: str) -> tuple[str | None, str]:
+    def _setter(self, ref: SiteRef) -> str:
+        """``multiprocessing.set_start_method('spawn')` at cli.py:12``."""
+        assert self._start_methods is not None
+        methods = self._start_methods.setters.get(ref, {})
+        args = ", ".join(
+            "None" if m == DEFAULT else "..." if m == UNKNOWN else repr(m) for m in methods
+        )
+        site = self.p.site(ref)
+        path = self.p.modules[ref[0]]["path"]
+        return f"`{site['text']}({args})` at {path}:{site['span'][0]}"
+
+    def _method(self, path: str, root: str, ref: SiteRef) -> tuple[str | None, str]:
         m = start_method_in(path)
         if m is None:
             return None, ""
         if m == "default":
-            return self.default_method(root)
+            return self.default_method(root, ref)
         return m, f"`get_context({m!r})`"
 
     # -- classification ---------------------------------------------------
@@ -248,7 +276,7 @@ class Classifier:
             kind_name = f"{root}.managers.BaseManager.start"
         else:
             return
-        method, why = self._method(path, root)
+        method, why = self._method(path, root, ref)
         if method != "fork":
             return
         alloc = None
@@ -271,7 +299,7 @@ class Classifier:
             # `mp_context` (APScheduler sets "spawn" there): the start method is unknown.
             return None, ""
         if arg is None or arg == ("const", None):
-            return self.default_method("multiprocessing")
+            return self.default_method("multiprocessing", ref)
         return self._method_of_expr(ref, arg)
 
     def _method_of_expr(self, ref: SiteRef, expr: Expr) -> tuple[str | None, str]:
@@ -280,7 +308,7 @@ class Classifier:
         methods: list[tuple[str | None, str]] = []
         for v in values:
             if v[0] == "x" and _mp_root(v[1]):
-                methods.append(self._method(v[1], _mp_root(v[1]) or "multiprocessing"))
+                methods.append(self._method(v[1], _mp_root(v[1]) or "multiprocessing", ref))
         for m in methods:
             if m[0] == "fork":
                 return m
