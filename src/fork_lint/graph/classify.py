@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from fork_lint.catalog import PatternIndex, ThreadSource
 from fork_lint.catalog.stdlib import EVENT_LOOP_RUNNERS, LOOP_OBJECTS
-from fork_lint.graph.methods import DEFAULT, UNKNOWN, StartMethods
+from fork_lint.graph.methods import SETTERS, StartMethods
 from fork_lint.graph.solver import Program, SiteRef, Value, alloc_site, start_method_in
 from fork_lint.index.facts import CallSite, Expr
 
@@ -65,6 +65,9 @@ def _sink_patterns() -> tuple[str, ...]:
 
 # External paths the classifier reads, besides the thread-source catalogue.
 SINK_PATTERNS: tuple[str, ...] = _sink_patterns()
+# A start method, why, and the call site where the default context's method is
+# decided (None when the method does not depend on it).
+_Method = tuple[str | None, str, SiteRef | None]
 _PREEXEC_POSITION = 6  # Popen(args, bufsize, executable, stdin, stdout, stderr, preexec_fn, ...)
 
 
@@ -120,7 +123,10 @@ class Classifier:
         self.target_version = target_version
         self.platform = platform
         self.user_sinks = user_sinks
-        self._start_methods: StartMethods | None = None
+        # `set_start_method()` call sites; sinks whose start method is the default
+        # context's, (index in the sinks, where the method is decided)
+        self._setters: list[SiteRef] = []
+        self._deferred: list[tuple[int, SiteRef]] = []
         self._constructions: dict[str, list[SiteRef]] | None = None
         self._forwarders: dict[str, str] = {}
         self._sources = PatternIndex((p, s) for s in sources for p in s.patterns)
@@ -130,70 +136,51 @@ class Classifier:
         }
 
     # -- start methods ----------------------------------------------------
-    def default_method(self, root: str, ref: SiteRef) -> tuple[str | None, str]:
-        """The start method of the default context where the call at ``ref`` runs,
-        and why: "fork" if it may be "fork" (`StartMethods`)."""
-        if root == "billiard":
-            return "fork", "billiard's default start method"
-        if self._start_methods is None:
-            self._start_methods = StartMethods(self.p)
-        states = self._start_methods.in_force(ref)
-        if "fork" in states:
-            origin = states["fork"]
-            assert isinstance(origin, tuple)
-            return "fork", f"set by {self._setter(origin)}"
-        if DEFAULT in states:
-            method, why = self._platform_default()
-            setters = self._start_methods.setters
-            if method == "fork" and setters:
-                # The project sets the start method, but not before this fork: name
-                # the call in the entry point the fork is reached from, else one in
-                # the fork's module, else the first.
-                entry = states[DEFAULT]
-                first = min(
-                    setters,
-                    key=lambda r: (
-                        self.p.scope_of_site(r)["qualname"] != entry,
-                        r[0] != ref[0],
-                        self.p.modules[r[0]]["path"],
-                        r[1],
-                    ),
-                )
-                why += (
-                    f"; {self._setter(first)} does not run before this fork when it is "
-                    f"reached from `{entry}`"
-                )
-            return method, why
-        known = sorted(set(states) - {UNKNOWN})
-        return (known[0] if known else None), ""
-
-    def _platform_default(self) -> tuple[str, str]:
-        if self.platform in ("darwin", "win32"):
-            return "spawn", f"the default on {self.platform}"
-        if self.target_version >= (3, 14):
-            return "forkserver", "the default on Linux from Python 3.14"
-        return "fork", "the default on Linux before Python 3.14"
-
-    def _setter(self, ref: SiteRef) -> str:
-        """``multiprocessing.set_start_method('spawn')` at cli.py:12``."""
-        assert self._start_methods is not None
-        methods = self._start_methods.setters.get(ref, {})
-        args = ", ".join(
-            "None" if m == DEFAULT else "..." if m == UNKNOWN else repr(m) for m in methods
-        )
-        site = self.p.site(ref)
-        path = self.p.modules[ref[0]]["path"]
-        return f"`{site['text']}({args})` at {path}:{site['span'][0]}"
-
-    def _method(self, path: str, root: str, ref: SiteRef) -> tuple[str | None, str]:
+    def _method(self, path: str, root: str, ref: SiteRef) -> _Method:
+        """The start method of a context named by a resolved path, used at ``ref``."""
         m = start_method_in(path)
         if m is None:
-            return None, ""
-        if m == "default":
-            return self.default_method(root, ref)
-        return m, f"`get_context({m!r})`"
+            return None, "", None
+        if m != "default":
+            return m, f"`get_context({m!r})`", None
+        if root == "billiard":
+            return "fork", "billiard's default start method", None
+        # The default context's method depends on the `set_start_method()` calls
+        # that run before ``ref``, and these on the functions threads and libraries
+        # call: decided once the thread sources are known (`_decide_defaults`).
+        return "fork", "", ref
 
-    # -- classification ---------------------------------------------------
+    def _sink(self, out: Classification, sink: SinkHit, decided_at: SiteRef | None) -> None:
+        """Add a sink; one whose start method is the default context's is kept only
+        if "fork" may be in force at ``decided_at``."""
+        if decided_at is not None:
+            self._deferred.append((len(out.sinks), decided_at))
+        out.sinks.append(sink)
+
+    def _decide_defaults(self, out: Classification) -> None:
+        threads: dict[str, list[SiteRef]] = {}
+        for hit in out.sources:
+            for t in hit.targets:
+                threads.setdefault(t, []).append(hit.ref)
+        methods = StartMethods(
+            self.p,
+            self._setters,
+            platform=self.platform,
+            target_version=self.target_version,
+            threads=threads,
+        )
+        decided = methods.default_methods(sorted({at for _, at in self._deferred}))
+        dropped = set()
+        for index, at in self._deferred:
+            method, why = decided[at]
+            sink = out.sinks[index]
+            if method == "fork":
+                detail = f"start method 'fork': {why}" if sink.kind == "multiprocessing" else why
+                out.sinks[index] = replace(sink, detail=detail)
+            else:
+                dropped.add(index)
+        out.sinks = [s for i, s in enumerate(out.sinks) if i not in dropped]
+
     def run(self) -> Classification:
         out = Classification()
         for ref, callees in self.p.callees.items():
@@ -207,6 +194,8 @@ class Classifier:
                     self._user_sink(out, ref, v[1])
                     self._project_source(out, ref, site, v)
             self._any_receiver_source(out, ref, site, callees)
+        if self._deferred:
+            self._decide_defaults(out)
         if self._forwarders:
             self.callers: dict[str, list[SiteRef]] = {}
             for r, targets in self.p.edges.items():
@@ -227,22 +216,23 @@ class Classifier:
         path = _construction(v[1])
         if path in _OS_FORK:
             out.sinks.append(SinkHit(ref, "os-fork", path, ""))
+        if path in SETTERS:
+            self._setters.append(ref)
         self._mp_sink(out, ref, site, path, v)
         if path in _PPE:
-            method, why = self._pool_method(ref, site)
+            method, why, at = self._pool_method(ref, site)
             if method == "fork":
-                out.sinks.append(
-                    SinkHit(ref, "process-pool", "concurrent.futures.ProcessPoolExecutor", why)
-                )
+                name = "concurrent.futures.ProcessPoolExecutor"
+                self._sink(out, SinkHit(ref, "process-pool", name, why), at)
         elif path in PPE_USES and v[2]:
             # A "fork" pool forks all its workers at its first `submit` or `map`,
             # wherever that runs (a pool built before any thread and first used on one).
             alloc = alloc_site(v[2])
             if alloc[0] in self.p.modules:
-                method, why = self._pool_method(alloc, self.p.site(alloc))
+                method, why, at = self._pool_method(alloc, self.p.site(alloc))
                 if method == "fork":
                     name = "concurrent.futures.ProcessPoolExecutor." + path.rpartition(".")[2]
-                    out.sinks.append(SinkHit(ref, "process-pool", name, why, alloc))
+                    self._sink(out, SinkHit(ref, "process-pool", name, why, alloc), at)
         if (
             path in _SUBPROCESS
             or path in _ASYNC_SUBPROCESS
@@ -276,17 +266,16 @@ class Classifier:
             kind_name = f"{root}.managers.BaseManager.start"
         else:
             return
-        method, why = self._method(path, root, ref)
+        method, why, at = self._method(path, root, ref)
         if method != "fork":
             return
         alloc = None
         if v[2]:
             alloc = alloc_site(v[2])
-        out.sinks.append(
-            SinkHit(ref, "multiprocessing", kind_name, f"start method 'fork': {why}", alloc)
-        )
+        detail = f"start method 'fork': {why}"
+        self._sink(out, SinkHit(ref, "multiprocessing", kind_name, detail, alloc), at)
 
-    def _pool_method(self, ref: SiteRef, site: CallSite) -> tuple[str | None, str]:
+    def _pool_method(self, ref: SiteRef, site: CallSite) -> _Method:
         """The start method of the ``ProcessPoolExecutor`` built at ``ref``."""
         arg = _kw(site, "mp_context")
         args = site["args"]
@@ -297,22 +286,22 @@ class Classifier:
         ) or any(a[0] == "star" for a in args[:2]):
             # `**kwargs` whose keys are not visible here, or `*args`, may hold
             # `mp_context` (APScheduler sets "spawn" there): the start method is unknown.
-            return None, ""
+            return None, "", None
         if arg is None or arg == ("const", None):
-            return self.default_method("multiprocessing", ref)
+            return self._method("multiprocessing.get_context()", "multiprocessing", ref)
         return self._method_of_expr(ref, arg)
 
-    def _method_of_expr(self, ref: SiteRef, expr: Expr) -> tuple[str | None, str]:
+    def _method_of_expr(self, ref: SiteRef, expr: Expr) -> _Method:
         site = self.p.site(ref)
         values = self.p.eval(ref[0], site["scope"], expr)
-        methods: list[tuple[str | None, str]] = []
+        methods: list[_Method] = []
         for v in values:
-            if v[0] == "x" and _mp_root(v[1]):
-                methods.append(self._method(v[1], _mp_root(v[1]) or "multiprocessing", ref))
-        for m in methods:
-            if m[0] == "fork":
-                return m
-        return methods[0] if methods else (None, "")
+            root = _mp_root(v[1]) if v[0] == "x" else None
+            if root is not None:
+                methods.append(self._method(v[1], root, ref))
+        # A context that forks for sure before one that forks if the default does.
+        methods.sort(key=lambda m: (m[0] != "fork", m[2] is not None, m[0] or "", m[1]))
+        return methods[0] if methods else (None, "", None)
 
     def _preexec(self, out: Classification, ref: SiteRef, site: CallSite, path: str) -> None:
         self._note_forwarder(ref, site, path)

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 
 from fork_lint.graph.solver import Program, SiteRef
-from fork_lint.index.facts import CallSite
+from fork_lint.index.facts import CallSite, Expr
 
 __all__ = ["DEFAULT", "SETTERS", "UNKNOWN", "StartMethods"]
 
@@ -48,27 +48,93 @@ States = dict[str, "SiteRef | str"]
 
 
 class StartMethods:
-    """The start methods that may be in force at each call site (`in_force`)."""
+    """The start methods that may be in force at call sites (`default_methods`)."""
 
-    def __init__(self, program: Program) -> None:
+    def __init__(
+        self,
+        program: Program,
+        setters: list[SiteRef],
+        *,
+        platform: str,
+        target_version: tuple[int, int],
+        threads: dict[str, list[SiteRef]],
+    ) -> None:
         self.p = program
+        self.platform = platform
+        self.target_version = target_version
+        self.threads = threads  # functions run on threads -> where the threads start
         # call site -> the methods it sets, each mapped to itself
         self.setters: dict[SiteRef, States] = {}
-        for ref, callees in program.callees.items():
+        for ref in setters:
             site = program.site(ref)
-            if site["kind"] != "call" or site["child"]:
-                continue  # a start method set in a forked child is the child's own
-            if any(v[0] == "x" and v[1] in SETTERS for v in callees):
+            if site["kind"] == "call" and not site["child"]:
+                # (a start method set in a forked child is the child's own)
                 self.setters[ref] = dict.fromkeys(self._arguments(ref, site), ref)
         self._entry: dict[str, States] = {}
+        self._named: dict[str, list[tuple[SiteRef, Expr]]] | None = None
+
+    def default_methods(self, refs: list[SiteRef]) -> dict[SiteRef, tuple[str | None, str]]:
+        """The method of the default context at each of ``refs``, and why: "fork"
+        whenever it may be "fork"."""
         if self.setters:
-            self._solve()
+            self._graph()
+            self._summaries()
+            self._propagate({self._func(ref) for ref in refs})
+        return {ref: self._default_method(ref) for ref in refs}
 
     def in_force(self, ref: SiteRef) -> States:
-        """The start methods that may be in force when the call at ``ref`` runs."""
+        """The start methods that may be in force when the call at ``ref`` runs
+        (after `default_methods` was asked about it)."""
         if not self.setters:
             return {DEFAULT: ""}
-        return self._state_at(self.p.scope_of_site(ref)["qualname"], ref)
+        return self._state_at(self._func(ref), ref)
+
+    def _default_method(self, ref: SiteRef) -> tuple[str | None, str]:
+        states = self.in_force(ref)
+        if "fork" in states:
+            origin = states["fork"]
+            assert isinstance(origin, tuple)
+            return "fork", f"set by {self._setter(origin)}"
+        if DEFAULT in states:
+            method, why = self._platform_default()
+            if method == "fork" and self.setters:
+                # The project sets the start method, but not before this fork: name
+                # the call in the entry point the fork is reached from, else one in
+                # the fork's module, else the first.
+                entry = states[DEFAULT]
+                first = min(
+                    self.setters,
+                    key=lambda r: (
+                        self._func(r) != entry,
+                        r[0] != ref[0],
+                        self.p.modules[r[0]]["path"],
+                        r[1],
+                    ),
+                )
+                why += (
+                    f"; {self._setter(first)} does not run before this fork when it is "
+                    f"reached from `{entry}`"
+                )
+            return method, why
+        known = sorted(set(states) - {UNKNOWN})
+        return (known[0] if known else None), ""
+
+    def _platform_default(self) -> tuple[str, str]:
+        if self.platform in ("darwin", "win32"):
+            return "spawn", f"the default on {self.platform}"
+        if self.target_version >= (3, 14):
+            return "forkserver", "the default on Linux from Python 3.14"
+        return "fork", "the default on Linux before Python 3.14"
+
+    def _setter(self, ref: SiteRef) -> str:
+        """``multiprocessing.set_start_method('spawn')` at cli.py:12``."""
+        methods = self.setters.get(ref, {})
+        args = ", ".join(
+            "None" if m == DEFAULT else "..." if m == UNKNOWN else repr(m) for m in methods
+        )
+        site = self.p.site(ref)
+        path = self.p.modules[ref[0]]["path"]
+        return f"`{site['text']}({args})` at {path}:{site['span'][0]}"
 
     def _arguments(self, ref: SiteRef, site: CallSite) -> list[str]:
         args = site["args"]
@@ -81,46 +147,81 @@ class StartMethods:
         out = sorted({str(v[1]) if v[0] == "v" else UNKNOWN for v in values})
         return out or [UNKNOWN]
 
+    def _func(self, ref: SiteRef) -> str:
+        return self.p.scope_of_site(ref)["qualname"]
+
     # -- the call graph -----------------------------------------------------
-    def _solve(self) -> None:
-        p = self.p
-        skipped = p.skipped_sites()
-        self.edges = {ref: t for ref, t in p.edges.items() if t and ref not in skipped}
+    def _graph(self) -> None:
+        skipped = self.p.skipped_sites()
+        self.edges = {ref: t for ref, t in self.p.edges.items() if t and ref not in skipped}
         self.callers: dict[str, list[SiteRef]] = defaultdict(list)
         for ref, targets in self.edges.items():
             for t in targets:
                 self.callers[t].append(ref)
-        self.sites_of: dict[str, list[SiteRef]] = defaultdict(list)
-        for mod, facts in p.modules.items():
-            scopes = facts["scopes"]
-            for site in facts["calls"]:
-                self.sites_of[scopes[site["scope"]]["qualname"]].append((mod, site["id"]))
-        self._summaries()
-        self._propagate()
+
+    def _entered(self, func: str) -> list[SiteRef]:
+        """Where ``func`` is called, or handed to library (or unknown) code that may
+        call it later: a thread target, a process target, a callback. Such a call
+        site is its caller for the start method in force."""
+        out = list(self.callers.get(func, ()))
+        out += self.threads.get(func, ())
+        if not out:
+            out += self._handed(func)
+        return out
+
+    def _handed(self, func: str) -> list[SiteRef]:
+        if self._named is None:
+            # Arguments that may be a function, by the name they end with: the few
+            # that can be `func` are evaluated, not all of them.
+            named: dict[str, list[tuple[SiteRef, Expr]]] = defaultdict(list)
+            for mod, facts in self.p.modules.items():
+                for site in facts["calls"]:
+                    if site["kind"] != "call":
+                        continue
+                    for e in site["args"]:
+                        _index_argument(named, (mod, site["id"]), e)
+                    for _, e in site["kwargs"]:
+                        _index_argument(named, (mod, site["id"]), e)
+            self._named = named
+        out = []
+        for name in (func, func.rpartition(".")[2]):
+            for ref, expr in self._named.get(name, ()):
+                if any(v[0] != "x" for v in self.p.callees.get(ref, ())):
+                    continue  # a call of project code binds what it is passed
+                site = self.p.site(ref)
+                values = self.p.eval(ref[0], site["scope"], expr)
+                if ("f", func) in values or ("b", func) in values:
+                    out.append(ref)
+        return out
 
     def _summaries(self) -> None:
-        """What calling each function may set (`may`), and which functions set the
-        method on every path through their body (`must`)."""
+        """What calling each function may set (`may`), the sites of each function
+        that may set it (`setting`), and the functions that set it on every path
+        through their body (`must`)."""
         self.may: dict[str, States] = defaultdict(dict)
         queue: deque[str] = deque()
         for ref, methods in sorted(self.setters.items()):
-            func = self.p.scope_of_site(ref)["qualname"]
             if not self.p.site(ref)["guard"]:
+                func = self._func(ref)
                 self._merge(self.may[func], methods, queue, func)
         while queue:
             func = queue.popleft()
             for ref in self.callers.get(func, ()):
                 site = self.p.site(ref)
                 if not site["child"] and not site["guard"]:
-                    caller = self.p.scope_of_site(ref)["qualname"]
+                    caller = self._func(ref)
                     self._merge(self.may[caller], self.may[func], queue, caller)
-        # Setting sites of each function, in order; the functions that may set.
-        self.setting: dict[str, list[SiteRef]] = {}
-        own = {self.p.scope_of_site(ref)["qualname"] for ref in self.setters}
-        for func in sorted(own | set(self.may)):
-            found = [ref for ref in self.sites_of.get(func, ()) if self._sets(ref)]
-            if found:
-                self.setting[func] = found
+        setting: dict[str, set[SiteRef]] = defaultdict(set)
+        for ref in self.setters:
+            setting[self._func(ref)].add(ref)
+        for func in self.may:
+            for ref in self.callers.get(func, ()):
+                if not self.p.site(ref)["child"]:
+                    setting[self._func(ref)].add(ref)
+        self.setting = {
+            func: sorted(refs, key=lambda r: self.p.site(r)["order"])
+            for func, refs in setting.items()
+        }
         self.must: set[str] = set()
         grown = True
         while grown:
@@ -142,17 +243,13 @@ class StartMethods:
         if grew and queue is not None:
             queue.append(func)
 
-    def _sets(self, ref: SiteRef) -> bool:
-        """May the call at ``ref`` set the start method?"""
-        if self.p.site(ref)["child"]:
-            return False
-        return ref in self.setters or any(self.may.get(t) for t in self.edges.get(ref, ()))
-
     def _sets_always(self, ref: SiteRef) -> bool:
         if ref in self.setters:
             return True
         targets = self.edges.get(ref, set())
-        return bool(targets) and all(t in self.must for t in targets)
+        if not targets or all(v[0] == "x" for v in self.p.callees.get(ref, ())):
+            return False  # nothing, or a callback a library may call later
+        return all(t in self.must for t in targets)
 
     def _set_by(self, ref: SiteRef) -> States:
         if ref in self.setters:
@@ -198,8 +295,10 @@ class StartMethods:
         )
 
     def _state_at(self, func: str, ref: SiteRef) -> States:
+        setting = self.setting.get(func)
+        if not setting:
+            return self._entry.get(func, {})
         site = self.p.site(ref)
-        setting = self.setting.get(func, ())
         preceding = [s for s in setting if _may_precede(self.p.site(s), site, s == ref)]
         out: States = {}
         dominating = self._dominating(func, ref)
@@ -231,29 +330,50 @@ class StartMethods:
         return set(s["loops"]) & set(at["loops"]) <= set(l_site["loops"])
 
     # -- from the entry points ------------------------------------------------
-    def _propagate(self) -> None:
-        functions = set(self.sites_of) | set(self.callers)
+    def _propagate(self, funcs: set[str]) -> None:
+        """The start methods in force when each of ``funcs`` is entered, from the
+        entry points above them: only the functions from which one of ``funcs`` can
+        be reached take part."""
+        # The functions above `funcs`, and the calls between them.
+        calls: dict[str, list[tuple[SiteRef, str]]] = defaultdict(list)
+        above = set(funcs)
+        entries: list[str] = []  # nearest first: the ones a finding names
+        todo = deque(sorted(funcs))
+        while todo:
+            func = todo.popleft()
+            entered = self._entered(func)
+            if not entered:
+                entries.append(func)
+            for ref in entered:
+                caller = self._func(ref)
+                calls[caller].append((ref, func))
+                if caller not in above:
+                    above.add(caller)
+                    todo.append(caller)
         queue: deque[str] = deque()
-        for func in sorted(functions):
-            if not self.callers.get(func):
-                self._merge(self._entry.setdefault(func, {}), {DEFAULT: func}, queue, func)
-        self._drain(queue)
+        for func in entries:
+            self._merge(self._entry.setdefault(func, {}), {DEFAULT: func}, queue, func)
+        self._drain(queue, calls)
         # Functions no entry point reaches: entries of their own.
-        for func in sorted(functions):
+        for func in sorted(above):
             if not self._entry.get(func):
                 self._merge(self._entry.setdefault(func, {}), {DEFAULT: func}, queue, func)
-        self._drain(queue)
+        self._drain(queue, calls)
 
-    def _drain(self, queue: deque[str]) -> None:
+    def _drain(self, queue: deque[str], calls: dict[str, list[tuple[SiteRef, str]]]) -> None:
         while queue:
             func = queue.popleft()
-            for ref in self.sites_of.get(func, ()):
-                targets = self.edges.get(ref)
-                if not targets:
-                    continue
+            for ref, target in calls.get(func, ()):
                 state = self._state_at(func, ref)
-                for t in sorted(targets):
-                    self._merge(self._entry.setdefault(t, {}), state, queue, t)
+                self._merge(self._entry.setdefault(target, {}), state, queue, target)
+
+
+def _index_argument(named: dict[str, list[tuple[SiteRef, Expr]]], ref: SiteRef, expr: Expr) -> None:
+    tag = expr[0]
+    if tag == "name" or tag == "func":  # noqa: PLR1714 (the two common cases first)
+        named[expr[1]].append((ref, expr))
+    elif tag == "attr":
+        named[expr[2]].append((ref, expr))
 
 
 def _may_precede(s: CallSite, at: CallSite, same: bool) -> bool:
