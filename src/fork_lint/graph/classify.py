@@ -388,6 +388,7 @@ class Classifier:
     # -- thread targets ---------------------------------------------------
     def _source_hit(self, ref: SiteRef, site: CallSite, src: ThreadSource, v: Value) -> SourceHit:
         targets: set[str] = set()
+        receivers = self._receivers(ref, site, v[1])
         if src.target is not None:
             if not src.target_from_alloc:
                 arg_sites = [ref]
@@ -395,7 +396,7 @@ class Classifier:
                 arg_sites = [alloc_site(v[2])]
             else:
                 # An instance of a project subclass: its constructions carry the arguments.
-                arg_sites = self._constructions_of_receiver(ref, site)
+                arg_sites = self._constructions_of(receivers)
             pos, kw = src.target
             for where in arg_sites:
                 args_site = self.p.site(where)
@@ -406,23 +407,39 @@ class Classifier:
                     expr = args_site["args"][pos]
                 if expr is not None:
                     targets |= self._functions_of(where, expr, calls=False)
-        if src.run_method and site["func"][0] == "attr":
-            for recv in self.p.eval(ref[0], site["scope"], site["func"][1]):
-                if recv[0] in ("i", "s"):
-                    for m in self.p.getattr(recv, src.run_method):
-                        if m[0] in ("b", "f"):
-                            targets.add(m[1])
+        if src.run_method:
+            for recv in receivers:
+                for m in self.p.getattr(recv, src.run_method):
+                    if m[0] in ("b", "f"):
+                        targets.add(m[1])
         keys = tuple(k for k in (site["recv"], site["bind"]) if k)
         return SourceHit(ref, src, frozenset(targets), keys)
 
-    def _constructions_of_receiver(self, ref: SiteRef, site: CallSite) -> list[SiteRef]:
-        if site["func"][0] != "attr":
-            return []
+    def _receivers(self, ref: SiteRef, site: CallSite, path: str) -> set[Value]:
+        """The project instances a method call acts on: ``obj`` in ``obj.start()``, the
+        instance itself in ``super().start()`` (a `Thread` subclass's own ``start``),
+        the first argument in ``threading.Thread.start(self)``."""
+        if path.rpartition(".")[0].endswith(")"):
+            receiver = site["func"][1] if site["func"][0] == "attr" else None
+        else:
+            args = site["args"]
+            receiver = args[0] if args and args[0][0] != "star" else None
+        if receiver is None:
+            return set()
+        out: set[Value] = set()
+        for value in self.p.eval(ref[0], site["scope"], receiver):
+            if value[0] in ("i", "s"):
+                out.add(value)
+            elif value[0] == "sup":  # `self` in a method of that class or a subclass
+                out.add(("s", value[1]))
+        return out
+
+    def _constructions_of(self, receivers: set[Value]) -> list[SiteRef]:
         classes: set[str] = set()
-        for v in self.p.eval(ref[0], site["scope"], site["func"][1]):
+        for v in receivers:
             if v[0] == "i":
                 classes.add(v[1])
-            elif v[0] == "s":  # `self.start()`: constructed as any subclass
+            else:  # `self.start()`: constructed as any subclass
                 classes |= self.p.subclasses(v[1])
         if not classes:
             return []
