@@ -21,6 +21,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 
 from fork_lint.graph.classify import PPE_USES, Classification, SinkHit, SourceHit
+from fork_lint.graph.order import runs_after
 from fork_lint.graph.solver import Program, SiteRef, alloc_name
 from fork_lint.index.facts import CallSite
 from fork_lint.model import Hop, Location, Span, Witness
@@ -274,13 +275,15 @@ class Reachability:
                     if func not in drivers and func.rpartition(".")[0] in classes:
                         drivers.add(func)
                         todo.append(func)
-            for sub in sorted(classes):
-                for name_values in self._methods(sub):
-                    if name_values in drivers or name_values in building:
-                        continue
-                    if self._only_called_before(name_values, hit.ref):
-                        continue
-                    mark(name_values, ("class", hit, cls))
+            candidates = {
+                m
+                for sub in classes
+                for m in self._methods(sub)
+                if m not in drivers and m not in building
+            }
+            # Only the methods that can run after the thread started (`order`).
+            for method in sorted(runs_after(self, hit.ref, candidates)):
+                mark(method, ("class", hit, cls))
 
     def _building(self, cls: str) -> set[str]:
         """Methods of ``cls`` and its subclasses that run only while an instance is
