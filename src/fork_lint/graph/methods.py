@@ -6,25 +6,30 @@ says nothing about the forks of another, and a call in ``main()`` says nothing a
 a fork that runs before it. A fork's start method is therefore one of:
 
 * the platform's default (``DEFAULT``), if the fork can be reached from an entry
-  point along a path on which no ``set_start_method()`` has run;
-* the method set by a call that can run before the fork on such a path.
+  point along a path on which no ``set_start_method()`` runs before it;
+* the method set by a call that may run before the fork on such a path.
 
 Entry points are the functions nothing in the project calls (``main()``, test
 functions, public API, module bodies), and the functions reached from no entry
-point at all (a cycle of calls that the project never enters).
+point at all (a cycle of calls that the project never enters). A function handed
+to library code (a thread target, a callback) is entered where it is handed over.
 
-Along a path, a call site *sets* the method when every run of it does: it calls
-``set_start_method()`` directly, or each function it may call sets the method on
-every path through its body (its returns, ``if`` arms and loops considered). A site
-whose call runs only sometimes (in one arm of an ``if``, in a loop body that may run
-no time) may set the method, and may not: both outcomes are kept.
+The order is the one the thread-before-fork reasoning uses (`Reachability.precedes`):
+a call earlier in the same function, not in the other arm of an ``if``, runs before;
+so does, in a caller, a call made before the call that leads to the fork. A call
+*may* set the method when it calls ``set_start_method()`` or a function that may
+(through any of its paths): guards such as "only if no method is set yet" or "only
+on macOS" are not read, and a call that may set the method is taken to have set it.
+That can miss a default "fork" (losing a finding), never invent one. A call later
+in a loop around the fork adds its method from the second iteration on; the first
+keeps what was in force before. Where one call sets the method on every path to the
+fork (`must`), the calls before it no longer count.
 
-Limits: ``if`` statements inside loops carry no arms in the facts, so a
-``set_start_method()`` in one is taken to run on every iteration; a call whose
-argument is not a start method name (or not only one) sets an unknown method,
-which never counts as "fork"; the order of calls on different threads is not
-known, so a callee's start method is the one in force where it is called or
-registered (a thread target, a callback).
+Limits: a call whose argument is not a start method name (or not only one) sets an
+unknown method, which never counts as "fork"; the order of calls on different
+threads is not known, so a function run on a thread or by a library takes the start
+method in force where it is handed over; ``if`` statements in loops carry no arms
+in the facts.
 """
 
 from __future__ import annotations
@@ -129,12 +134,15 @@ class StartMethods:
     def _setter(self, ref: SiteRef) -> str:
         """``multiprocessing.set_start_method('spawn')` at cli.py:12``."""
         methods = self.setters.get(ref, {})
-        args = ", ".join(
-            "None" if m == DEFAULT else "..." if m == UNKNOWN else repr(m) for m in methods
-        )
+        known = [repr(m) if m != DEFAULT else "None" for m in methods if m != UNKNOWN]
         site = self.p.site(ref)
-        path = self.p.modules[ref[0]]["path"]
-        return f"`{site['text']}({args})` at {path}:{site['span'][0]}"
+        where = f"at {self.p.modules[ref[0]]['path']}:{site['span'][0]}"
+        if len(methods) == 1 and known:
+            return f"`{site['text']}({known[0]})` {where}"
+        if known:  # `set_start_method(method)`, 'spawn' or a value not known here
+            setting = " or ".join([*known, "another value"])
+            return f"`{site['text']}(...)` {where} (setting {setting})"
+        return f"`{site['text']}(...)` {where}"
 
     def _arguments(self, ref: SiteRef, site: CallSite) -> list[str]:
         args = site["args"]
@@ -301,15 +309,16 @@ class StartMethods:
         site = self.p.site(ref)
         preceding = [s for s in setting if _may_precede(self.p.site(s), site, s == ref)]
         out: States = {}
-        dominating = self._dominating(func, ref)
-        arms = frozenset(site["arms"])
-        if not self._covered(dominating, arms):
+        if not any(s != ref and self.p.site(s)["order"] < site["order"] for s in preceding):
+            # Nothing earlier in the function may have set it (one set later in a
+            # loop does not run before the first iteration).
             self._merge(out, self._entry.get(func, {}), None, func)
         else:
             # The last site that sets the method on every path to ``ref`` overrides
-            # the sites before it; a choice between arms keeps them all.
+            # the sites before it.
+            arms = frozenset(site["arms"])
             last = max(
-                (s for s in dominating if set(self.p.site(s)["arms"]) <= arms),
+                (s for s in self._dominating(func, ref) if set(self.p.site(s)["arms"]) <= arms),
                 key=lambda s: self.p.site(s)["order"],
                 default=None,
             )
