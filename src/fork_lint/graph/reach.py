@@ -21,6 +21,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 
 from fork_lint.graph.classify import PPE_USES, Classification, SinkHit, SourceHit
+from fork_lint.graph.library import next_call_witness
 from fork_lint.graph.order import runs_after
 from fork_lint.graph.solver import Program, SiteRef, alloc_name
 from fork_lint.index.facts import CallSite
@@ -107,7 +108,7 @@ class Reachability:
                 return ("call", ref, callee)
         return None
 
-    def _joined(self, start: SiteRef, at: SiteRef | None) -> bool:
+    def joined(self, start: SiteRef, at: SiteRef | None) -> bool:
         """Is the thread started at ``start`` joined before ``at`` (or before the
         function returns, when ``at`` is None)?"""
         hits = self.source_at.get(start)
@@ -131,13 +132,13 @@ class Reachability:
         later iteration of a loop around both, unless not ``carried``."""
         s, a = self._site(start), self._site(at)
         if start == at:
-            return carried and bool(s["loops"]) and not self._joined(start, at)
+            return carried and bool(s["loops"]) and not self.joined(start, at)
         if s["arms"] and a["arms"] and any(x ^ 1 in a["arms"] for x in s["arms"]):
             return False  # the two arms of one `if` (`CallSite.arms`)
         if s["order"] < a["order"]:
-            return not self._joined(start, at)
+            return not self.joined(start, at)
         if carried and set(s["loops"]) & set(a["loops"]):
-            return not self._joined(start, at)
+            return not self.joined(start, at)
         return False
 
     def preceding_start(
@@ -148,12 +149,12 @@ class Reachability:
         # A pool forks at its first use: in a loop, at the first iteration, before any
         # thread the loop starts (`Reachability._first_use`).
         carried = sink is None or not _pool_use(sink)
-        for ref, reason in self._starting_sites(func):
+        for ref, reason in self.starting_sites(func):
             if ref[0] != at[0]:
                 continue
-            if sink is not None and self._own_pool(self._first_source(ref, reason), sink):
+            if sink is not None and self.own_pool(self.first_source(ref, reason), sink):
                 continue
-            if sink is not None and reason[0] == "source" and self._same_launcher(ref, sink):
+            if sink is not None and reason[0] == "source" and self.same_launcher(ref, sink):
                 continue
             s = self._site(ref)
             if s["child"] and not site["child"]:
@@ -162,7 +163,7 @@ class Reachability:
                 return ref, reason
         return None
 
-    def _starting_sites(self, func: str) -> list[tuple[SiteRef, _StartReason]]:
+    def starting_sites(self, func: str) -> list[tuple[SiteRef, _StartReason]]:
         """The sites of ``func`` that may leave a thread running, in order. Memoised
         once `starts` is final: asking each call site of a large function about
         every other one took a million `start_reason` calls on the benchmark corpus."""
@@ -188,7 +189,7 @@ class Reachability:
                 continue
             func = self.func_of(hit.ref)
             site = self._site(hit.ref)
-            if site["child"] or site.get("guard") or self._joined(hit.ref, None):
+            if site["child"] or site.get("guard") or self.joined(hit.ref, None):
                 continue
             if func not in self.starts:
                 self.starts[func] = (hit.ref, ("source", hit))
@@ -254,7 +255,7 @@ class Reachability:
                 continue
             if not any(k.startswith("self.") for k in hit.keys):
                 continue
-            if self._site(hit.ref)["child"] or self._joined(hit.ref, None):
+            if self._site(hit.ref)["child"] or self.joined(hit.ref, None):
                 continue
             owner_method = self.func_of(hit.ref)
             sc = self.p.scope(owner_method)
@@ -393,7 +394,7 @@ class Reachability:
             or first_use.get(h.sink.alloc) == h.sink.ref
         ]
 
-    def _first_source(self, ref: SiteRef, reason: _StartReason) -> SiteRef:
+    def first_source(self, ref: SiteRef, reason: _StartReason) -> SiteRef:
         """The site that starts the thread a call leaves running, as `starts` records."""
         seen: set[str] = set()
         while reason[0] == "call":
@@ -441,7 +442,7 @@ class Reachability:
             found = self._launched[ref] = (frozenset(threads), frozenset(procs))
         return found
 
-    def _same_launcher(self, start: SiteRef, sink: SinkHit) -> bool:
+    def same_launcher(self, start: SiteRef, sink: SinkHit) -> bool:
         """Do the thread start and the fork launch the same either-or object? Each
         may start a thread or a process created at the same places (a backend
         object that builds all threads or all processes, as huey's consumer and
@@ -452,7 +453,7 @@ class Reachability:
             return False
         return (threads, procs) == self._launches(sink.ref)
 
-    def _own_pool(self, start: SiteRef, sink: SinkHit) -> bool:
+    def own_pool(self, start: SiteRef, sink: SinkHit) -> bool:
         """Is the thread started at ``start`` the management thread of the pool whose
         use is ``sink``? The pool starts it only after forking all its workers."""
         return _pool_use(sink) and self._uses_pool(start, sink)
@@ -461,7 +462,10 @@ class Reachability:
         if _pool_use(sink) and not self._first_use(sink):
             return None
         sink_hop = self.hop(sink.ref, f"forks: `{sink.name}`")
-        return self._witness_at(sink.ref, [sink_hop], set(), sink)
+        witness = self._witness_at(sink.ref, [sink_hop], set(), sink)
+        if witness is None:
+            witness = next_call_witness(self, sink)
+        return witness
 
     def _witness_at(
         self, ref: SiteRef, tail: list[Hop], seen: set[str], sink: SinkHit
@@ -470,11 +474,11 @@ class Reachability:
         before = self.preceding_start(ref, sink)
         if before is not None:
             start_ref, reason = before
-            thread_path = self._start_chain(start_ref, reason)
+            thread_path = self.start_chain(start_ref, reason)
             return Witness(
                 anchor=func,
                 reason=f"`{func}` starts a thread before this call",
-                thread_source=self._source_name(thread_path),
+                thread_source=self.source_name(thread_path),
                 thread_path=tuple(thread_path),
                 fork_path=tuple(tail),
             )
@@ -503,9 +507,9 @@ class Reachability:
         if kind == "class":
             hit, cls = reason[1], reason[2]
             assert isinstance(hit, SourceHit)
-            if self._own_pool(hit.ref, sink) or self._same_launcher(hit.ref, sink):
+            if self.own_pool(hit.ref, sink) or self.same_launcher(hit.ref, sink):
                 return None
-            chain = self._start_chain(hit.ref, ("source", hit))
+            chain = self.start_chain(hit.ref, ("source", hit))
             return Witness(
                 anchor=str(cls),
                 reason=f"`{cls}` keeps a thread on the instance, started by `{hit.source.name}`",
@@ -538,11 +542,11 @@ class Reachability:
         if kind == "module":
             module, ref0 = reason[1], reason[2]
             assert isinstance(ref0, tuple)
-            chain = self._start_chain(ref0, self.start_reason(ref0) or ())
+            chain = self.start_chain(ref0, self.start_reason(ref0) or ())
             return Witness(
                 anchor=str(module),
                 reason=f"module `{module}` starts a thread when it is imported",
-                thread_source=self._source_name(chain),
+                thread_source=self.source_name(chain),
                 thread_path=tuple(chain),
                 fork_path=tuple(tail),
             )
@@ -561,7 +565,7 @@ class Reachability:
         hops.reverse()
         return hops
 
-    def _start_chain(self, ref: SiteRef, reason: _StartReason) -> list[Hop]:
+    def start_chain(self, ref: SiteRef, reason: _StartReason) -> list[Hop]:
         hops: list[Hop] = []
         seen: set[SiteRef] = set()
         while reason and ref not in seen:
@@ -587,7 +591,7 @@ class Reachability:
         return self.hop(hit.ref, f"starts a thread{running}: `{hit.source.name}` (`{text}()`)")
 
     @staticmethod
-    def _source_name(chain: list[Hop]) -> str:
+    def source_name(chain: list[Hop]) -> str:
         if not chain:
             return ""
         desc = chain[-1].description
