@@ -4,7 +4,7 @@ Usage::
 
     python scripts/accuracy.py [--cases FILE] [--only NAME,...] [--set review|recall]
                                [--jobs N] [--cache DIR] [--output FILE]
-                               [--witness] [--stubs]
+                               [--witness] [--stubs] [--markdown FILE]
 
 The cases file (default ``scripts/accuracy_cases.toml``) is the single source of
 truth: each ``[[package]]`` pins a release (``requirement = "name==version"``),
@@ -31,7 +31,8 @@ Writes every finding with its witness, and the comparison with the recorded
 verdicts, to ``--output`` (default ``accuracy-results.json`` in the cache), and
 prints per package: the verdicts still reported, those no longer reported, new
 unclassified findings (``--witness`` prints their hops, ``--stubs`` prints verdict
-entries to paste), the recall table and the metrics.
+entries to paste), the recall table and the metrics; ``--markdown`` writes the tables
+of docs/accuracy.md. Exit status 1 when a package could not be analysed.
 """
 
 from __future__ import annotations
@@ -359,7 +360,7 @@ def compare(outcome: Outcome) -> Json:
             unclassified.append(finding)
             continue
         v = hits[0]
-        judged = {**finding, "verdict": v.verdict, "reason": v.reason}
+        judged = {**finding, "verdict": v.verdict, "verdict_reason": v.reason}
         if v.impossible_hop:
             judged["impossible_hop"] = True
         if v.construct:
@@ -496,6 +497,54 @@ def print_stub(f: Json) -> None:
     print('      verdict = ""\n      reason = ""')
 
 
+def markdown(results: Sequence[Json]) -> str:
+    """The tables of docs/accuracy.md: one row per review release, one per hazard."""
+    rows = [
+        "| release | findings | true | false | doubtful | impossible hop |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        if r["set"] != "review":
+            continue
+        counted = [f for f in r["findings"] if f["code"] not in NOT_FORK_FINDINGS]
+        verdicts = Counter(f.get("verdict", "unclassified") for f in counted)
+        impossible = sum(1 for f in counted if f.get("impossible_hop"))
+        rows.append(
+            f"| {r['requirement']} | {len(counted)} | {verdicts['true']} | {verdicts['false']} "
+            f"| {verdicts['doubtful']} | {impossible} |"
+        )
+    rows += [
+        "",
+        "| release | finding | thread started in | verdict | reason |",
+        "|---|---|---|---|---|",
+    ]
+    for r in results:
+        if r["set"] != "review":
+            continue
+        for f in r["findings"]:
+            if f["code"] in NOT_FORK_FINDINGS:
+                continue
+            verdict = f.get("verdict", "unclassified")
+            if f.get("impossible_hop"):
+                verdict += " (impossible hop)"
+            rows.append(
+                f"| {r['requirement']} | {f['code']} `{f['function']}` ({f['file']}:{f['line']}) "
+                f"| `{f['thread_function']}` | {verdict} | {f.get('verdict_reason', '')} |"
+            )
+    rows += [
+        "",
+        "| release | fork in | thread from | state | issue |",
+        "|---|---|---|---|---|",
+    ]
+    for r in results:
+        for h in r["hazards"]:
+            rows.append(
+                f"| {r['requirement']} | `{h['function']}` | {h['thread_from']} "
+                f"| {h['state']} | {h['issue']} |"
+            )
+    return "\n".join(rows) + "\n"
+
+
 def select(cases: Iterable[Case], only: str, which: str) -> list[Case]:
     names = {n.strip().lower() for n in only.split(",") if n.strip()}
     return [
@@ -513,6 +562,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--witness", action="store_true", help="print new findings' hops")
     parser.add_argument("--stubs", action="store_true", help="print verdict stubs to paste")
+    parser.add_argument("--markdown", type=Path, default=None, help="write the tables here")
     args = parser.parse_args(argv)
     configured = os.environ.get("FORK_LINT_ACCURACY_CACHE")
     cache = args.cache or (
@@ -530,6 +580,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         encoding="utf-8",
     )
     print(f"results: {output}")
+    if args.markdown:
+        args.markdown.write_text(markdown(results), encoding="utf-8")
     return 1 if any(r["error"] for r in results) else 0
 
 
