@@ -17,6 +17,10 @@ when:
    reaches ``M`` (a cycle the project never enters);
 5. ``M`` runs on another thread (`Reachability.alive` finds these on its own).
 
+The same order decides which functions of a module run beside a thread its body
+started when it was imported (``S`` is then the module body, and its drivers the
+functions that import it).
+
 Limits: instances are not told apart, so the order is that of the calls, whatever
 object they are made on; a driver that nothing calls (``main()``, a public
 ``serve()``) is taken to run once, so the methods it calls before it starts the

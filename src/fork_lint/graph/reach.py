@@ -6,13 +6,16 @@ Facts computed over the call graph:
   (it starts one, directly or through a callee, and does not join it).
 * ``alive[f]``: a thread other than the caller's may be alive whenever ``f``
   runs: ``f`` runs on a thread, or is called after a thread was started, or is
-  a method of an object that keeps a thread, or belongs to an event-loop
-  program that uses thread-backed facilities, or lives in a module that
-  started threads when it was imported.
+  a method of an object that keeps a thread and can run after the method that
+  starts it (`order`), or belongs to an event-loop program that uses
+  thread-backed facilities, or lives in a module that started threads when it
+  was imported and can run after that.
 
 A sink in ``f`` is hazardous when ``alive[f]`` holds or a thread start precedes
-it in ``f``. Each fact records the first reason found (breadth-first), which
-is replayed into the shortest witness available.
+it in ``f``; failing both, when a public function that reaches it leaves a
+thread running for its next call (`library`). Each fact records the first
+reason found (breadth-first), which is replayed into the shortest witness
+available.
 """
 
 from __future__ import annotations
@@ -244,9 +247,9 @@ class Reachability:
             if module not in self.starts:
                 continue
             ref, _ = self.starts[module]
-            for func in self.functions_of.get(module, ()):
-                if not self._only_called_before(func, ref):
-                    mark(func, ("module", module, ref))
+            # Only the functions that can run after the thread started (`order`).
+            for func in sorted(runs_after(self, ref, set(self.functions_of.get(module, ())))):
+                mark(func, ("module", module, ref))
 
     def _class_owned(self, mark: object) -> None:
         assert callable(mark)
@@ -307,34 +310,6 @@ class Reachability:
 
     def _methods(self, cls: str) -> list[str]:
         return sorted(self.p.own_methods(cls))
-
-    def _only_called_before(self, method: str, start: SiteRef) -> bool:
-        """True if every call of ``method`` runs before the thread starts: in the
-        starting function before the start, or in a function that calls the
-        starting function only after it (`invoke`'s runner forks in ``start()``
-        and only then starts the timeout thread it keeps on the instance)."""
-        callers = self.callers.get(method, [])
-        if not callers:
-            return False
-        owner = self.func_of(start)
-        for ref in callers:
-            func = self.func_of(ref)
-            if func == owner:
-                if not self._before(ref, start):
-                    return False
-                continue
-            later = [c for c in self.callers.get(owner, ()) if self.func_of(c) == func]
-            if not later or not all(self._before(ref, c) for c in later):
-                return False
-        return True
-
-    def _before(self, ref: SiteRef, other: SiteRef) -> bool:
-        """Does ``ref`` run before ``other`` in their function, and never after it?"""
-        return (
-            ref[0] == other[0]
-            and self._site(ref)["order"] < self._site(other)["order"]
-            and not (set(self._site(ref)["loops"]) & set(self._site(other)["loops"]))
-        )
 
     def _event_loops(self, mark: object) -> None:
         assert callable(mark)
