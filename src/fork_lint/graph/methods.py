@@ -102,7 +102,10 @@ class StartMethods:
             return "fork", f"set by {self._setter(origin)}"
         if DEFAULT in states:
             method, why = self._platform_default()
-            if method == "fork" and self.setters:
+            origin = states[DEFAULT]
+            if method == "fork" and isinstance(origin, tuple):
+                why += f"; restored by {self._setter(origin)}"
+            elif method == "fork" and self.setters:
                 # The project sets the start method, but not before this fork: name
                 # the call in the entry point the fork is reached from, else one in
                 # the fork's module, else the first.
