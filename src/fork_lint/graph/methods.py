@@ -10,9 +10,15 @@ a fork that runs before it. A fork's start method is therefore one of:
 * the method set by a call that may run before the fork on such a path.
 
 Entry points are the functions nothing in the project calls (``main()``, test
-functions, public API, module bodies), and the functions reached from no entry
-point at all (a cycle of calls that the project never enters). A function handed
-to library code (a thread target, a callback) is entered where it is handed over.
+functions, public API) and the module bodies. A function nothing calls runs once
+its module has been imported: after the calls of the module's body, which set the
+method for it when they may (``set_start_method("spawn")`` at the top of
+``cli.py``, or in a module ``cli.py`` imports); a submodule's body runs after its
+package's. Which importer imports a module first is not known (or the module runs
+as a script): a module's body starts with the default (after its package's). A
+function handed to library code (a thread target, a callback) is entered where it
+is handed over. A cycle of calls no entry point reaches is entered from outside,
+with the default.
 
 The order is the one the thread-before-fork reasoning uses (`Reachability.precedes`):
 a call earlier in the same function, not in the other arm of an ``if``, runs before;
@@ -342,42 +348,86 @@ class StartMethods:
         return set(s["loops"]) & set(at["loops"]) <= set(l_site["loops"])
 
     # -- from the entry points ------------------------------------------------
+    def _predecessors(self, func: str) -> list[tuple[SiteRef | None, str]]:
+        """What runs before ``func`` is entered: the functions that call it or hand
+        it over (with the call site); for a function nothing calls, its module's
+        body, which ran when the module was imported (``None``: after its end); for
+        a submodule, its package's body. Who imports a module first is not known
+        (any importer may, or the module runs as a script): a module starts with
+        the default, or with what its package's body set."""
+        if func in self.p.modules:
+            parent = func.rpartition(".")[0]
+            return [(None, parent)] if parent in self.p.modules else []
+        entered = self._entered(func)
+        if entered:
+            return [(ref, self._func(ref)) for ref in entered]
+        refs = self.p.scopes.get(func)
+        return [(None, refs[0][0])] if refs else []
+
     def _propagate(self, funcs: set[str]) -> None:
         """The start methods in force when each of ``funcs`` is entered, from the
         entry points above them: only the functions from which one of ``funcs`` can
         be reached take part."""
         # The functions above `funcs`, and the calls between them.
-        calls: dict[str, list[tuple[SiteRef, str]]] = defaultdict(list)
-        above = set(funcs)
-        entries: list[str] = []  # nearest first: the ones a finding names
-        todo = deque(sorted(funcs))
+        calls: dict[str, list[tuple[SiteRef | None, str]]] = defaultdict(list)
+        above = sorted(funcs)  # in the order found: nearest first
+        seen = set(above)
+        entries: list[str] = []
+        todo = deque(above)
         while todo:
             func = todo.popleft()
-            entered = self._entered(func)
-            if not entered:
+            preds = self._predecessors(func)
+            if not preds:
                 entries.append(func)
-            for ref in entered:
-                caller = self._func(ref)
-                calls[caller].append((ref, func))
-                if caller not in above:
-                    above.add(caller)
-                    todo.append(caller)
+            for ref, pred in preds:
+                calls[pred].append((ref, func))
+                if pred not in seen:
+                    seen.add(pred)
+                    above.append(pred)
+                    todo.append(pred)
         queue: deque[str] = deque()
         for func in entries:
             self._merge(self._entry.setdefault(func, {}), {DEFAULT: func}, queue, func)
         self._drain(queue, calls)
-        # Functions no entry point reaches: entries of their own.
-        for func in sorted(above):
+        # Functions no entry point reaches (a cycle nothing enters): the farthest
+        # one found is an entry of its own, then what it reaches; and so on.
+        for func in reversed(above):
             if not self._entry.get(func):
                 self._merge(self._entry.setdefault(func, {}), {DEFAULT: func}, queue, func)
-        self._drain(queue, calls)
+                self._drain(queue, calls)
 
-    def _drain(self, queue: deque[str], calls: dict[str, list[tuple[SiteRef, str]]]) -> None:
+    def _drain(self, queue: deque[str], calls: dict[str, list[tuple[SiteRef | None, str]]]) -> None:
         while queue:
             func = queue.popleft()
             for ref, target in calls.get(func, ()):
-                state = self._state_at(func, ref)
+                if ref is not None:
+                    state = self._state_at(func, ref)
+                else:
+                    state = self._end_state(func)
+                    if DEFAULT in state and target not in self.p.modules:
+                        # A function called from outside once its module is
+                        # imported: the finding names it as the entry point.
+                        state = {**state, DEFAULT: target}
                 self._merge(self._entry.setdefault(target, {}), state, queue, target)
+
+    def _end_state(self, module: str) -> States:
+        """The start methods in force once ``module`` has been imported (its
+        ``if __name__ == "__main__":`` block does not run on import)."""
+        setting = [s for s in self.setting.get(module, ()) if not self.p.site(s)["guard"]]
+        if not setting:
+            return dict(self._entry.get(module, {}))
+        # The last call that sets the method whatever the path overrides those before.
+        always = [
+            s
+            for s in setting
+            if self._sets_always(s) and not self.p.site(s)["loops"] and not self.p.site(s)["arms"]
+        ]
+        first = max((self.p.site(s)["order"] for s in always), default=-1)
+        out: States = {}
+        for s in setting:
+            if self.p.site(s)["order"] >= first:
+                self._merge(out, self._set_by(s), None, module)
+        return out
 
 
 def _index_argument(named: dict[str, list[tuple[SiteRef, Expr]]], ref: SiteRef, expr: Expr) -> None:
