@@ -644,7 +644,7 @@ def _step_summary(run: CheckRun) -> None:
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if run.args.output_format != "github" or not target:
         return
-    from fork_lint.output import RenderContext
+    from fork_lint.output import RenderContext, printable_output
     from fork_lint.output.github import step_summary
 
     text = step_summary(
@@ -656,13 +656,13 @@ def _step_summary(run: CheckRun) -> None:
     )
     try:
         with open(target, "a", encoding="utf-8") as handle:
-            handle.write(text)
+            handle.write(printable_output("github", text))
     except OSError as exc:
         sys.stderr.write(f"fork-lint: warning: cannot write {target}: {exc.strerror or exc}\n")
 
 
 def _report(run: CheckRun) -> int:
-    from fork_lint.output import RenderContext, render, statistics, summary
+    from fork_lint.output import RenderContext, printable_output, render, statistics, summary
 
     args = run.args
     color = args.color == "always" or (
@@ -677,7 +677,7 @@ def _report(run: CheckRun) -> int:
     )
     findings = run.findings
     if args.statistics:
-        sys.stdout.write(statistics(findings, ctx))
+        sys.stdout.write(printable_output("full", statistics(findings, ctx)))
     else:
         text = render(args.output_format, findings, ctx)
         if args.runtime_report is not None:
@@ -691,7 +691,7 @@ def _report(run: CheckRun) -> int:
                 run.cwd,
                 run.settings.project_root,
             )
-        sys.stdout.write(text)
+        sys.stdout.write(printable_output(args.output_format, text))
         if args.output_format in ("full", "concise") and not args.quiet:
             sys.stdout.write(summary(findings, ctx))
     if args.verbose:
