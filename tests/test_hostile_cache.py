@@ -19,37 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from fork_lint import __version__, cache_key
+from fork_lint import __version__
 from fork_lint.api import check_paths
 from fork_lint.cache import DEFAULT_CACHE_DIR, FactsCache, encode_findings
 from fork_lint.model import Finding
+from tests.limited import run_limited
 
 APP = "import os, threading\nthreading.Thread(target=print).start()\nos.fork()\n"
 CACHE = DEFAULT_CACHE_DIR
-
-# Runs fork-lint in a child with at most 2 GiB of address space: reading a
-# device such as /dev/zero ends there with a MemoryError instead of taking the
-# machine's memory.
-_LIMITED = (
-    "import resource, sys\n"
-    "limit = 2 << 30\n"
-    "resource.setrlimit(resource.RLIMIT_AS, (limit, limit))\n"
-    "from fork_lint.cli import main\n"
-    "raise SystemExit(main(sys.argv[1:]))\n"
-)
-
-
-def run_limited(cwd: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """`fork-lint check --output-format concise ARGS` in a child process; a run
-    that waits (a FIFO) is killed after ``timeout`` seconds and fails the test."""
-    return subprocess.run(
-        [sys.executable, "-c", _LIMITED, "check", "--output-format", "concise", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 @pytest.fixture
@@ -176,7 +153,7 @@ def test_pruning_deletes_only_entries_of_its_own(project: Path) -> None:
 
 _LINKED = {
     "zero": lambda path: path.symlink_to("/dev/zero"),
-    "fifo": lambda path: os.mkfifo(path),
+    "fifo": os.mkfifo,
 }
 
 
@@ -289,6 +266,8 @@ def key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_the_key_is_created_private_and_kept(key_file: Path) -> None:
+    from fork_lint import cache_key
+
     key = cache_key.load_key()
     assert len(key) == 32
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
@@ -300,6 +279,8 @@ def test_the_key_is_created_private_and_kept(key_file: Path) -> None:
 def test_the_key_lives_in_the_user_cache_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from fork_lint import cache_key
+
     monkeypatch.delenv("FORK_LINT_KEY_FILE", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
@@ -369,7 +350,6 @@ def test_an_untrusted_key_turns_the_cache_off(
     key_file.parent.mkdir(parents=True)
     _untrusted_keys()[case](key_file)  # type: ignore[operator]
     target = key_file.with_name("missing")
-    cache_key.forget_loaded()
     assert _cached() == _fresh()
     assert not (project / CACHE).exists(), "neither read nor written"
     assert not target.exists(), "a dangling link is not followed to create a key"
