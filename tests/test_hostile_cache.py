@@ -41,6 +41,15 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
+@pytest.fixture(params=["descriptors", "paths"])
+def fs_calls(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways the cache handles directories: descriptor-relative calls (POSIX),
+    and `lstat` checks on paths (platforms without ``dir_fd``, such as Windows)."""
+    if request.param == "paths":
+        monkeypatch.setattr("fork_lint.cache_fs._AT", False)
+    return str(request.param)
+
+
 @pytest.fixture
 def victim(tmp_path: Path) -> Path:
     """A directory of the user's that no cache link may touch: 40 files."""
@@ -80,7 +89,7 @@ def _entries(cache: Path, kind: str) -> list[Path]:
     ids=["root", "version", "results", "facts", "analysis"],
 )
 def test_a_link_in_the_default_cache_is_never_followed(
-    project: Path, victim: Path, where: str, capsys: pytest.CaptureFixture[str]
+    project: Path, victim: Path, where: str, fs_calls: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A repository that commits a part of `.fork_lint_cache` as a link to another
     directory gets neither files created there nor files deleted (the pruning of old
@@ -98,7 +107,7 @@ def test_a_link_in_the_default_cache_is_never_followed(
 
 
 def test_a_cache_directory_the_user_names_may_be_a_link_but_nothing_inside(
-    project: Path, victim: Path, tmp_path: Path
+    project: Path, victim: Path, tmp_path: Path, fs_calls: str
 ) -> None:
     real = tmp_path / "real-cache"
     real.mkdir()
@@ -114,7 +123,9 @@ def test_a_cache_directory_the_user_names_may_be_a_link_but_nothing_inside(
     assert _listing(victim) == before
 
 
-def test_dangling_links_for_the_marker_files_create_nothing(project: Path, tmp_path: Path) -> None:
+def test_dangling_links_for_the_marker_files_create_nothing(
+    project: Path, tmp_path: Path, fs_calls: str
+) -> None:
     """`.gitignore` and `CACHEDIR.TAG` are created only where nothing, not even a
     dangling link, is in their place."""
     cache = project / CACHE
@@ -127,7 +138,7 @@ def test_dangling_links_for_the_marker_files_create_nothing(project: Path, tmp_p
     assert _entries(cache, "facts"), "the cache itself still works"
 
 
-def test_pruning_deletes_only_entries_of_its_own(project: Path) -> None:
+def test_pruning_deletes_only_entries_of_its_own(project: Path, fs_calls: str) -> None:
     """Old results are pruned to the newest 32, but a file that is not a results
     entry (another name, another header) is never deleted, whatever its age."""
     cache = project / CACHE
