@@ -140,8 +140,8 @@ class EntryStore:
         if self._secret is None:
             try:
                 self._secret = load_key()
-            except (UntrustedKey, OSError) as exc:
-                problem = str(exc) if isinstance(exc, UntrustedKey) else f"{exc.strerror or exc}"
+            except (UntrustedKey, OSError, RuntimeError) as exc:  # RuntimeError: no home
+                problem = f"{exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
                 _warn(f"cache not used: no trusted key: {problem}")
                 return False
         if not self._vetted and tracked_by_git(self.root):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from fork_lint import __version__
 from fork_lint.config import Settings
 from fork_lint.engine import AnalysisOptions
+from fork_lint.fsio import printable
 from fork_lint.index.facts import ModuleFacts
 from fork_lint.interrupts import (
     EXIT_INTERRUPTED,
@@ -343,7 +344,7 @@ def _check(args: argparse.Namespace) -> int:
             settings = load_settings(scope_paths, overrides)
             found = discover(scope_paths, settings)
             for path, message in found.errors:
-                sys.stderr.write(f"fork-lint: warning: {path}: {message}\n")
+                sys.stderr.write(f"fork-lint: warning: {printable(str(path))}: {message}\n")
             runs.append(CheckRun(args, settings, found.files, cwd, scope=scope))
     except (ConfigError, DiscoveryError, _CiError) as exc:
         sys.stderr.write(f"fork-lint: error: {exc}\n")
@@ -401,7 +402,7 @@ def _graph(args: argparse.Namespace) -> int:
         sys.stderr.write(f"fork-lint: error: {exc}\n")
         return EXIT_ERROR
     for path, message in found.errors:
-        sys.stderr.write(f"fork-lint: warning: {path}: {message}\n")
+        sys.stderr.write(f"fork-lint: warning: {printable(str(path))}: {message}\n")
     modules = collect_facts(found.files, args.root or settings.project_root, Path.cwd())
     data = graph_output(modules, args.format, analysis_options(settings))
     return _write(data, args.output)
