@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
 from collections.abc import Callable
 from contextlib import suppress
@@ -188,7 +187,7 @@ class CacheDir:
         """Write ``name`` atomically: a new temporary file (``O_EXCL``, so never
         through a link planted under its name), renamed over ``name``. A link at
         ``name`` is replaced, not followed."""
-        tmp = f".tmp-{secrets.token_hex(8)}"
+        tmp = f".tmp-{os.urandom(8).hex()}"
         fd = self._open_file(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
         try:
             try:
