@@ -141,7 +141,9 @@ class EntryStore:
             try:
                 self._secret = load_key()
             except (UntrustedKey, OSError, RuntimeError) as exc:  # RuntimeError: no home
-                problem = f"{exc.strerror or exc}" if isinstance(exc, OSError) else str(exc)
+                problem = str(exc)
+                if isinstance(exc, OSError) and exc.strerror:
+                    problem = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
                 _warn(f"cache not used: no trusted key: {problem}")
                 return False
         if not self._vetted and tracked_by_git(self.root):
