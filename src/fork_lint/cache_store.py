@@ -74,7 +74,8 @@ def tracked_by_git(root: Path) -> bool:
         return False
     from fork_lint.vcs import VcsError, run_git
 
-    cwd = absolute
+    # From the directory above: git never runs inside a root that is a link.
+    cwd = absolute.parent
     while not cwd.is_dir() and cwd.parent != cwd:
         cwd = cwd.parent
     spec = os.path.relpath(absolute, cwd)
