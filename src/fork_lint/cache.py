@@ -470,6 +470,3 @@ class FactsCache(EntryStore):
             self._write(_PROPOSAL, key, data)
         if records:
             self._prune("proposals", _KEEP_PROPOSALS)
-
-
-FACTS_KIND = _FACTS

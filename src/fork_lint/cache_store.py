@@ -239,11 +239,6 @@ class EntryStore:
             self.rejected += 1
             return None
 
-    def blob(self, kind: bytes, key: bytes, payload: bytes) -> bytes:
-        """A complete entry for ``payload`` (``usable`` must be true)."""
-        head = b"".join((_MAGIC, kind, key))
-        return b"".join((head, self._mac(head, payload), payload))
-
     def _write(self, kind: bytes, key: bytes, data: object) -> None:
         if not (self.writable and self.usable):
             return
@@ -251,11 +246,8 @@ class EntryStore:
             payload = marshal.dumps(cast(Any, data))
         except ValueError:  # an unmarshallable value: a bug, but not worth failing the run
             return
-        self.write_blob(kind, key, self.blob(kind, key, payload))
-
-    def write_blob(self, kind: bytes, key: bytes, blob: bytes) -> None:
-        if not (self.writable and self.usable):
-            return
+        head = b"".join((_MAGIC, kind, key))
+        blob = b"".join((head, self._mac(head, payload), payload))
         parts, name = self._location(kind, key)
         try:
             self._prepare()
