@@ -24,11 +24,17 @@ class Calls(Decorators):
     """What a call site calls, and what it returns."""
 
     def _call_returns(
-        self, qualname: str, offset: int, args: Args, site: CallSite | None = None
+        self,
+        qualname: str,
+        offset: int,
+        args: Args,
+        site: CallSite | None = None,
+        method: Value | None = None,
     ) -> set[Value]:
         """What calling ``qualname`` with ``args`` at ``site`` returns (see `_returning`).
         A returned parameter the call does not pass holds its default, unless the
-        call has ``*args`` or ``**kwargs`` that may pass it."""
+        call has ``*args`` or ``**kwargs`` that may pass it; ``return self`` in a
+        bound ``method`` returns its receiver."""
         refs = self.scopes.get(qualname)
         if not refs:
             return self._returns(qualname)
@@ -47,6 +53,8 @@ class Calls(Decorators):
         receivers = sc["params"][:offset]  # `return self`: bound by the receiver
         for name in sorted(set(returning.values())):
             bound = _bound_argument(sc, offset, args, name)
+            if bound is None and method is not None and name in receivers:
+                bound = self._receiver_values(method)
             if bound is None:
                 store = self.vars if unknown or name in receivers else self.defaults
                 bound = store.get((qualname, name))
@@ -91,21 +99,16 @@ class Calls(Decorators):
                     self._decorated(mod, site, f[1], self._call_returns(f[1], 0, args, site)),
                 )
             elif kind == "b":
-                sc = self.scope(f[1])
-                offset = 0 if sc and sc["method_kind"] == "staticmethod" else 1
-                self._enter(ref, f[1], offset, args)
+                offset = self._enter_method(ref, f, args)
                 self._enter_wrappers(ref, f[1], offset, args)
-                self._add_at(
-                    self.results,
-                    ref,
-                    self._decorated(mod, site, f[1], self._call_returns(f[1], offset, args, site)),
-                )
+                returns = self._call_returns(f[1], offset, args, site, f)
+                self._add_at(self.results, ref, self._decorated(mod, site, f[1], returns))
             elif kind == "c":
                 self._add_at(self.results, ref, {("i", f[1])})
                 init = self._class_attr(f[1], "__init__", instance=True)
                 for v in init:
                     if v[0] == "b":
-                        self._enter(ref, v[1], 1, args)
+                        self._enter_method(ref, v, args)
                     elif v[0] == "x":
                         # Construction of an external base: record it as a call of the base.
                         base = v[1][: -len("().__init__")]
@@ -113,7 +116,7 @@ class Calls(Decorators):
             elif kind in INSTANCES:
                 for m in self.getattr(f, "__call__"):
                     if m[0] == "b":
-                        self._enter(ref, m[1], 1, args)
+                        self._enter_method(ref, m, args)
                         self._add_at(self.results, ref, self._returns(m[1]))
             elif kind == "km":
                 self._container_call(ref, mod, site, f)
@@ -137,7 +140,7 @@ class Calls(Decorators):
             for method in self.getattr(v, iter_name):
                 if method[0] != "b":
                     continue
-                self._enter(ref, method[1], 1, args)
+                self._enter_method(ref, method, args)
                 for it in self._returns(method[1]):
                     nexts = [m for m in self.getattr(it, next_name) if m[0] == "b"]
                     if it[0] not in INSTANCES or not nexts:
@@ -145,7 +148,7 @@ class Calls(Decorators):
                         self._add_at(self.results, ref, {it})
                         continue
                     for m in nexts:
-                        self._enter(ref, m[1], 1, args)
+                        self._enter_method(ref, m, args)
                         self._add_at(self.results, ref, self._returns(m[1]))
 
     def _arguments(self, mod: str, site: CallSite, args: list[Expr] | None = None) -> Args:
@@ -161,6 +164,16 @@ class Calls(Decorators):
             else [(key, self.eval(mod, i, arg)) for key, arg in site["kwargs"] if key is not None]
         )
         return pos, kws
+
+    def _enter_method(self, ref: SiteRef, method: Value, args: Args, *, own: bool = True) -> int:
+        """Call a bound method: its receiver becomes ``self``; returns how many
+        parameters the receiver takes (0 for a static method)."""
+        sc = self.scope(method[1])
+        offset = 0 if sc and sc["method_kind"] == "staticmethod" else 1
+        if offset:
+            self._bind_receiver(method)
+        self._enter(ref, method[1], offset, args, own=own)
+        return offset
 
     def _enter(
         self, ref: SiteRef, qualname: str, offset: int, args: Args, *, own: bool = True
@@ -272,15 +285,15 @@ class Calls(Decorators):
             for e in exprs:
                 for target in sorted(self.eval(mod, i, e)):
                     self.call_value(ref, target)
-                    if target[0] in ("f", "b"):
-                        sc = self.scope(target[1])
-                        static = sc is not None and sc["method_kind"] == "staticmethod"
-                        offset = 1 if target[0] == "b" and not static else 0
-                        self._enter(
-                            ref, target[1], offset, self._arguments(mod, site, passed), own=False
-                        )
-                        if path in _MAP_RESULTS:
-                            self._add_at(self.results, ref, self._returns(target[1]))
+                    if target[0] not in ("f", "b"):
+                        continue
+                    given = self._arguments(mod, site, passed)
+                    if target[0] == "f":
+                        self._enter(ref, target[1], 0, given, own=False)
+                    else:
+                        self._enter_method(ref, target, given, own=False)
+                    if path in _MAP_RESULTS:
+                        self._add_at(self.results, ref, self._returns(target[1]))
 
     def call_value(self, ref: SiteRef, value: Value) -> None:
         """Record that call site ``ref`` invokes ``value`` (with unknown arguments)."""

@@ -109,6 +109,9 @@ class ProgramState:
         # call site -> project functions / modules it invokes (its call edges)
         self.edges: dict[SiteRef, set[str]] = defaultdict(set)
         self.bases: dict[str, list[Value]] = {}
+        # classes with a base whose code may call their methods (see `_open`)
+        self._open_bases: set[str] = set()
+        self._namespaces: dict[str, frozenset[str]] = {}
         self._mro: dict[str, list[Value]] = {}
         self._subclasses: dict[str, set[str]] = {}
         self._tails: dict[str, list[list[Value]]] = {}

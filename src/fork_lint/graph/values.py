@@ -8,7 +8,9 @@ Abstract values are tuples:
 ``("c", qualname)``         a class of the project
 ``("i", qualname)``         an instance of a project class
 ``("s", qualname)``         ``self``: an instance of the class or of any subclass
-``("b", func)``             a method bound to an instance
+``("b", func, mode, cls)``  a method bound to a receiver: an instance of
+                            exactly ``cls`` (mode ``"i"``), of ``cls`` or a
+                            subclass (``"s"``), or the class ``cls`` (``"c"``)
 ``("k", key)``              a container (literal or comprehension) and its elements
 ``("km", key, method)``     a method of such a container
 ``("sup", cls)``            ``super()`` inside class ``cls``
