@@ -84,6 +84,10 @@ class Calls(Decorators):
         if not funcs:
             return
         self._add(self.callees[ref], funcs)
+        decorator = self.forwarding.get(ref)
+        if decorator is not None and decorator not in self.opaque:
+            self._forward(ref, mod, site, funcs)
+            return
         if site["kind"] == "decorator" and any(f[0] == "x" for f in funcs):
             # A library decorator returns the function or a wrapper that calls it.
             self._add_at(self.results, ref, self.eval(mod, i, site["args"][0]))
@@ -104,7 +108,12 @@ class Calls(Decorators):
                 returns = self._call_returns(f[1], offset, args, site, f)
                 self._add_at(self.results, ref, self._decorated(mod, site, f[1], returns))
             elif kind == "c":
-                self._add_at(self.results, ref, {("i", f[1])})
+                made: set[Value] = {("i", f[1])}
+                if f[1] in self._forwarders:
+                    if site["kind"] not in ("call", "decorator"):
+                        self._make_opaque(f[1])
+                    made = self._decorated(mod, site, f[1], made)
+                self._add_at(self.results, ref, made)
                 init = self._class_attr(f[1], "__init__", instance=True)
                 for v in init:
                     if v[0] == "b":
@@ -116,8 +125,10 @@ class Calls(Decorators):
             elif kind in INSTANCES:
                 for m in self.getattr(f, "__call__"):
                     if m[0] == "b":
-                        self._enter_method(ref, m, args)
-                        self._add_at(self.results, ref, self._returns(m[1]))
+                        offset = self._enter_method(ref, m, args)
+                        self._enter_wrappers(ref, m[1], offset, args)
+                        returns = self._call_returns(m[1], offset, args, site, m)
+                        self._add_at(self.results, ref, self._decorated(mod, site, m[1], returns))
             elif kind == "km":
                 self._container_call(ref, mod, site, f)
             elif kind == "m":
@@ -187,7 +198,7 @@ class Calls(Decorators):
                 own and self.site(ref)["kind"] in ("call", "decorator")
             ):
                 # Called by a library, or by an iteration: its wrappers may wrap anything.
-                self.opaque.add(qualname)
+                self._make_opaque(qualname)
         # Sets only grow: arguments of the same sizes as at the last binding are the
         # same arguments. A call site whose callee set grows (a decorator's `func(*args)`
         # that reaches every decorated function) re-runs often, and would otherwise
@@ -302,17 +313,42 @@ class Calls(Decorators):
                 self.edges[ref].add(value[1])
                 self._changed = True
         elif value[0] == "c":
+            if value[1] in self._forwarders:
+                self._make_opaque(value[1])  # constructed by a library: wraps anything
             for v in self._class_attr(value[1], "__init__", instance=True):
                 if v[0] == "b" and v[1] not in self.edges[ref]:
                     self.edges[ref].add(v[1])
                     self._changed = True
+
+    def _forward(self, ref: SiteRef, mod: str, site: CallSite, funcs: set[Value]) -> None:
+        """A forwarding call in a wrapper (`_find_forwarders`) whose decorator is not
+        opaque: the decorated functions are entered from their own callers, with
+        their own arguments; here they get only what the wrapper adds itself (a
+        ``session=`` it opens), the same for all of them. What the wrapper passes on
+        from its parameters (``*args``, ``**kwargs``, ``self``) is its caller's."""
+        wrapper = self.scope_of_site(ref)
+        own = {*wrapper["params"], *wrapper["kwonly"], wrapper["vararg"], wrapper["kwarg"]}
+        i = site["scope"]
+
+        def added(expr: Expr) -> set[Value]:
+            inner = expr[1] if expr[0] == "star" else expr
+            return set() if inner[0] == "name" and inner[1] in own else self.eval(mod, i, expr)
+
+        pos = [(arg[0] == "star", added(arg)) for arg in site["args"]]
+        kws = [(key, added(arg)) for key, arg in site["kwargs"] if key is not None]
+        for f in sorted(funcs):
+            if f[0] in ("f", "b"):  # a bound method's receiver is bound by its callers
+                self._enter(ref, f[1], 0 if f[0] == "f" else 1, (pos, kws))
 
     def _enter_wrappers(self, ref: SiteRef, qualname: str, offset: int, args: Args) -> None:
         """A call of a decorated definition also runs its forwarding wrappers."""
         wrappers = self.wrappers.get(qualname)
         if wrappers:
             for w in sorted(wrappers):
-                self._enter(ref, w[1], offset, args)
+                if w[0] == "b":  # a forwarding class's `__call__`, on its instance
+                    self._enter_method(ref, w, args)
+                else:
+                    self._enter(ref, w[1], offset, args)
 
 
 def _bound_argument(sc: Scope, offset: int, args: Args, name: str) -> set[Value] | None:

@@ -121,10 +121,13 @@ class ProgramState:
         self._entered: dict[tuple[SiteRef, str], tuple[int | None, ...]] = {}
         self._changed = False
         self.rounds = 0
-        # Forwarding wrappers (see `_find_forwarders`): decorator -> its wrappers;
+        # Forwarding wrappers (see `_find_forwarders`): decorator -> its wrappers
+        # (the values to call: functions, or a class's bound `__call__`), and the
+        # units of its forwarding calls;
         # forwarding call site -> its decorator; decorated definition -> the
         # wrappers around it; decorators whose wrappers may hold something else.
-        self._forwarders: dict[str, frozenset[str]] = {}
+        self._forwarders: dict[str, frozenset[Value]] = {}
+        self._forwarding_units: dict[str, list[Unit]] = {}
         self._forwarded: dict[str, str] = {}  # decorator -> the parameter forwarded to
         self.forwarding: dict[SiteRef, str] = {}
         self.wrappers: dict[str, set[Value]] = Store(self)
