@@ -395,6 +395,13 @@ def test_a_new_fork_lint_version_does_not_trust_entries_of_the_old(
         cache_mod.results_fingerprint.cache_clear()
 
 
+def test_every_extractor_module_is_in_the_facts_fingerprint() -> None:
+    index = Path(cache_mod.__file__).parent / "index"
+    modules = {f"index/{p.name}" for p in index.glob("*.py")}
+    assert modules
+    assert modules <= set(cache_mod._FACTS_SOURCES)
+
+
 def test_changed_extractor_code_changes_every_key(monkeypatch: pytest.MonkeyPatch) -> None:
     before = facts_key(b"h", "m", False, "m.py")
     monkeypatch.setattr(cache_mod, "_FACTS_SOURCES", (*cache_mod._FACTS_SOURCES, "engine.py"))
