@@ -38,7 +38,7 @@ class Calls(Decorators):
         refs = self.scopes.get(qualname)
         if not refs:
             return self._returns(qualname)
-        mod, i = refs[0]
+        mod, i = refs[-1]
         sc = self.modules[mod]["scopes"][i]
         returning = self._returning(mod, sc)
         if not returning:

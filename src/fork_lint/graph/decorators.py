@@ -144,8 +144,8 @@ class Decorators(Evaluator):
     def _returning(self, mod: str, sc: Scope) -> dict[int, str]:
         """Return statements (by index) that hand back a parameter unchanged, and
         which: ``return fn`` in a decorator, ``return value`` in a helper, and
-        ``return wrap(fn)`` where ``wrap`` is a forwarding decorator defined inside
-        (`_find_forwarders`: such a call is ``fn`` itself). A call's result then
+        ``return wrap(fn)`` where ``wrap``, defined inside, hands back its argument
+        (`_passed_back`). A call's result then
         holds that call's own argument, not every argument of every call: one
         registration decorator would otherwise hand each decorated name every class
         it ever decorated."""
@@ -162,19 +162,36 @@ class Decorators(Evaluator):
                 if r[0] == "name" and r[1] in names:
                     found[n] = r[1]
                 elif r[0] == "call":
-                    site = calls[r[1]]
-                    func, args = site["func"], site["args"]
-                    if (
-                        site["kind"] == "call"
-                        and func[0] == "name"
-                        and args
-                        and args[0][0] == "name"
-                        and args[0][1] in names
-                        and f"{sc['qualname']}.{func[1]}" in self._forwarders
-                    ):
-                        found[n] = args[0][1]
+                    passed = self._passed_back(mod, sc, calls[r[1]])
+                    if passed is not None and passed[0] == "name" and passed[1] in names:
+                        found[n] = passed[1]
             self._returned[key] = found
         return found
+
+    def _passed_back(self, mod: str, sc: Scope, site: CallSite) -> Expr | None:
+        """The argument a call of a function defined inside ``sc`` hands back
+        unchanged: ``wrap(fn)`` of a forwarding decorator is ``fn`` itself, and so is
+        ``register(fn, event)`` of a helper whose every return is that parameter."""
+        func, args = site["func"], site["args"]
+        if site["kind"] != "call" or func[0] != "name":
+            return None
+        inner = f"{sc['qualname']}.{func[1]}"
+        if inner in self._forwarders:
+            return args[0] if args else None
+        refs = self.scopes.get(inner)
+        if not refs or len(refs) != 1 or refs[0][0] != mod:
+            return None
+        inner_sc = self.modules[mod]["scopes"][refs[0][1]]
+        returning = self._returning(mod, inner_sc)
+        kept = set(returning.values())
+        if len(kept) != 1 or len(returning) != len(inner_sc["returns"]):
+            return None
+        param = kept.pop()
+        if param in inner_sc["params"]:
+            index = inner_sc["params"].index(param)
+            if index < len(args) and not any(a[0] == "star" for a in args[: index + 1]):
+                return args[index]
+        return next((e for k, e in site["kwargs"] if k == param), None)
 
     def _decorated(
         self, mod: str, site: CallSite, decorator: str, values: set[Value]

@@ -56,7 +56,7 @@ class Hierarchy(ProgramState):
         (`_bind_receiver`), and takes the cone only if nothing in the project calls
         it (`_seed_uncalled`)."""
         for qualname, refs in self.scopes.items():
-            mod, i = refs[0]
+            mod, i = refs[-1]
             sc = self.modules[mod]["scopes"][i]
             kind = sc["method_kind"]
             if kind not in ("method", "property", "classmethod") or not sc["params"]:
@@ -76,7 +76,7 @@ class Hierarchy(ProgramState):
         frameworks): their ``self`` is the cone of their class. True if one was."""
         seeded = False
         for qualname, refs in self.scopes.items():
-            mod, i = refs[0]
+            mod, i = refs[-1]
             sc = self.modules[mod]["scopes"][i]
             if sc["method_kind"] not in ("method", "classmethod") or not sc["params"]:
                 continue
@@ -268,15 +268,20 @@ class Hierarchy(ProgramState):
         out: set[Value] = set()
         if mode == "s":
             cone = self.subclasses(cls)
+            found: dict[Value, set[str]] = {}  # method -> the subclasses that find it
             for sub in sorted(cone):
                 for v in self._class_attr(sub, attr, instance=True):
                     if v[0] == "b" and v[3] == sub:
-                        # Called on an instance of any subclass of ``cls`` that
-                        # finds it: of the subclass that defines it, if one does.
-                        owner = v[1].rpartition(".")[0]
-                        out.add(("b", v[1], "s", owner if owner in cone else cls))
+                        found.setdefault(v[:2], set()).add(sub)
                     else:
                         out.add(v)
+            for (_, method), subs in found.items():
+                # Called on an instance of any subclass of ``cls`` that finds it: of
+                # the topmost such classes (``cls``, the subclass that overrides it,
+                # or the class that mixes it in beside ``cls``), or of a subclass.
+                for sub in sorted(subs):
+                    if not any(b[0] == "c" and b[1] in subs for b in self.bases.get(sub, ())):
+                        out.add(("b", method, "s", sub))
         elif mode == "sup":
             for tail in self._super_tails(cls):
                 out |= self._lookup_in(

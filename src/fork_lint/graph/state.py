@@ -174,10 +174,12 @@ class ProgramState:
 
     # -- scope helpers ----------------------------------------------------
     def scope(self, qualname: str) -> Scope | None:
+        """The scope of a function or class; of its last definition when there are
+        several (`typing.overload` stubs come before the implementation)."""
         refs = self.scopes.get(qualname)
         if not refs:
             return None
-        mod, i = refs[0]
+        mod, i = refs[-1]
         return self.modules[mod]["scopes"][i]
 
     def site(self, ref: SiteRef) -> CallSite:
