@@ -7,7 +7,7 @@ from fork_lint.catalog import PatternIndex
 from fork_lint.catalog.stdlib import CALLBACK_ARGS, PASS_THROUGH
 from fork_lint.graph.decorators import Decorators
 from fork_lint.graph.values import INSTANCES, Args, SiteRef, Value, alloc_name
-from fork_lint.index.facts import CallSite, Expr, Scope
+from fork_lint.index.facts import CallSite, Expr, Scope, slot_of
 
 __all__ = ["Calls"]
 
@@ -18,6 +18,15 @@ _CALLBACKS = PatternIndex((pattern, (pos, kw)) for pattern, pos, kw in CALLBACK_
 _ENTERING = frozenset(("f", "b", "c", "i", "s"))
 # Builtins whose result holds what the callback returns.
 _MAP_RESULTS = frozenset(("builtins.map",))
+_BUILT_KINDS = {"dict": "dict", "tuple": "tuple", "set": "set", "frozenset": "set"}
+# Builtins whose result is a new container (`Calls._build`).
+_BUILDERS = frozenset(
+    f"builtins.{name}"
+    for name in (
+        "dict", "list", "tuple", "set", "frozenset", "sorted", "reversed", "enumerate", "zip",
+        "next", "min", "max",
+    )
+)  # fmt: skip
 
 
 class Calls(Decorators):
@@ -156,7 +165,7 @@ class Calls(Decorators):
                     nexts = [m for m in self.getattr(it, next_name) if m[0] == "b"]
                     if it[0] not in INSTANCES or not nexts:
                         # a generator `__iter__` yields the items
-                        self._add_at(self.results, ref, {it})
+                        self._add_at(self.results, ref, self._elements({it}))
                         continue
                     for m in nexts:
                         self._enter_method(ref, m, args)
@@ -172,7 +181,7 @@ class Calls(Decorators):
         kws = (
             []
             if args is not None
-            else [(key, self.eval(mod, i, arg)) for key, arg in site["kwargs"] if key is not None]
+            else [(key, self._stored(mod, i, arg)) for key, arg in site["kwargs"]]
         )
         return pos, kws
 
@@ -214,32 +223,69 @@ class Calls(Decorators):
         if sc is None:
             return
         params = sc["params"]
+        # `*args` and `**kwargs` hold containers of what the calls pass there.
+        rest = extra = None
+        if sc["vararg"] is not None:
+            rest = self._param_container(qualname, sc["vararg"], "*", "tuple")
+        if sc["kwarg"] is not None:
+            extra = self._param_container(qualname, sc["kwarg"], "**", "dict")
         pos = offset
+        known = True  # positions in `*args` are known up to a `*xs` argument
         for star, values in args[0]:
-            if not values:
-                pos += 1
-                continue
-            if star:
+            if star:  # the elements of `*xs`
                 for p in params[pos:]:
-                    self._add(self.vars[(qualname, p)], values)
-                if sc["vararg"]:
-                    self._add(self.vars[(qualname, sc["vararg"])], values)
+                    self._add_at(self.vars, (qualname, p), values)
+                if rest is not None:
+                    self._write(rest, "*", values)
+                known = False
                 continue
             if pos < len(params):
-                self._add(self.vars[(qualname, params[pos])], values)
-            elif sc["vararg"]:
-                self._add(self.vars[(qualname, sc["vararg"])], values)
+                self._add_at(self.vars, (qualname, params[pos]), values)
+            elif rest is not None:
+                self._write(rest, f"i:{pos - len(params)}" if known else "*", values)
             pos += 1
         if not args[1]:
             return
         names = set(params[sc["posonly"] :]) | set(sc["kwonly"])
         for key, values in args[1]:
-            if not values:
+            if key is None:  # `**mapping`: its keys one by one
+                self._expand(qualname, values, names, extra)
+            elif key in names:
+                self._add_at(self.vars, (qualname, key), _data(values))
+            elif extra is not None:
+                self._pass_in(extra, slot_of(key), values)
+
+    def _param_container(self, qualname: str, param: str, mark: str, kind: str) -> str:
+        """The container a `*args` or `**kwargs` parameter holds."""
+        key = qualname + mark
+        if key not in self.kinds:
+            self._add(self.vars[(qualname, param)], {self._container(key, kind)})
+        return key
+
+    def _expand(
+        self, qualname: str, values: set[Value], names: set[str], extra: str | None
+    ) -> None:
+        """Bind ``f(**mapping)``: each key to its parameter or to ``**kwargs``."""
+        for v in sorted(values):
+            if v[0] != "k":
                 continue
-            if key in names:
-                self._add(self.vars[(qualname, key)], values)
-            elif sc["kwarg"]:
-                self._add(self.vars[(qualname, sc["kwarg"])], values)
+            for slot in self._slots_of(v[1]):
+                got = self._got((v[1], slot))
+                name = slot[2:] if slot.startswith("s:") else None
+                if name in names:
+                    self._add_at(self.vars, (qualname, name), _data(got))
+                elif slot == "*":  # keys not known: any parameter
+                    for p in sorted(names):
+                        self._add_at(self.vars, (qualname, p), _data(got))
+                    if extra is not None:
+                        self._pass_in(extra, "*", got)
+                elif extra is not None:
+                    self._pass_in(extra, slot, got)
+
+    def _pass_in(self, key: str, slot: str, values: set[Value]) -> None:
+        """A caller's keyword into a function's ``**kwargs`` (see `star_keywords`)."""
+        self._write(key, slot, values)
+        self.passed_in.setdefault((key, slot), set()).update(values)
 
     def _enter_module(self, ref: SiteRef, module: str) -> None:
         edges = self.edges[ref]
@@ -280,9 +326,12 @@ class Calls(Decorators):
                 if v[0] in INSTANCES:
                     self._add_at(self.results, ref, {("c", v[1])})
             return
-        for pos in _PASS_THROUGH.lookup(path):
-            if pos < len(args):
-                self._add_at(self.results, ref, self.eval(mod, i, args[pos]))
+        if path in _BUILDERS:
+            self._build(ref, mod, site, path)
+        else:
+            for pos in _PASS_THROUGH.lookup(path):
+                if pos < len(args):
+                    self._add_at(self.results, ref, self.eval(mod, i, args[pos]))
         for pos_or_none, kw in _CALLBACKS.lookup(path):
             exprs: list[Expr] = []
             if pos_or_none is not None and pos_or_none < len(args):
@@ -304,7 +353,54 @@ class Calls(Decorators):
                     else:
                         self._enter_method(ref, target, given, own=False)
                     if path in _MAP_RESULTS:
-                        self._add_at(self.results, ref, self._returns(target[1]))
+                        mapped = self._site_container(ref, "list")
+                        self._write(mapped[1], "*", self._returns(target[1]))
+                        self._add_at(self.results, ref, {mapped})
+
+    def _build(self, ref: SiteRef, mod: str, site: CallSite, path: str) -> None:
+        """A builtin that makes a container of its arguments, or takes an element."""
+        i = site["scope"]
+        name = path.rpartition(".")[2]
+        args = site["args"]
+        first = self.eval(mod, i, args[0]) if args and args[0][0] != "star" else set()
+        if name in ("next", "min", "max"):
+            if name == "next" or len(args) == 1:
+                got = self._elements(first)
+                for v in sorted(first):
+                    if v[0] in INSTANCES and name == "next":
+                        for m in self.getattr(v, "__next__"):
+                            if m[0] == "b":
+                                got = got | self._returns(m[1])
+            else:
+                got = set()
+                for a in args:
+                    got |= self.eval(mod, i, a)
+            if name == "next" and len(args) > 1:  # the default
+                got = got | self.eval(mod, i, args[1])
+            self._add_at(self.results, ref, got)
+            return
+        kind = _BUILT_KINDS.get(name, "list")
+        made = self._site_container(ref, kind)
+        key = made[1]
+        if name == "dict":
+            self._update(key, mod, site)
+        elif name in ("enumerate", "zip"):
+            pair = self._site_container(ref, "tuple", ".p")
+            if name == "enumerate":
+                self._write(pair[1], "i:1", self._elements(first))
+            for k, a in enumerate(args if name == "zip" else ()):
+                values = self._elements(self.eval(mod, i, a))
+                self._write(pair[1], "*" if a[0] == "star" else f"i:{k}", values)
+            self._write(key, "*", {pair})
+        else:
+            for v in sorted(first):
+                if v[0] != "k":
+                    continue
+                if name in ("list", "tuple") and self.kinds.get(v[1]) in ("list", "tuple"):
+                    self._copy(key, v[1])  # the same positions
+                else:
+                    self._write(key, "*", self._iterated(v[1]))
+        self._add_at(self.results, ref, {made})
 
     def call_value(self, ref: SiteRef, value: Value) -> None:
         """Record that call site ``ref`` invokes ``value`` (with unknown arguments)."""
@@ -335,7 +431,9 @@ class Calls(Decorators):
             return set() if inner[0] == "name" and inner[1] in own else self.eval(mod, i, expr)
 
         pos = [(arg[0] == "star", added(arg)) for arg in site["args"]]
-        kws = [(key, added(arg)) for key, arg in site["kwargs"] if key is not None]
+        kws: list[tuple[str | None, set[Value]]] = [
+            (key, added(arg)) for key, arg in site["kwargs"] if key is not None
+        ]
         for f in sorted(funcs):
             if f[0] in ("f", "b"):  # a bound method's receiver is bound by its callers
                 self._enter(ref, f[1], 0 if f[0] == "f" else 1, (pos, kws))
@@ -366,5 +464,12 @@ def _bound_argument(sc: Scope, offset: int, args: Args, name: str) -> set[Value]
                 return values
     for key, values in args[1]:
         if key == name:
-            return values
+            return _data(values)
     return None
+
+
+def _data(values: set[Value]) -> set[Value]:
+    """Values without the markers of constants, which only containers keep."""
+    if any(v[0] == "const" for v in values):
+        return {v for v in values if v[0] != "const"}
+    return values

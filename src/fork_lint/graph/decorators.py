@@ -56,6 +56,8 @@ class Decorators(Evaluator):
                 if wrapper["kind"] != "function" or wrapper["parent"] < 0:
                     continue
                 if func[0] == "attr":
+                    if wrapper["name"] != "__call__":
+                        continue
                     decorator = self._class_forwarder(mod, wrapper, func)
                     if decorator is not None:
                         found[decorator].add(("b", wrapper["qualname"], "i", decorator))

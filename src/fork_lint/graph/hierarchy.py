@@ -100,7 +100,11 @@ class Hierarchy(ProgramState):
     def _open(self, cls: str) -> bool:
         """Whether a class has a base outside the project whose code may call the
         methods the class defines (a library base class, or one not tracked)."""
-        return any(entry[1] in self._open_bases for entry in self.mro(cls) if entry[0] == "c")
+        if self._opened is None:
+            self._opened = set()
+            for base in self._open_bases:
+                self._opened |= self.subclasses(base)
+        return cls in self._opened
 
     def _receiver_values(self, method: Value) -> set[Value]:
         """What ``self`` (``cls``) of a bound method is: its receiver."""
@@ -114,6 +118,9 @@ class Hierarchy(ProgramState):
         """Bind ``self`` (``cls``) of a bound method being called to its receiver, so
         that ``self.m()`` in it resolves in the classes the receiver can be, not in
         every subclass of the class that defines it."""
+        if method in self._bound:  # bound before: its receivers are there
+            return
+        self._bound.add(method)
         qualname = method[1]
         sc = self.scope(qualname)
         if sc is None or not sc["params"] or sc["method_kind"] == "staticmethod":
@@ -213,6 +220,8 @@ class Hierarchy(ProgramState):
         self._mro.clear()
         self._subclasses.clear()
         self._tails.clear()
+        self._bound.clear()  # a cone of classes may hold more of them
+        self._opened = None
         for key in sorted(self._fresh):
             cls, _, mode = key
             if cls not in (cones if mode in ("s", "sup") else affected):
@@ -310,6 +319,7 @@ class Hierarchy(ProgramState):
         # their reader: the readers of ``(M, attr)`` are known from the hierarchy
         # (`_notify_lookups`), and recording them took 10 million reads and 300 MB.
         fields, variables = self._fields_get, self._vars_get
+        namespaces = self._namespaces
         if not skip_fields:
             # Set on the object by code of its class or of a base class (`self.x = ...`
             # in a base method stores on the base, see `("s", cls)`).
@@ -327,7 +337,8 @@ class Hierarchy(ProgramState):
                 path = f"{entry[1]}().{attr}" if instance else f"{entry[1]}.{attr}"
                 out |= self._ext(path, "")
                 continue
-            if attr not in self._namespace(entry[1]):
+            names = namespaces.get(entry[1])
+            if attr not in (names if names is not None else self._namespace(entry[1])):
                 continue
             # The first class in the MRO whose body binds it wins, even before what
             # it binds is known: the walk must not go on to a base (or a library

@@ -188,17 +188,27 @@ class Program(Calls):
         sc = facts["scopes"][i]
         if kind == ASSIGN:
             target, value = sc["assigns"][k]
-            self._assign(mod, i, target, self.eval(mod, i, value))
+            # A constant stored in a container is kept as a marker (`graph.containers`).
+            stored = self._stored if target[0] == "item" else self.eval
+            self._assign(mod, i, target, stored(mod, i, value))
         else:
             qualname = sc["qualname"]
             out: set[Value] = set()
             direct: set[Value] = set()
             returning = self._returning(mod, sc)
+            generator = None
             for n, r in enumerate(sc["returns"]):
+                if r[0] == "yield":
+                    # A call of a generator returns it: iterating it gives what it yields.
+                    generator = generator or self._container(qualname + "#yield", "gen")
+                    self._write(generator[1], "*", self._stored(mod, i, r[1]))
+                    continue
                 values = self.eval(mod, i, r)
                 out |= values
                 if n not in returning:
                     direct |= values
+            if generator is not None:  # what it returns ends the iteration
+                out, direct = {generator}, {generator}
             self._add_at(self.rets, qualname, out)
             if returning:
                 self._add_at(self.direct_rets, qualname, direct)
@@ -227,6 +237,7 @@ class Program(Calls):
             self._old_bases = self.bases
         self.bases = new
         self._open_bases = opened
+        self._opened = None
         return changed
 
 

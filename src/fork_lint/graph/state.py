@@ -90,8 +90,12 @@ class ProgramState:
         self._returned: dict[int, dict[int, str]] = {}
         # default values of parameters, (function, parameter) -> values
         self.defaults: dict[tuple[str, str], set[Value]] = Store(self)
-        # elements of each container literal
-        self.items: dict[str, set[Value]] = Store(self)
+        # what containers hold, slot by slot, and their slots (`graph.containers`)
+        self.items: dict[tuple[str, str], set[Value]] = Store(self)
+        self.slots: dict[str, set[Value]] = Store(self)
+        self.kinds: dict[str, str] = {}
+        # what callers pass into each `**kwargs` container, slot by slot
+        self.passed_in: dict[tuple[str, str], set[Value]] = {}
         # memoised lookups of (class, attribute, mode), see `LookupKey`
         self.lookups: dict[LookupKey, set[Value]] = Store(self)
         self._fresh: set[LookupKey] = set()
@@ -111,7 +115,9 @@ class ProgramState:
         self.bases: dict[str, list[Value]] = {}
         # classes with a base whose code may call their methods (see `_open`)
         self._open_bases: set[str] = set()
+        self._opened: set[str] | None = None  # classes with an open base in their MRO
         self._namespaces: dict[str, frozenset[str]] = {}
+        self._bound: set[Value] = set()  # bound methods whose receiver `self` holds
         self._mro: dict[str, list[Value]] = {}
         self._subclasses: dict[str, set[str]] = {}
         self._tails: dict[str, list[list[Value]]] = {}
@@ -139,7 +145,7 @@ class ProgramState:
         millions of small objects are walked once more before they are freed."""
         for store in (
             self.vars, self.fields, self.results, self.rets, self.direct_rets, self.items,
-            self.lookups, self.wrappers, self.defaults,
+            self.slots, self.lookups, self.wrappers, self.defaults,
         ):  # fmt: skip
             if isinstance(store, Store):
                 store.program = RELEASED

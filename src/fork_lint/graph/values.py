@@ -60,8 +60,9 @@ LookupKey = tuple[str, str, str]
 # Waves run in sorted order: statements in source order, then lookups.
 STATEMENT, LOOKUP = "a", "l"
 CALL, ASSIGN, RETURN = 0, 1, 2
-# Positional argument values (with whether each is `*args`), keyword argument values.
-Args = tuple[list[tuple[bool, set[Value]]], list[tuple[str, set[Value]]]]
+# Positional argument values (with whether each is `*args`), keyword argument values
+# (key None: a `**mapping`; a constant keyword value is a marker `("const", repr)`).
+Args = tuple[list[tuple[bool, set[Value]]], list[tuple[str | None, set[Value]]]]
 INSTANCES = frozenset(("i", "s"))
 
 
