@@ -45,7 +45,7 @@ def edge_reason(program: Program, ref: SiteRef, callee: str) -> str:
         if instances:
             return f"calling an instance of `{instances[0]}` runs its `__call__`"
         return ""
-    how = _through(program, ref, site["func"], min(direct))
+    how = _through(program, ref, site["func"], min(direct), direct)
     if site["kind"] == "decorator":
         return f"applies the decorator{': ' + how if how else ''}"
     return how
@@ -58,8 +58,11 @@ def _constructs(program: Program, cls: str, callee: str) -> bool:
     )
 
 
-def _through(program: Program, ref: SiteRef, func: tuple[object, ...], value: Value) -> str:
-    """How the callee expression ``func`` comes to hold ``value``."""
+def _through(
+    program: Program, ref: SiteRef, func: tuple[object, ...], value: Value, same: list[Value]
+) -> str:
+    """How the callee expression ``func`` comes to hold ``value`` (``same``: the
+    values of that function it holds, bound to their receivers)."""
     tag = func[0]
     if tag == "name":
         return _named(program, ref, str(func[1]), value)
@@ -69,8 +72,7 @@ def _through(program: Program, ref: SiteRef, func: tuple[object, ...], value: Va
         if base[0] == "super":
             return f"`super()` in `{base[1]}` finds `{attr}` after it in the MRO"
         if value[0] == "b" and len(value) == 4:
-            receiver = _RECEIVERS.get(value[2], "`{}`").format(value[3])
-            return f"method `{attr}` in the MRO of the receiver, {receiver}"
+            return f"method `{attr}` in the MRO of the receiver, {_receivers(same)}"
         site = program.site(ref)
         kinds = {v[0] for v in program.eval(ref[0], site["scope"], base)}
         if "m" in kinds:
@@ -135,3 +137,11 @@ def _passing_site(program: Program, func: str, value: Value) -> str:
             path = program.modules[ref[0]]["path"]
             return f"passed at {path}:{site['span'][0]} (`{site['text']}()`)"
     return ""
+
+
+def _receivers(methods: list[Value]) -> str:
+    """The receivers bound methods are called on, in words: the first three."""
+    said = sorted({_RECEIVERS.get(m[2], "`{}`").format(m[3]) for m in methods if len(m) == 4})
+    if len(said) > 3:
+        return ", ".join(said[:3]) + f" (or {len(said) - 3} more)"
+    return " or ".join(said)
