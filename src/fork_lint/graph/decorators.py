@@ -249,13 +249,24 @@ class Decorators(Evaluator):
             # must not stay in the result once the function is known.
             return values - wrapped
         defined = {v for v in own if v[0] in ("f", "b")}
-        if len(defined) != len(own):
+        # Anything else in the argument may be wrapped too, but the instance of a
+        # forwarding class below this decorator (stacked) wraps a function of it.
+        others = any(
+            v[0] not in ("f", "b") and not (v[0] == "i" and v[1] in self._forwarders)
+            for v in own
+        )
+        if others:
             self._make_opaque(decorator)
         if not defined:
             return values
         for v in sorted(defined):
             self._add_at(self.wrappers, v[1], entered)
-        return (values - wrapped) | defined if len(defined) == len(own) else values | defined
+        if others or ("i", decorator) in wrapped:
+            # A forwarding class's instance stays beside the function: its other
+            # attributes (`task.delay()`) are the instance's, and calling it goes to
+            # its `__call__`, whose forwarding call passes nothing of its callers.
+            return values | defined
+        return (values - wrapped) | defined
 
     def _make_opaque(self, decorator: str) -> None:
         """The wrappers of ``decorator`` may wrap anything: its forwarding calls are
