@@ -252,8 +252,7 @@ class Decorators(Evaluator):
         # Anything else in the argument may be wrapped too, but the instance of a
         # forwarding class below this decorator (stacked) wraps a function of it.
         others = any(
-            v[0] not in ("f", "b") and not (v[0] == "i" and v[1] in self._forwarders)
-            for v in own
+            v[0] not in ("f", "b") and not (v[0] == "i" and v[1] in self._forwarders) for v in own
         )
         if others:
             self._make_opaque(decorator)
