@@ -13,30 +13,34 @@ the sets grow until nothing changes. Abstract values are tuples:
 ``("b", func, mode, cls)``  a method bound to a receiver: an instance of
                             exactly ``cls`` (mode ``"i"``), of ``cls`` or a
                             subclass (``"s"``), or the class ``cls`` (``"c"``)
+``("k", key)``              a container (see `graph.containers`)
+``("km", key, method)``     a method of such a container
 ``("x", path, alloc)``      a value from outside the project, named by its
                             import path (see ``fork_lint.catalog``); ``alloc``
                             is the call site that created it, ``""`` if none
 ==========================  ==============================================
 
-Precision choices: a container literal is a value ``("k", key)`` whose
-elements are kept together (keys and indices are not told apart); ``self`` is
-the receivers a method is called on (`Hierarchy._bind_receiver`), or one value
-standing for an instance of the method's class or of any subclass where the
-receivers are not known (methods nothing in the project calls, methods of
-classes with a library base) or are many; a function that returns a parameter unchanged
-returns, at each call, that call's own argument; a project decorator's result
-keeps the definition it decorates and its own wrappers, not every other
-definition it was applied to; a wrapper that forwards to the function it
-decorates is entered with that function, not through its forwarding call
-(`Program._find_forwarders`); unknown external calls do not call their
-arguments; a set that grows past ``_WIDEN`` values keeps only functions,
-methods and library values, in sorted order (widening), which bounds the work
-on large dynamic code bases. Attribute lookups on classes are memoised as
-units of their own.
+Precision choices: a container is a value ``("k", key)`` whose elements are
+kept slot by slot (constant keys and positions, see `graph.containers`);
+``self`` is the receivers a method is called on (`Hierarchy._bind_receiver`),
+or one value standing for an instance of the method's class or of any subclass
+where the receivers are not known (methods nothing in the project calls,
+methods of classes with a library base) or are many; a function that returns a
+parameter unchanged returns, at each call, that call's own argument; a project
+decorator's result keeps the definition it decorates and its own wrappers, not
+every other definition it was applied to; a wrapper that forwards to the
+function it decorates is entered with that function, and its forwarding call
+passes on only what the wrapper adds (`Decorators._find_forwarders`); unknown
+external calls do not call their arguments; an element of a value that is not
+a container is not that value; a set that grows past ``_WIDEN`` values keeps
+only functions, methods and library values, in sorted order (widening), which
+bounds the work on large dynamic code bases: it drops values, it never adds
+one. Attribute lookups on classes are memoised as units of their own.
 
 The analysis is built in layers, each a module: `state` (stores, widening),
-`hierarchy` (classes and attribute lookups), `evaluate` (expressions),
-`decorators`, `calls`, and this one, which runs the units to a fixed point.
+`hierarchy` (classes and attribute lookups), `containers` (slots),
+`evaluate` (expressions), `decorators`, `calls`, and this one, which runs the
+units to a fixed point; `why` reads back why an edge exists.
 """
 
 from __future__ import annotations

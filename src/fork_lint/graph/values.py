@@ -11,9 +11,10 @@ Abstract values are tuples:
 ``("b", func, mode, cls)``  a method bound to a receiver: an instance of
                             exactly ``cls`` (mode ``"i"``), of ``cls`` or a
                             subclass (``"s"``), or the class ``cls`` (``"c"``)
-``("k", key)``              a container (literal or comprehension) and its elements
+``("k", key)``              a container (see `fork_lint.graph.containers`)
 ``("km", key, method)``     a method of such a container
 ``("sup", cls)``            ``super()`` inside class ``cls``
+``("const", text)``         in a container slot: a constant stored there
 ``("x", path, alloc)``      a value from outside the project, named by its
                             import path (see ``fork_lint.catalog``); ``alloc``
                             is the call site that created it, ``""`` if none
