@@ -177,7 +177,7 @@ class Decorators(Evaluator):
         func, args = site["func"], site["args"]
         if site["kind"] != "call" or func[0] != "name":
             return None
-        inner = f"{sc['qualname']}.{func[1]}"
+        inner = f"{sc['qualname']}.{func[1].partition('@')[0]}"  # `wrap@1`: a nested def
         if inner in self._forwarders:
             return args[0] if args else None
         refs = self.scopes.get(inner)

@@ -88,15 +88,16 @@ def _through(
     return ""
 
 
-def _named(program: Program, ref: SiteRef, name: str, value: Value) -> str:
+def _named(program: Program, ref: SiteRef, version: str, value: Value) -> str:
     site = program.site(ref)
-    key = program._var_key(ref[0], site["scope"], name)
+    key = program._var_key(ref[0], site["scope"], version)
+    name = version.partition("@")[0]  # a local's version (`t@2`) is the name `t`
     if key is None:
         return f"`{name}` is imported with `*`"
     owner, _ = key
     sc = program.scope(owner)
     params = (*sc["params"], *sc["kwonly"], sc["vararg"], sc["kwarg"]) if sc else ()
-    if sc is not None and sc["kind"] in ("function", "lambda") and name in params:
+    if sc is not None and sc["kind"] in ("function", "lambda") and version in params:
         passed = _passing_site(program, owner, value)
         return f"`{name}` is a parameter of `{owner}`: {passed or 'a caller passes it'}"
     if owner in program.modules:
@@ -106,7 +107,7 @@ def _named(program: Program, ref: SiteRef, name: str, value: Value) -> str:
     else:
         return ""
     for target, assigned in scope["assigns"]:
-        if target != ("name", name):
+        if target != ("name", version):
             continue
         if assigned[0] in ("func", "class") and assigned[1] == value[1]:
             return f"`{name}` is defined here"
