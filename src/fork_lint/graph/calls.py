@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fork_lint.catalog import PatternIndex
 from fork_lint.catalog.stdlib import CALLBACK_ARGS, PASS_THROUGH
+from fork_lint.graph.containers import without_markers
 from fork_lint.graph.decorators import Decorators
 from fork_lint.graph.values import INSTANCES, Args, SiteRef, Value, alloc_name
 from fork_lint.index.facts import CallSite, Expr, Scope, slot_of
@@ -251,7 +252,7 @@ class Calls(Decorators):
             if key is None:  # `**mapping`: its keys one by one
                 self._expand(qualname, values, names, extra)
             elif key in names:
-                self._add_at(self.vars, (qualname, key), _data(values))
+                self._add_at(self.vars, (qualname, key), without_markers(values))
             elif extra is not None:
                 self._pass_in(extra, slot_of(key), values)
 
@@ -273,10 +274,10 @@ class Calls(Decorators):
                 got = self._got((v[1], slot))
                 name = slot[2:] if slot.startswith("s:") else None
                 if name in names:
-                    self._add_at(self.vars, (qualname, name), _data(got))
+                    self._add_at(self.vars, (qualname, name), without_markers(got))
                 elif slot == "*":  # keys not known: any parameter
                     for p in sorted(names):
-                        self._add_at(self.vars, (qualname, p), _data(got))
+                        self._add_at(self.vars, (qualname, p), without_markers(got))
                     if extra is not None:
                         self._pass_in(extra, "*", got)
                 elif extra is not None:
@@ -464,12 +465,5 @@ def _bound_argument(sc: Scope, offset: int, args: Args, name: str) -> set[Value]
                 return values
     for key, values in args[1]:
         if key == name:
-            return _data(values)
+            return without_markers(values)
     return None
-
-
-def _data(values: set[Value]) -> set[Value]:
-    """Values without the markers of constants, which only containers keep."""
-    if any(v[0] == "const" for v in values):
-        return {v for v in values if v[0] != "const"}
-    return values

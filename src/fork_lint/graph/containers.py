@@ -28,7 +28,7 @@ from fork_lint.graph.hierarchy import Hierarchy
 from fork_lint.graph.values import SiteRef, Value
 from fork_lint.index.facts import Expr
 
-__all__ = ["Containers"]
+__all__ = ["Containers", "without_markers"]
 
 _ALL, _ANY, _KEYS, _SHIFTED = "", "*", "k", "~"
 _SHIFTED_SLOT: Value = ("slot", _SHIFTED)
@@ -130,7 +130,7 @@ class Containers(Hierarchy):
                 for m in self.getattr(v, "__getitem__"):
                     if m[0] == "b":
                         out |= self._returns(m[1])
-        return out
+        return without_markers(out)
 
     def getattr(self, value: Value, attr: str) -> set[Value]:
         """Defined by the evaluation layer (`fork_lint.graph.evaluate`)."""
@@ -247,3 +247,10 @@ class Containers(Hierarchy):
     def _passed(self, where: tuple[str, str]) -> set[Value] | None:
         found: set[Value] | None = dict.get(self.passed_in, where)
         return found
+
+
+def without_markers(values: set[Value]) -> set[Value]:
+    """``values`` without the markers of constants, which only containers keep."""
+    if any(v[0] == "const" for v in values):
+        return {v for v in values if v[0] != "const"}
+    return values

@@ -3,7 +3,7 @@ names through the scope chain, attributes, containers, imports."""
 
 from __future__ import annotations
 
-from fork_lint.graph.containers import Containers
+from fork_lint.graph.containers import Containers, without_markers
 from fork_lint.graph.values import SiteRef, Value
 from fork_lint.index.facts import CallSite, Expr, slot_of
 
@@ -128,7 +128,7 @@ class Evaluator(Containers):
             self._copy(got_key(got), key)
         elif method == "__iter__":
             got = {("k", key)}
-        self._add_at(self.results, ref, got)
+        self._add_at(self.results, ref, without_markers(got))
 
     def _pairs(self, ref: SiteRef, key: str, part: str) -> Value:
         """A ``(key, value)`` tuple of a dict, built at ``ref``."""
