@@ -583,7 +583,7 @@ def test_resolve_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_findings_round_trip_through_the_codec() -> None:
     loc = Location("a/b.py", Span(3, 4, 3, 20))
-    hop = Hop("a.b.f", loc, "calls `g()`")
+    hop = Hop("a.b.f", loc, "calls `g()`", "`g` is defined here")
     finding = Finding(
         code="FRK002",
         name="multiprocessing-fork-with-threads",

@@ -419,6 +419,6 @@ def explain_output(findings: Sequence[Finding], fmt: str) -> bytes:
     """What ``check --explain-path`` writes: the findings with their witness, as text
     (the ``full`` report) or as a picture."""
     if fmt == "text":
-        return render_text("full", findings, RenderContext(show_fixes=False)).encode()
+        return render_text("full", findings, RenderContext(show_fixes=False, why=True)).encode()
     text = printable(witness_dot(findings))
     return text.encode() if fmt == "dot" else render(text, fmt)

@@ -7,7 +7,7 @@ import ast
 
 from fork_lint.index.expressions import Expressions
 from fork_lint.index.facts import Expr
-from fork_lint.index.syntax import dotted, names_fork, recv_key
+from fork_lint.index.syntax import dotted, key_slot, names_fork, recv_key
 
 __all__ = ["Bindings"]
 
@@ -35,8 +35,9 @@ class Bindings(Expressions):
             sc["assigns"].append((("attr", self.expr(target.value), target.attr), value))
         elif isinstance(target, ast.Subscript):
             base = self.expr(target.value)
-            self.expr(target.slice)
-            sc["assigns"].append((("item", base), value))
+            key = self.expr(target.slice)
+            slot = "~" if isinstance(target.slice, ast.Slice) else key_slot(key)
+            sc["assigns"].append((("item", base, slot), value))
             if (
                 isinstance(target.value, ast.Name)
                 and isinstance(target.slice, ast.Constant)
@@ -47,11 +48,19 @@ class Bindings(Expressions):
         elif isinstance(target, (ast.Tuple, ast.List)):
             if self._unpack(target.elts, value, value_node):
                 return
+            star = next(
+                (i for i, elt in enumerate(target.elts) if isinstance(elt, ast.Starred)),
+                len(target.elts),
+            )
             for i, elt in enumerate(target.elts):
                 sub_node = None
                 if i == 0 and isinstance(value_node, ast.Call):
                     sub_node = value_node  # `pid, fd = pty.fork()`
-                self._assign(elt, ("item", value), sub_node if isinstance(elt, ast.Name) else None)
+                # The i-th element up to a starred target, which gets a list of them.
+                element = ("item", value, i) if i < star else ("item", value)
+                if i == star:
+                    element = self._coll((("item", value),), ("",))
+                self._assign(elt, element, sub_node if isinstance(elt, ast.Name) else None)
         elif isinstance(target, ast.Starred):
             self._assign(target.value, value, None)
 

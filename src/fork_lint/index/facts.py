@@ -14,8 +14,20 @@ Expressions are nested tuples whose first element is a tag:
 ``("class", qn)``    a class defined in this module
 ``("module", m)``    a module, by absolute dotted name (imports)
 ``("from", m, n)``   name ``n`` imported from module ``m``
-``("coll", es, n)``  the ``n``-th container literal or comprehension; its elements
-``("item", e)``      an element of container ``e`` (subscript, iteration)
+``("coll", es, n, keys, kind)``
+                     the ``n``-th container literal or comprehension: its elements,
+                     the slot of each (`slot_of` a constant key or index; ``""`` not
+                     known; ``"**"`` a dict merged in; ``"k"`` a key that is not a
+                     constant) and its kind (``list``, ``tuple``, ``set``, ``dict``)
+``("item", e)``      an element iteration gives of ``e`` (a dict's keys)
+``("item", e, k)``   ``e[k]``: ``k`` a slot (``""`` not known; ``"~"`` a slice), an
+                     expression (a key that is not a constant), or an ``int``: the
+                     ``k``-th element unpacking gives
+``("slice", e, n, i, j)``
+                     ``e[i:j]``: the ``n``-th container, holding ``e``'s elements;
+                     ``i``, ``j`` the constant bounds (``j`` -1: open; both -1:
+                     not known)
+``("yield", e)``     in ``returns``: a value a generator yields
 ``("union", es)``    any of ``es`` (conditional expressions, ``or``)
 ``("super", c)``     ``super()`` inside class ``c``
 ``("unknown",)``     anything else
@@ -122,3 +134,19 @@ class ModuleFacts(_OptionalFacts):
     star_imports: list[str]
     noqa: dict[str, list[str] | None]  # line (as str, for JSON) -> codes, None = bare noqa
     error: tuple[str, str, int, int] | None  # (code, message, line, col) if not analysable
+
+
+def slot_of(value: object) -> str:
+    """The slot of a constant key or index: equal keys share one (``1``, ``1.0`` and
+    ``True`` are one dict key), different types of equal text do not (``1``, ``"1"``)."""
+    if isinstance(value, bool):
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        return f"i:{value}"
+    if isinstance(value, str):
+        return f"s:{value}"
+    if value is None:
+        return "n:"
+    return f"f:{value!r}"

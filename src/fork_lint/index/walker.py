@@ -69,11 +69,16 @@ class Walker:
         self.class_stack: list[str] = []
         self.depth = 0  # operands `_inner` is in
 
-    def _coll(self, elements: tuple[Expr, ...]) -> Expr:
+    def _coll(
+        self, elements: tuple[Expr, ...], keys: tuple[str, ...] | None = None, kind: str = "list"
+    ) -> Expr:
         """A container value, numbered in source order: the number names it in the
-        solver the same way on every run."""
+        solver the same way on every run. ``keys`` are the slots of the elements
+        (positions by default)."""
         self.containers += 1
-        return ("coll", elements, self.containers)
+        if keys is None:
+            keys = tuple(f"i:{i}" for i in range(len(elements)))
+        return ("coll", elements, self.containers, keys, kind)
 
     # -- scopes -----------------------------------------------------------
     def _new_scope(
