@@ -273,24 +273,25 @@ def _projects(
     if scope is None:
         return [Project(located[0], settings, files, None, warnings=warnings)]
     mine = [p for p in paths if scope.contains(str(p), cwd)]
-    known = {os.path.realpath(cwd / p) for p in files}
+    listed = _Listed(files, cwd)
     excluded: list[Path] = []
+    reported = False  # some file of the project is in the scope
     for path in mine:
-        real = os.path.realpath(cwd / path)
-        if real in known:
+        if listed.holds(path):
+            reported = True
             continue
+        real = os.path.realpath(cwd / path)
         if os.path.isdir(real):
-            prefix = real.rstrip(os.sep) + os.sep
-            if not request.force_exclude and not any(k.startswith(prefix) for k in known):
+            if not request.force_exclude:
                 excluded.append(path)
         elif os.path.isfile(real):
             # A file the walk left out: excluded, or not named *.py (a script).
             if request.force_exclude and path.name.endswith((".py", ".pyi")):
                 continue
             files.append(path)
-            known.add(real)
+            reported = True
     out = []
-    if any(real in scope.files or _below(real, scope.dirs) for real in known):
+    if reported or any(overlay.holds(p) for p in mine):
         out.append(Project(located[0], settings, files, scope, warnings=warnings))
     if excluded:
         alone = _discover(excluded, settings, cwd)
@@ -298,9 +299,34 @@ def _projects(
     return out
 
 
-def _below(real: str, dirs: Sequence[str]) -> bool:
-    inside = real + os.sep
-    return any(inside.startswith(d) for d in dirs)
+class _Listed:
+    """Whether discovery listed a path (a file, or a directory holding one): by the
+    paths' absolute names, which match unless a link is on the way, and only then by
+    their real paths (resolving every file of a large project costs a second)."""
+
+    def __init__(self, files: Sequence[Path], cwd: Path) -> None:
+        self.files = files
+        self.cwd = cwd
+        self._absolute: set[str] | None = None
+        self._real: set[str] | None = None
+
+    def holds(self, path: Path) -> bool:
+        name = os.path.abspath(self.cwd / path)
+        prefix = name.rstrip(os.sep) + os.sep
+        cwd = self.cwd
+        if os.path.isdir(name):  # most often the project's root: the first file answers
+            if any(os.path.abspath(cwd / p).startswith(prefix) for p in self.files):
+                return True
+        else:
+            if self._absolute is None:
+                self._absolute = {os.path.abspath(cwd / p) for p in self.files}
+            if name in self._absolute:
+                return True
+        if self._real is None:
+            self._real = {os.path.realpath(cwd / p) for p in self.files}
+        real = os.path.realpath(cwd / path)
+        inside = real.rstrip(os.sep) + os.sep
+        return real in self._real or any(r.startswith(inside) for r in self._real)
 
 
 def _discover(roots: Sequence[Path], settings: Settings, cwd: Path) -> Discovery:
@@ -382,8 +408,8 @@ class _Run:
             # `cache-dir` in the configuration comes with the checkout.
             explicit_cache=named,
         )
-        if project.scope is not None:
-            scope = project.scope
+        scope = project.scope
+        if scope is not None and not scope.contains(str(root), cwd):  # else: all inside
             project.beyond = sum(1 for m in _shown(project.modules) if not scope.contains(m, cwd))
 
     def analyse(self) -> list[Finding]:

@@ -62,6 +62,8 @@ class Overlay:
 
     def new_files(self, found: Iterable[Path], cwd: Path) -> list[Path]:
         """Buffers of files that the discovery did not list (they are not on disk)."""
+        if not self.texts:
+            return []
         listed = {shown_path(p, cwd) for p in found}
         return [Path(path) for path in self.texts if path not in listed]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fork_lint.config import find_project_root
@@ -27,6 +27,8 @@ class FileScope:
 
     files: frozenset[str]
     dirs: tuple[str, ...] = ()
+    # Real paths of directories already resolved: a project's files share few of them.
+    _parents: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, paths: Sequence[Path], cwd: Path) -> FileScope:
@@ -40,10 +42,19 @@ class FileScope:
                 files.add(real)
         return cls(frozenset(files), tuple(dirs))
 
+    def _realpath(self, path: str) -> str:
+        if os.path.islink(path):
+            return os.path.realpath(path)
+        parent, name = os.path.split(os.path.abspath(path))
+        real = self._parents.get(parent)
+        if real is None:
+            real = self._parents[parent] = os.path.realpath(parent)
+        return os.path.join(real, name)
+
     def contains(self, path: str, cwd: Path) -> bool:
         """Whether `path` (relative to `cwd`) is one of the files, or one of the
         directories or below it."""
-        real = os.path.realpath(cwd / path)
+        real = self._realpath(os.path.join(cwd, path))
         if real in self.files:
             return True
         inside = real + os.sep
