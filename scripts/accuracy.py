@@ -533,7 +533,7 @@ def markdown(results: Sequence[Json]) -> str:
             )
     rows += [
         "",
-        "| release | fork in | thread from | fork from | state | cause of the miss | issue |",
+        "| release | hazard site | thread from | fork from | state | cause of the miss | issue |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in results:
