@@ -1,7 +1,7 @@
 """Fixes: libcst codemods that remove a finding and keep every other byte of the file.
 
 A fixer looks at one finding and the project's current sources and answers with a
-`Proposal` (new text for each file it changes, and how safe that is), a `NoFix`
+`Proposal` (new text for each file it changes, where, and how safe that is), a `NoFix`
 (the pattern is recognised but cannot be rewritten, and why), or None (not its
 pattern). The first proposal among a rule's fixers wins; otherwise the first
 reason is shown. `fixes.apply` turns proposals into edits, checks each one (the
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -34,7 +35,10 @@ __all__ = [
     "LaunchOptions",
     "NoFix",
     "Proposal",
+    "TextEdit",
+    "Unplaceable",
     "attach",
+    "changed_outside",
     "edits_between",
     "propose",
 ]
@@ -68,11 +72,32 @@ class FixOptions:
 
 @dataclass(frozen=True)
 class Proposal:
-    """A fix: the new text of every file it changes."""
+    """A fix: the new text of every file it changes, and the edits that make it.
+
+    `edits` are ranges of each file's current text, found from the rewritten
+    syntax tree (`_cst.proposal`), so that they belong to the nodes the fix
+    changed. A fixer that only has texts leaves them out; they are then found by
+    comparing texts, and a text is taken as libcst prints the file (which differs
+    from the file itself where libcst does not reproduce it, see `fixes._place`).
+    `propose` hands out proposals whose `changes` are the current texts with the
+    `edits` applied, and nothing else.
+    """
 
     message: str
     applicability: Applicability
     changes: Mapping[str, str]  # path -> new text
+    edits: Mapping[str, tuple[TextEdit, ...]] = field(default_factory=dict)
+
+
+class Unplaceable(Exception):
+    """A fix edits text that libcst does not reproduce, so it cannot be placed in the file."""
+
+
+UNPLACEABLE = (
+    "libcst does not reproduce this file's text exactly where the fix would edit it "
+    "(unusual whitespace, comments or form feeds nearby), so the fix could not keep "
+    "every other byte"
+)
 
 
 @dataclass(frozen=True)
@@ -275,43 +300,41 @@ def propose(finding: Finding, ctx: FixContext) -> Proposal | NoFix | None:
     for fixer in fixers_for(finding.code):
         try:
             result = fixer(finding, ctx)
+            if isinstance(result, Proposal):
+                result = _placed(result, ctx)
         except RecursionError:
             # libcst walks trees recursively: a file nested deeper than it can walk
             # (a generated expression of a thousand terms) gets no fix, not a crash.
             result = NoFix("the file nests too deeply for fork-lint to rewrite it")
+        except Unplaceable:
+            result = NoFix(UNPLACEABLE)
         if isinstance(result, Proposal):
-            return _keeping_final_line_breaks(result, ctx)
+            return result
         if isinstance(result, NoFix) and reason is None:
             reason = result
     return reason
 
 
-def _keeping_final_line_breaks(proposal: Proposal, ctx: FixContext) -> Proposal:
-    changes = {
-        path: keep_final_line_break(ctx.source(path) or "", new)
-        for path, new in proposal.changes.items()
-    }
-    if changes == dict(proposal.changes):
-        return proposal
-    return replace(proposal, changes=changes)
+def _placed(proposal: Proposal, ctx: FixContext) -> Proposal:
+    """The proposal with edits for every file, and texts that are exactly those edits
+    applied to the current texts."""
+    edits = dict(proposal.edits)
+    changes: dict[str, str] = {}
+    for path, new in proposal.changes.items():
+        old = ctx.source(path) or ""
+        if path not in edits:
+            pf = ctx.parsed(path)
+            found = edits_between(old, new) if pf is None else pf.printed.text_edits(new)
+            edits[path] = tuple(found)
+        changes[path] = apply_edits(old, edits[path])
+    changes = {path: text for path, text in changes.items() if text != ctx.source(path)}
+    edits = {path: e for path, e in edits.items() if path in changes}
+    return replace(proposal, changes=changes, edits=edits)
 
 
 # ---------------------------------------------------------------------------- edits
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
-_FINAL_BREAK = re.compile(r"(?:\r\n|\r|\n)\Z")
-
-
-def keep_final_line_break(old: str, new: str) -> str:
-    """`new`, ending with `old`'s final line break if a rewrite dropped it.
-
-    libcst loses the last line break of a file whose lines end with a lone CR
-    (``x = 1\\r`` prints as ``x = 1``); no fix means to remove it.
-    """
-    found = _FINAL_BREAK.search(old)
-    if found is None or not new or _FINAL_BREAK.search(new):
-        return new
-    return new + found.group()
 
 
 def split_lines(text: str) -> list[str]:
@@ -361,9 +384,53 @@ def edits_between(old: str, new: str) -> list[TextEdit]:
 
 
 def apply_edits(text: str, edits: Iterable[TextEdit]) -> str:
-    for edit in sorted(edits, key=lambda e: (e.begin, e.end), reverse=True):
-        text = text[: edit.begin] + edit.content + text[edit.end :]
-    return text
+    """The text with the (non-overlapping) edits applied; insertions at the same
+    place in the order given."""
+    out: list[str] = []
+    at = 0
+    for edit in sorted(edits, key=lambda e: (e.begin, e.end)):
+        out.append(text[at : edit.begin])
+        out.append(edit.content)
+        at = max(at, edit.end)
+    out.append(text[at:])
+    return "".join(out)
+
+
+def changed_outside(old: str, new: str, ranges: Iterable[tuple[int, int]]) -> int | None:
+    """Where `new` fails to keep a character of `old` that lies outside `ranges`.
+
+    The ranges (of `old`) are what edits may replace, with anything. Every piece
+    of `old` between them must be in `new`, whole and in order: the first at the
+    start, the last at the end. Returns the offset in `old` of the first piece
+    that is not (None when all are kept). This is the safety gate's byte check:
+    it compares texts and asks nothing of how the edits were made.
+    """
+    cuts: list[tuple[int, int]] = []
+    for begin, end in sorted(ranges):
+        if cuts and begin <= cuts[-1][1]:
+            cuts[-1] = (cuts[-1][0], max(end, cuts[-1][1]))
+        else:
+            cuts.append((begin, end))
+    if not cuts:
+        return None if old == new else 0
+    pieces = [(0, cuts[0][0])]
+    pieces += [(a[1], b[0]) for a, b in itertools.pairwise(cuts)]
+    pieces.append((cuts[-1][1], len(old)))
+    first, last = pieces[0], pieces[-1]
+    head, tail = old[first[0] : first[1]], old[last[0] : last[1]]
+    if not new.startswith(head):
+        differ = (i for i, (a, b) in enumerate(zip(head, new, strict=False)) if a != b)
+        return next(differ, len(new))
+    limit = len(new) - len(tail)
+    if limit < len(head) or not new.endswith(tail):
+        return last[0]
+    at = len(head)
+    for begin, end in pieces[1:-1]:
+        found = new.find(old[begin:end], at, limit)
+        if found < 0:
+            return begin
+        at = found + end - begin
+    return None
 
 
 def position(text: str, offset: int) -> tuple[int, int]:
@@ -388,7 +455,11 @@ def to_fix(proposal: Proposal | NoFix, sources: Mapping[str, str]) -> Fix:
     edits: list[Edit] = []
     for path in sorted(proposal.changes):
         old = sources[path]
-        for e in edits_between(old, proposal.changes[path]):
+        found = proposal.edits.get(path)
+        for e in sorted(
+            found if found is not None else edits_between(old, proposal.changes[path]),
+            key=lambda e: (e.begin, e.end),
+        ):
             line, col = position(old, e.begin)
             end_line, end_col = position(old, e.end)
             edits.append(Edit(path, Span(line, col, end_line, end_col), e.content))

@@ -1,15 +1,17 @@
 """libcst helpers shared by the fixes: locate nodes, resolve imported names, rewrite blocks.
 
-Every fix edits a parsed file with minimal node replacements, so whitespace,
-comments and quoting outside the replaced nodes come out byte for byte as they
-went in. Statement-level edits happen in the enclosing block (see `Rewriter`), so
-comments above a removed statement can move to the statement that follows it.
+Every fix edits a parsed file with minimal node replacements, and the edits are
+placed in the file's own text (`fixes._place`), so whitespace, comments and
+quoting outside the replaced nodes come out byte for byte as they went in.
+Statement-level edits happen in the enclosing block (see `Rewriter`), so comments
+above a removed statement can move to the statement that follows it.
 """
 
 from __future__ import annotations
 
 import ast
 import re
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +20,9 @@ from typing import TypeVar
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from fork_lint.fixes import keep_final_line_break
+from fork_lint.fixes import Proposal, TextEdit, Unplaceable, apply_edits
+from fork_lint.fixes._place import Printed, preserved
+from fork_lint.model import Applicability
 
 N = TypeVar("N", bound=cst.CSTNode)
 
@@ -51,6 +55,19 @@ class ParsedFile:
                 self.parents[child] = node
                 stack.append(child)
         self._positions: Mapping[cst.CSTNode, CodeRange] | None = None
+        self._printed: Printed | None = None
+
+    @property
+    def printed(self) -> Printed:
+        """How libcst prints the file, and where each node lands (for placing edits)."""
+        if self._printed is None:
+            self._printed = Printed(self.text, self.module)
+        return self._printed
+
+    def edits(self, new: cst.Module) -> tuple[TextEdit, ...]:
+        """Edits of the file's text that make its tree into `new` (`Unplaceable` if
+        they touch text libcst does not reproduce)."""
+        return tuple(self.printed.edits(new))
 
     @property
     def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
@@ -126,6 +143,20 @@ class ParsedFile:
 def parse_file(text: str) -> ParsedFile:
     """Parse `text`; raises `cst.ParserSyntaxError` when libcst cannot parse it."""
     return ParsedFile(text, cst.parse_module(text))
+
+
+def proposal(
+    message: str,
+    applicability: Applicability,
+    changes: Mapping[str, tuple[ParsedFile, cst.Module]],
+) -> Proposal:
+    """A proposal that turns each parsed file into its new tree, as edits of its text."""
+    texts: dict[str, str] = {}
+    edits: dict[str, tuple[TextEdit, ...]] = {}
+    for path, (pf, module) in changes.items():
+        edits[path] = pf.edits(module)
+        texts[path] = apply_edits(pf.text, edits[path])
+    return Proposal(message, applicability, texts, edits)
 
 
 # ---------------------------------------------------------------------------- names
@@ -437,10 +468,19 @@ def references(node: cst.CSTNode) -> References:
     return counter.refs
 
 
+def _parse(text: str) -> ast.Module:
+    """`ast.parse`, without the warnings CPython 3.12+ prints for the user's code
+    (an invalid escape sequence): they are not about the fix."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return ast.parse(text)
+
+
 def text_references(text: str) -> References:
     """What a whole file mentions, counted through `ast` (same rules as `references`)."""
     refs = References()
-    tree = ast.parse(text)
+    tree = _parse(text)
     typing_nodes: list[ast.AST] = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -481,7 +521,7 @@ def text_references(text: str) -> References:
 def _import_bindings(text: str) -> set[str]:
     """Names the file's import statements bind (anywhere in the file)."""
     out: set[str] = set()
-    for node in ast.walk(ast.parse(text)):
+    for node in ast.walk(_parse(text)):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 out.add(alias.asname or alias.name.partition(".")[0])
@@ -490,36 +530,60 @@ def _import_bindings(text: str) -> set[str]:
     return out
 
 
-def prune_imports(before: str, after: str) -> str:
-    """Drop the import names `after` no longer uses that `before` did use.
+def _dead_imports(before: str, after: str) -> set[str]:
+    """Import names `after` no longer uses that `before` did use.
 
     Names that were already unused before the fix are left alone: the fix owns
-    only what it made dead. Works on texts; libcst parses `after` only when an
-    import has to go.
+    only what it made dead.
     """
     refs_before = text_references(before)
     refs_after = text_references(after)
-    dead = {
+    return {
         local
         for local in _import_bindings(after)
         if refs_before.uses_name(local) and not refs_after.uses_name(local)
     }
+
+
+def prune_edits(before: str, after: str) -> list[TextEdit]:
+    """Edits of `after` that drop the imports it no longer uses but `before` did.
+
+    Works on texts; libcst parses `after` only when an import has to go. An import
+    next to text libcst does not reproduce stays (unused, but every byte kept).
+    """
+    dead = _dead_imports(before, after)
     if not dead:
-        return after
-    return keep_final_line_break(after, cst.parse_module(after).visit(_ImportPruner(dead)).code)
+        return []
+    pf = parse_file(after)
+    try:
+        return list(pf.edits(pf.module.visit(_ImportPruner(dead))))
+    except Unplaceable:
+        return []
 
 
-def remove_unused_imports(before: cst.Module, after: cst.Module) -> cst.Module:
-    """`prune_imports` for parsed modules."""
-    text = after.code
-    pruned = prune_imports(before.code, text)
-    return after if pruned == text else cst.parse_module(pruned)
+def prune_imports(before: str, after: str) -> str:
+    """`after` without the imports it no longer uses but `before` did."""
+    return apply_edits(after, prune_edits(before, after))
+
+
+def prune_module(before: str, after: cst.Module) -> cst.Module:
+    """`prune_imports` for a rewritten tree, keeping its untouched nodes (for `proposal`)."""
+    dead = _dead_imports(before, after.code)
+    return after.visit(_ImportPruner(dead)) if dead else after
 
 
 class _ImportPruner(cst.CSTTransformer):
     def __init__(self, dead: set[str]) -> None:
         self.dead = dead
         self.emptied: set[int] = set()
+
+    def on_leave(  # type: ignore[override]
+        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+    ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
+        result = super().on_leave(original_node, updated_node)
+        if isinstance(result, cst.CSTNode):
+            return preserved(original_node, updated_node, result)
+        return result
 
     def _keep(self, alias: cst.ImportAlias, *, is_from: bool) -> bool:
         full = _alias_name(alias.name)
@@ -630,13 +694,13 @@ class Rewriter(cst.CSTTransformer):
             return child
         if replacement is not None:
             return replacement
-        if isinstance(updated_node, cst.IndentedBlock) and isinstance(
-            original_node, cst.IndentedBlock
-        ):
-            return self._block(original_node, updated_node)
-        if isinstance(updated_node, cst.Module) and isinstance(original_node, cst.Module):
-            return self._block(original_node, updated_node)
-        return updated_node
+        result: cst.CSTNode = updated_node
+        if (
+            isinstance(updated_node, cst.IndentedBlock)
+            and isinstance(original_node, cst.IndentedBlock)
+        ) or (isinstance(updated_node, cst.Module) and isinstance(original_node, cst.Module)):
+            result = self._block(original_node, updated_node)
+        return preserved(original_node, updated_node, result)
 
     def _block(
         self, original: cst.Module | cst.IndentedBlock, updated: cst.Module | cst.IndentedBlock

@@ -28,7 +28,8 @@ from fork_lint.fixes._cst import (
     code,
     ensure_import,
     following,
-    prune_imports,
+    proposal,
+    prune_module,
     resolve,
     scope_table,
 )
@@ -110,11 +111,11 @@ def fix(finding: Finding, ctx: FixContext) -> Proposal | NoFix | None:
     else:
         spawn_stmt = cst.SimpleStatementLine([cst.Expr(spawn_call)])
         statements[if_stmt] = StatementEdit.replace(spawn_stmt, *parent)
-    new_text = module.visit(Rewriter(nodes=nodes, statements=statements)).code
-    return Proposal(
+    new_module = prune_module(pf.text, module.visit(Rewriter(nodes=nodes, statements=statements)))
+    return proposal(
         f"Start the program with `{os_name}.{func}()` instead of fork + exec{note}",
         applicability,
-        {finding.path: prune_imports(pf.text, new_text)},
+        {finding.path: (pf, new_module)},
     )
 
 

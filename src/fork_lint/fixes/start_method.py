@@ -28,8 +28,9 @@ from fork_lint.fixes._cst import (
     ensure_import,
     keyword,
     positional,
+    proposal,
+    prune_module,
     quote_of,
-    remove_unused_imports,
     resolve,
     scope_table,
     string_value,
@@ -131,11 +132,11 @@ def _multiprocessing(
         quote = quote_of(call)
         new_func = cst.parse_expression(f"{mp}.get_context({quote}{method}{quote}).{kind}")
         new_module = _replace_in(module, pf.module, {func: new_func})
-        new_module = remove_unused_imports(pf.module, new_module)
-        return Proposal(
+        new_module = prune_module(pf.text, new_module)
+        return proposal(
             f'Use the "{method}" start method: `{code(new_func)}(...)`',
             Applicability.UNSAFE,
-            {path: new_module.code},
+            {path: (pf, new_module)},
         )
     if isinstance(func, cst.Attribute):
         return _context_literal(pf, call, func.value, path, method)
@@ -178,10 +179,10 @@ def _executor(pf: ParsedFile, call: cst.Call, path: str, method: str) -> Proposa
         args[-1] = last
     new_call = call.with_changes(args=[*args, new_arg])
     new_module = _replace_in(module, pf.module, {call: new_call})
-    return Proposal(
+    return proposal(
         f'Use the "{method}" start method: `mp_context={code(value)}`',
         Applicability.UNSAFE,
-        {path: new_module.code},
+        {path: (pf, new_module)},
     )
 
 
@@ -224,10 +225,10 @@ def _context_literal(
         value=f"{literal.prefix}{literal.quote}{method}{literal.quote}"
     )
     new_module = _replace_in(pf.module, pf.module, {literal: new_literal})
-    return Proposal(
+    return proposal(
         f'Use the "{method}" start method: `get_context({new_literal.value})`',
         Applicability.UNSAFE,
-        {path: new_module.code},
+        {path: (pf, new_module)},
     )
 
 
