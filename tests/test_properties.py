@@ -48,6 +48,7 @@ BUDGET = {
     "fixes": 800,
     "outputs": 1800,
     "fixes keep every other byte": 300,
+    "repeated statements": 200,
 }
 
 
@@ -176,6 +177,47 @@ def test_fixes_parse_and_are_idempotent(files: dict[str, str], unsafe: bool) -> 
         fixed[path] = after
     again = fix_sources(fixed, unsafe=unsafe)
     assert again.changed == {}  # a second run has nothing left it can fix
+
+
+# The flip-flop a hostile-input campaign found (2 of 587 generated projects changed
+# again on a second `--fix`): identical statements side by side. The gate found a
+# fix's edits by comparing texts, so a change to one of two identical lines could
+# be taken for a change to the other; it then moved the finding onto the wrong
+# line, judged the fix not idempotent, and refused it for the rest of the run.
+_REPEATABLE = [
+    "subprocess.Popen(cmd, preexec_fn=os.setsid)",
+    "concurrent.futures.ProcessPoolExecutor(2).submit(work)",
+    "multiprocessing.Process(target=work).start()",
+    "subprocess.Popen(cmd)",
+    "os.getpid()",
+    "pid = os.fork()\nif pid == 0:\n    os.execv(cmd[0], cmd)",
+]
+
+
+@st.composite
+def repeated_statements(draw: st.DrawFn) -> dict[str, str]:
+    """Functions made of a few statements, each drawn many times; some files lack the
+    import a fix adds."""
+    imports = ["import concurrent.futures", "import os", "import subprocess", "import threading"]
+    functions = ""
+    for n in range(draw(st.integers(1, 2))):
+        body = draw(st.lists(st.sampled_from(_REPEATABLE), min_size=2, max_size=6))
+        body.insert(draw(st.integers(0, len(body))), "threading.Thread(target=print).start()")
+        functions += f"\n\ndef run{n}(cmd):\n" + _indent("\n".join(body), "    ") + "\n"
+    if "multiprocessing.Process" in functions or draw(st.booleans()):
+        imports.append("import multiprocessing")  # else the pool's fix adds it
+    header = "\n".join(sorted(imports)) + "\n\n\ndef work(*args):\n    return args\n"
+    return {"mod.py": header + functions}
+
+
+@_budget(BUDGET["repeated statements"])
+@given(repeated_statements(), st.booleans())
+def test_fixing_twice_changes_nothing_the_second_time(files: dict[str, str], unsafe: bool) -> None:
+    first = fix_sources(files, unsafe=unsafe)
+    assert first.converged
+    assert first.dropped == []
+    fixed = {**files, **{path: after for path, (_, after) in first.changed.items()}}
+    assert fix_sources(fixed, unsafe=unsafe).changed == {}
 
 
 # ----------------------------------------------------------------------------- reporters
