@@ -3,7 +3,9 @@ second run finds nothing, no stray output, no temporary file left behind."""
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
 import sys
 import warnings
 from collections.abc import Callable
@@ -322,3 +324,100 @@ def test_an_error_at_any_step_of_a_write_leaves_the_old_file_and_no_temporary_fi
     assert sources.write("m.py", "x = 1\n") == "cannot write it: No space left on device"
     assert path.read_text() == THREADED
     assert list(tmp_path.glob("*.fork-lint")) == []
+
+
+# ---------------------------------------------------------------------------- large and deep files
+
+_RUN = (
+    "import os\nimport subprocess\nimport threading\n\n\ndef run(cmd):\n"
+    "    threading.Thread(target=print).start()\n    subprocess.Popen(cmd, preexec_fn=os.setsid)\n"
+)
+
+
+def _fix_message(source: str) -> str:
+    [finding] = fix_sources({"m.py": source}, max_passes=0).remaining  # proposed, not applied
+    assert finding.fix is not None
+    return finding.fix.message
+
+
+def test_a_file_over_the_libcst_limit_gets_no_fix_and_says_why(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fork_lint.fixes import _parse
+
+    monkeypatch.setattr(_parse, "MAX_CHARS", len(_RUN) - 1)
+    assert _fix_message(_RUN) == (
+        f"No fix available: m.py is larger than fork-lint rewrites ({len(_RUN):,} characters; "
+        "the limit is 1,000,000)"
+    )
+
+
+def _run_cli(root: Path, *args: str) -> tuple[int, str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORK_LINT_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "fork_lint", "--no-cache", *args, "."],
+        check=False,
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+# libcst's parser recurses natively: these overflow the main thread's stack (SIGSEGV,
+# no message) although `ast` takes them and they are small.
+DEEP = {
+    "10,000 `and` (60 kB)": "x = " + " and ".join(["a"] * 10_000) + "\n",
+    "an import of 10,000 dotted parts (20 kB)": "import " + ".".join(["a"] * 10_000) + "\n",
+}
+
+
+@pytest.mark.parametrize("tail", DEEP.values(), ids=DEEP)
+def test_a_file_libcst_cannot_parse_costs_its_fix_not_the_run(tmp_path: Path, tail: str) -> None:
+    (tmp_path / "m.py").write_text(_RUN + "\n\n" + tail)
+    code, out, err = _run_cli(tmp_path, "--output-format", "full")
+    assert (code, err) == (1, "")  # before: killed by SIGSEGV (-11), nothing printed
+    assert "m.py:8:5: FRK004" in out
+    assert "No fix available: fork-lint cannot rewrite" in out
+
+
+def test_a_large_file_is_parsed_first_by_a_child_that_may_die(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Over `_SAFE_CHARS`, a child parses the file first: one that dies (as on a native
+    crash) costs the file its fix, and the next file gets a new child."""
+    from fork_lint.fixes import _parse
+
+    probe = _parse._Probe()
+    monkeypatch.setattr(_parse, "_PROBE", probe)
+    monkeypatch.setattr(_parse, "_SAFE_CHARS", 10)
+    # The child's code, made to die on a marker as libcst dies on a deep file.
+    monkeypatch.setattr(
+        _parse,
+        "_CHILD",
+        _parse._CHILD.replace(
+            "    answer = []\n", "    answer = []\n    if 'CRASH' in text:\n        os.abort()\n"
+        ),
+    )
+    try:
+        assert _fix_message(_RUN + "# CRASH\n") == (
+            "No fix available: fork-lint cannot rewrite m.py: "
+            "libcst crashes on it (the process that tried it died)"
+        )
+        assert _fix_message(_RUN) == "Replace `preexec_fn=os.setsid` with `start_new_session=True`"
+    finally:
+        probe.close()
+
+
+def test_an_error_in_a_fixer_costs_its_finding_the_fix_not_the_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(finding: Finding, ctx: FixContext) -> Proposal | NoFix | None:
+        raise ValueError("something unexpected")
+
+    monkeypatch.setitem(FIXERS, "FRK004", (broken,))
+    assert _fix_message(_RUN) == (
+        "No fix available: computing the fix failed (ValueError: something unexpected)"
+    )

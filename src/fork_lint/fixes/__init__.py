@@ -93,6 +93,10 @@ class Unplaceable(Exception):
     """A fix edits text that libcst does not reproduce, so it cannot be placed in the file."""
 
 
+# Files larger than this are analysed, but not parsed by libcst: no fix is offered
+# for them (`fixes._parse`; measurements in docs/reliability.md).
+LIBCST_MAX_CHARS = 1_000_000
+
 UNPLACEABLE = (
     "libcst does not reproduce this file's text exactly where the fix would edit it "
     "(unusual whitespace, comments or form feeds nearby), so the fix could not keep "
@@ -187,6 +191,7 @@ class FixContext:
         self._expect = expect  # words `lacks` will be asked about (`DiskSources.expect`)
         self._texts: dict[str, str | None] = {}
         self._parsed: dict[str, ParsedFile | None] = {}
+        self.unparsed: dict[str, str] = {}  # path -> why libcst did not parse it
         self.options = options
 
     @property
@@ -212,17 +217,23 @@ class FixContext:
         return self._texts[path]
 
     def parsed(self, path: str) -> ParsedFile | None:
-        """The file parsed by libcst (once per context), None if unreadable or unparsable."""
+        """The file parsed by libcst (once per context), None if unreadable or
+        unparsable; `unparsed` then says why, for a file libcst could not take."""
         if path not in self._parsed:
-            import libcst as cst
-
             from fork_lint.fixes._cst import parse_file
+            from fork_lint.fixes._parse import CannotParse, TooLarge
 
             text = self.source(path)
+            self._parsed[path] = None
             try:
                 self._parsed[path] = parse_file(text) if text is not None else None
-            except (cst.ParserSyntaxError, RecursionError):
-                self._parsed[path] = None
+            except TooLarge as exc:
+                self.unparsed[path] = (
+                    f"{path} is larger than fork-lint rewrites ({exc.args[0]:,} characters; "
+                    f"the limit is {LIBCST_MAX_CHARS:,})"
+                )
+            except (CannotParse, RecursionError, MemoryError) as exc:
+                self.unparsed[path] = f"fork-lint cannot rewrite {path}: {_reason(exc)}"
         return self._parsed[path]
 
     @cached_property
@@ -295,24 +306,50 @@ def fixers_for(code: str) -> tuple[Fixer, ...]:
 
 
 def propose(finding: Finding, ctx: FixContext) -> Proposal | NoFix | None:
-    """The first proposal of the rule's fixers, else the first reason, else None."""
+    """The first proposal of the rule's fixers, else the first reason, else None.
+
+    A fixer that fails costs its finding the fix, never the run: a file libcst
+    cannot take (too large, nested too deeply, see `fixes._parse`), a tree
+    deeper than libcst can walk, or an error in the fixer itself.
+    """
+    fixers = fixers_for(finding.code)
+    if not fixers:
+        return None
     reason: NoFix | None = None
-    for fixer in fixers_for(finding.code):
+    unparsed = dict(ctx.unparsed)
+    for fixer in fixers:
         try:
             result = fixer(finding, ctx)
             if isinstance(result, Proposal):
                 result = _placed(result, ctx)
-        except RecursionError:
-            # libcst walks trees recursively: a file nested deeper than it can walk
-            # (a generated expression of a thousand terms) gets no fix, not a crash.
-            result = NoFix("the file nests too deeply for fork-lint to rewrite it")
+        except (RecursionError, MemoryError) as exc:
+            result = NoFix(f"fork-lint cannot rewrite the file: {_reason(exc)}")
         except Unplaceable:
             result = NoFix(UNPLACEABLE)
+        except Exception as exc:
+            from fork_lint.interrupts import interruption
+
+            if interruption(exc) is not None:
+                raise
+            result = NoFix(f"computing the fix failed ({type(exc).__name__}: {exc})")
         if isinstance(result, Proposal):
             return result
+        if result is None:  # not its pattern, or a file it needed could not be parsed
+            skipped = [why for path, why in ctx.unparsed.items() if path not in unparsed]
+            if finding.path in ctx.unparsed:
+                skipped.insert(0, ctx.unparsed[finding.path])
+            result = NoFix(skipped[0]) if skipped else None
         if isinstance(result, NoFix) and reason is None:
             reason = result
     return reason
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "it nests too deeply for libcst"
+    if isinstance(exc, MemoryError):
+        return "libcst runs out of memory on it"
+    return str(exc) or type(exc).__name__
 
 
 def _placed(proposal: Proposal, ctx: FixContext) -> Proposal:

@@ -10,6 +10,7 @@ above a removed statement can move to the statement that follows it.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import warnings
 from collections import Counter
@@ -18,10 +19,11 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange
 
 from fork_lint.fixes import Proposal, TextEdit, Unplaceable, apply_edits
-from fork_lint.fixes._place import Printed, preserved
+from fork_lint.fixes._parse import CannotParse, TooLarge, parse_module
+from fork_lint.fixes._place import Printed, layout, preserved, spans
 from fork_lint.model import Applicability
 
 N = TypeVar("N", bound=cst.CSTNode)
@@ -35,46 +37,22 @@ def code(node: cst.CSTNode) -> str:
 
 
 class ParsedFile:
-    """A parsed module with its parent map; positions are computed when first asked for.
-
-    The parent map comes from one walk over the tree (three times cheaper than
-    libcst's ParentNodeProvider); positions need a code-generation pass, which
-    only locating a finding's node requires.
-    """
+    """A parsed module with its parent map, node positions and print (`_place.layout`:
+    one code-generation pass computes all three)."""
 
     def __init__(self, text: str, module: cst.Module) -> None:
         self.text = text
         self.module = module
-        self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
-        self.nodes: list[cst.CSTNode] = []  # every node, parents before children
-        stack: list[cst.CSTNode] = [module]
-        while stack:
-            node = stack.pop()
-            self.nodes.append(node)
-            for child in node.children:
-                self.parents[child] = node
-                stack.append(child)
-        self._positions: Mapping[cst.CSTNode, CodeRange] | None = None
-        self._printed: Printed | None = None
-
-    @property
-    def printed(self) -> Printed:
-        """How libcst prints the file, and where each node lands (for placing edits)."""
-        if self._printed is None:
-            self._printed = Printed(self.text, self.module)
-        return self._printed
+        found = layout(text, module)
+        self.parents: dict[cst.CSTNode, cst.CSTNode] = found.parents
+        self.nodes: list[cst.CSTNode] = found.order  # every node, parents before children
+        self.positions: Mapping[cst.CSTNode, CodeRange] = found.positions
+        self.printed: Printed = found.printed  # how libcst prints it, for placing edits
 
     def edits(self, new: cst.Module) -> tuple[TextEdit, ...]:
         """Edits of the file's text that make its tree into `new` (`Unplaceable` if
         they touch text libcst does not reproduce)."""
         return tuple(self.printed.edits(new))
-
-    @property
-    def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
-        if self._positions is None:
-            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-            self._positions = wrapper.resolve(PositionProvider)
-        return self._positions
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         return self.parents.get(node)
@@ -141,8 +119,8 @@ class ParsedFile:
 
 
 def parse_file(text: str) -> ParsedFile:
-    """Parse `text`; raises `cst.ParserSyntaxError` when libcst cannot parse it."""
-    return ParsedFile(text, cst.parse_module(text))
+    """Parse `text`; raises `TooLarge` or `CannotParse` (`fixes._parse`), never crashes."""
+    return ParsedFile(text, parse_module(text))
 
 
 def proposal(
@@ -479,20 +457,16 @@ def _parse(text: str) -> ast.Module:
 
 def text_references(text: str) -> References:
     """What a whole file mentions, counted through `ast` (same rules as `references`)."""
+    return _scan(text)[0]
+
+
+def _scan(text: str) -> tuple[References, set[str]]:
+    """`text_references`, and the names the file's import statements bind (anywhere
+    in the file): one parse, one walk."""
     refs = References()
-    tree = _parse(text)
+    bound: set[str] = set()
     typing_nodes: list[ast.AST] = []
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if node.returns is not None:
-                typing_nodes.append(node.returns)
-        elif isinstance(node, (ast.arg, ast.AnnAssign)) and node.annotation is not None:
-            typing_nodes.append(node.annotation)
-        elif isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
-        ):
-            typing_nodes.append(node)
-    for node in ast.walk(tree):
+    for node in ast.walk(_parse(text)):
         if isinstance(node, ast.Name):
             refs.names[node.id] += 1
         elif isinstance(node, ast.Attribute):
@@ -502,9 +476,24 @@ def text_references(text: str) -> References:
         elif isinstance(node, (ast.arg, ast.keyword)):
             if node.arg is not None:  # `**kwargs` in a call has no name
                 refs.names[node.arg] += 1
+            if isinstance(node, ast.arg) and node.annotation is not None:
+                typing_nodes.append(node.annotation)
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             refs.names.update(node.names)
+        elif isinstance(node, ast.Import):
+            bound.update(alias.asname or alias.name.partition(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            bound.update(alias.asname or alias.name for alias in node.names if alias.name != "*")
         else:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if node.returns is not None:
+                    typing_nodes.append(node.returns)
+            elif isinstance(node, ast.AnnAssign):
+                typing_nodes.append(node.annotation)
+            elif isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+            ):
+                typing_nodes.append(node)
             name = getattr(node, "name", None)
             if isinstance(name, str) and not isinstance(node, ast.alias):
                 refs.names[name] += 1  # defs, classes, `except ... as name`, match captures
@@ -515,19 +504,7 @@ def text_references(text: str) -> References:
         for node in ast.walk(typing_node):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 refs.typing_words.update(_words(node.value))
-    return refs
-
-
-def _import_bindings(text: str) -> set[str]:
-    """Names the file's import statements bind (anywhere in the file)."""
-    out: set[str] = set()
-    for node in ast.walk(_parse(text)):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                out.add(alias.asname or alias.name.partition(".")[0])
-        elif isinstance(node, ast.ImportFrom):
-            out.update(alias.asname or alias.name for alias in node.names if alias.name != "*")
-    return out
+    return refs, bound
 
 
 def _dead_imports(before: str, after: str) -> set[str]:
@@ -536,13 +513,17 @@ def _dead_imports(before: str, after: str) -> set[str]:
     Names that were already unused before the fix are left alone: the fix owns
     only what it made dead.
     """
-    refs_before = text_references(before)
-    refs_after = text_references(after)
+    refs_before = _scan_of(before)[0]
+    refs_after, bound = _scan(after)
     return {
-        local
-        for local in _import_bindings(after)
-        if refs_before.uses_name(local) and not refs_after.uses_name(local)
+        local for local in bound if refs_before.uses_name(local) and not refs_after.uses_name(local)
     }
+
+
+@functools.lru_cache(maxsize=4)
+def _scan_of(text: str) -> tuple[References, set[str]]:
+    """`_scan` of a file's text (asked again for each of its findings)."""
+    return _scan(text)
 
 
 def prune_edits(before: str, after: str) -> list[TextEdit]:
@@ -554,10 +535,10 @@ def prune_edits(before: str, after: str) -> list[TextEdit]:
     dead = _dead_imports(before, after)
     if not dead:
         return []
-    pf = parse_file(after)
     try:
+        pf = parse_file(after)
         return list(pf.edits(pf.module.visit(_ImportPruner(dead))))
-    except Unplaceable:
+    except (Unplaceable, TooLarge, CannotParse, RecursionError):
         return []
 
 
@@ -568,7 +549,7 @@ def prune_imports(before: str, after: str) -> str:
 
 def prune_module(before: str, after: cst.Module) -> cst.Module:
     """`prune_imports` for a rewritten tree, keeping its untouched nodes (for `proposal`)."""
-    dead = _dead_imports(before, after.code)
+    dead = _dead_imports(before, spans(after)[0])  # the print `proposal` places, printed once
     return after.visit(_ImportPruner(dead)) if dead else after
 
 
@@ -576,6 +557,13 @@ class _ImportPruner(cst.CSTTransformer):
     def __init__(self, dead: set[str]) -> None:
         self.dead = dead
         self.emptied: set[int] = set()
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        # Imports are statements: nothing inside an expression (most of a file's
+        # nodes) can hold one.
+        if isinstance(node, (cst.BaseExpression, cst.Decorator, cst.Parameters)):
+            return False
+        return super().on_visit(node)
 
     def on_leave(  # type: ignore[override]
         self, original_node: cst.CSTNode, updated_node: cst.CSTNode
@@ -674,15 +662,35 @@ Replacements = dict[cst.CSTNode, "cst.CSTNode | Child"]
 
 
 class Rewriter(cst.CSTTransformer):
-    """Apply expression replacements (by node identity) and statement edits (per block)."""
+    """Apply expression replacements (by node identity) and statement edits (per block).
+
+    Given the parsed file's `parents`, it enters only the nodes that hold something
+    to rewrite, instead of rebuilding the whole tree (most of a large file's cost).
+    """
 
     def __init__(
         self,
         nodes: Mapping[cst.CSTNode, cst.CSTNode | Child] | None = None,
         statements: Mapping[cst.CSTNode, StatementEdit] | None = None,
+        parents: Mapping[cst.CSTNode, cst.CSTNode] | None = None,
     ) -> None:
         self.nodes = dict(nodes or {})
         self.statements = dict(statements or {})
+        self._parents = parents
+        self._holding: set[cst.CSTNode] = set()  # nodes with a target below them
+        for target in [*self.nodes, *self.statements]:
+            node = parents.get(target) if parents is not None else None
+            while node is not None and node not in self._holding:
+                self._holding.add(node)
+                node = parents.get(node) if parents is not None else None
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        # A node of the parsed file with nothing to rewrite below it stays as it is
+        # (libcst then hands it to `on_leave` unvisited); a new node (a module that
+        # gained an import) is entered.
+        if self._parents is None or node in self._holding or node not in self._parents:
+            return super().on_visit(node)
+        return False
 
     def on_leave(  # type: ignore[override]
         self, original_node: cst.CSTNode, updated_node: cst.CSTNode

@@ -26,14 +26,17 @@ import bisect
 import dataclasses
 import difflib
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import cast
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
+from libcst.metadata import CodeRange, PositionProvider
+from libcst.metadata.position_provider import PositionProvidingCodegenState
 
 from fork_lint.fixes import TextEdit, Unplaceable, edits_between, split_lines
 
-__all__ = ["Alignment", "Printed", "preserved", "spans", "tree_edits"]
+__all__ = ["Alignment", "Layout", "Printed", "layout", "preserved", "spans", "tree_edits"]
 
 Span = tuple[int, int]
 
@@ -72,14 +75,99 @@ class _SpanState(CodegenState):
         self.found[node] = (start, self.offset)
 
 
-def spans(module: cst.Module) -> tuple[str, dict[cst.CSTNode, Span], set[cst.CSTNode]]:
-    """The module's print, where each node lands in it, and the nodes printed twice."""
+Printing = tuple[str, dict[cst.CSTNode, Span], set[cst.CSTNode]]
+
+
+def spans(module: cst.Module) -> Printing:
+    """The module's print, where each node lands in it, and the nodes printed twice.
+
+    The last answer is kept: a fix prints its new tree to see which imports it
+    left unused, and again to place its edits.
+    """
+    if _last and _last[0][0] is module:
+        return _last[0][1]
     state = _SpanState(module)
     module._codegen(state)
+    printing = _finish(state)
+    _last[:] = [(module, printing)]
+    return printing
+
+
+_last: list[tuple[cst.Module, Printing]] = []
+
+
+def _finish(state: _SpanState | _LayoutState) -> Printing:
     text = "".join(state.tokens)
     end = len(text)  # the last line break may have been taken back after it was recorded
     found = {n: (min(s, end), min(e, end)) for n, (s, e) in state.found.items()}
     return text, found, state.twice
+
+
+class _LayoutState(PositionProvidingCodegenState):
+    """One printing of a parsed module for everything the fixes ask of it: the
+    print and each node's span in it (for placing edits), each node's line and
+    column (`PositionProvider`'s, for finding a finding's node) and each node's
+    parent. libcst computes each of these with a walk of its own; a large file
+    pays for one."""
+
+    def __init__(self, module: cst.Module, provider: PositionProvider) -> None:
+        super().__init__(
+            default_indent=module.default_indent,
+            default_newline=module.default_newline,
+            provider=provider,
+        )
+        self.offset = 0
+        self.found: dict[cst.CSTNode, Span] = {}
+        self.twice: set[cst.CSTNode] = set()
+        self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
+        self.order: list[cst.CSTNode] = []  # parents before children
+        self._open: list[tuple[cst.CSTNode, int]] = []
+
+    def add_token(self, value: str) -> None:
+        super().add_token(value)
+        self.offset += len(value)
+
+    def add_indent_tokens(self) -> None:
+        super().add_indent_tokens()
+        self.offset += sum(len(t) for t in self.indent_tokens)
+
+    def pop_trailing_newline(self) -> None:
+        if self.tokens:
+            self.offset -= len(self.tokens[-1])
+        super().pop_trailing_newline()
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        super().before_codegen(node)
+        if self._open:
+            self.parents[node] = self._open[-1][0]
+        self.order.append(node)
+        self._open.append((node, self.offset))
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        super().after_codegen(node)
+        _, start = self._open.pop()
+        if node in self.found:
+            self.twice.add(node)
+        self.found[node] = (start, self.offset)
+
+
+@dataclasses.dataclass
+class Layout:
+    printed: Printed
+    positions: Mapping[cst.CSTNode, CodeRange]
+    parents: dict[cst.CSTNode, cst.CSTNode]
+    order: list[cst.CSTNode]
+
+
+def layout(original: str, module: cst.Module) -> Layout:
+    """Print the parsed module once, recording what `ParsedFile` needs."""
+    provider = PositionProvider()
+    state = _LayoutState(module, provider)
+    module._codegen(state)
+    text, found, _ = _finish(state)
+    printed = Printed(original, text, found)
+    positions = cast("Mapping[cst.CSTNode, CodeRange]", provider._computed)
+    return Layout(printed, positions, state.parents, state.order)
 
 
 def preserved(original: cst.CSTNode, updated: cst.CSTNode, result: cst.CSTNode) -> cst.CSTNode:
@@ -116,6 +204,7 @@ def tree_edits(
 ) -> list[TextEdit]:
     """Edits of `old_text` (the print of the original tree) that give the print of `new`."""
     new_text, new_spans, twice = spans(new)
+    _last.clear()  # the tree is done with: do not keep it alive
     anchors: list[tuple[Span, Span]] = []
     stack: list[cst.CSTNode] = [new]
     while stack:
@@ -157,10 +246,10 @@ class Printed:
     """A parsed file as libcst prints it: the text, where each node lands in it, and
     how that text lines up with the file's own."""
 
-    def __init__(self, original: str, module: cst.Module) -> None:
+    def __init__(self, original: str, text: str, found: dict[cst.CSTNode, Span]) -> None:
         self.original = original
-        self.text, self.spans, _ = spans(module)
-        self.alignment = Alignment(original, self.text)
+        self.text, self.spans = text, found
+        self.alignment = Alignment(original, text)
 
     def edits(self, new: cst.Module) -> list[TextEdit]:
         """Edits of the file's text that make the change from its tree to `new`."""

@@ -111,7 +111,8 @@ def fix(finding: Finding, ctx: FixContext) -> Proposal | NoFix | None:
     else:
         spawn_stmt = cst.SimpleStatementLine([cst.Expr(spawn_call)])
         statements[if_stmt] = StatementEdit.replace(spawn_stmt, *parent)
-    new_module = prune_module(pf.text, module.visit(Rewriter(nodes=nodes, statements=statements)))
+    rewriter = Rewriter(nodes=nodes, statements=statements, parents=pf.parents)
+    new_module = prune_module(pf.text, module.visit(rewriter))
     return proposal(
         f"Start the program with `{os_name}.{func}()` instead of fork + exec{note}",
         applicability,

@@ -76,7 +76,8 @@ def fix(finding: Finding, ctx: FixContext) -> Proposal | NoFix | None:
     new_call = call.with_changes(
         args=[x for a in call.args for x in (new_args if a is arg else [a])]
     )
-    new_module = prune_module(pf.text, pf.module.visit(Rewriter(nodes={call: new_call})))
+    rewriter = Rewriter(nodes={call: new_call}, parents=pf.parents)
+    new_module = prune_module(pf.text, pf.module.visit(rewriter))
     shown = ", ".join(f"{name}={code(value)}" for name, value in plan)
     needed = max(_KEYWORDS[op][1] for op, _ in hook)
     message = f"Replace `preexec_fn={code(arg.value)}` with `{shown}`"

@@ -35,6 +35,7 @@ class RecordingContext(FixContext):
         # One parse per file however many findings it holds.
         self._texts = base._texts
         self._parsed = base._parsed
+        self.unparsed = base.unparsed
 
     @property
     def modules(self) -> list[ModuleFacts]:
