@@ -16,6 +16,7 @@ import pytest
 
 from fork_lint import project
 from fork_lint.cli import main
+from fork_lint.index import source
 
 GOOD = "import os, threading\nthreading.Thread(target=print).start()\nos.fork()\n"
 
@@ -234,16 +235,22 @@ def test_unreadable_file_and_directory(tmp_path: Path, capsys: pytest.CaptureFix
 def test_unreadable_file_simulated(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """As root nothing is unreadable: make `open` refuse one file instead."""
+    """As root nothing is unreadable: make `open` and `os.open` refuse one file instead."""
     root = project_with(tmp_path, "secret.py", b"x = 1\n")
-    real_open = open
+    real_open, real_os_open = open, os.open
 
     def refusing_open(file: object, *args: object, **kwargs: object) -> object:
         if str(file).endswith("secret.py"):
             raise PermissionError(13, "Permission denied", str(file))
         return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
 
+    def refusing_os_open(file: object, *args: object, **kwargs: object) -> int:
+        if str(file).endswith("secret.py"):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_os_open(file, *args, **kwargs)  # type: ignore[arg-type]
+
     monkeypatch.setattr("builtins.open", refusing_open)
+    monkeypatch.setattr("os.open", refusing_os_open)
     status, rows, _ = run(capsys, str(root))
     assert ("secret.py", "FRK900", 1, 1, "cannot read file: Permission denied") in rows
     assert good_analysed(rows)
@@ -272,14 +279,14 @@ def test_internal_error_is_frk999_and_the_run_goes_on(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = project_with(tmp_path, "boom.py", b"x = 1\n")
-    real_extract = project.extract
+    real_extract = source.extract
 
     def exploding_extract(source: str, path: str, module: str, is_package: bool) -> object:
         if path.endswith("boom.py"):
             raise KeyError("simulated bug")
         return real_extract(source, path, module, is_package)
 
-    monkeypatch.setattr(project, "extract", exploding_extract)
+    monkeypatch.setattr(source, "extract", exploding_extract)
     status, rows, err = run(capsys, str(root))
     assert ("boom.py", "FRK999", 1, 1, "internal error: KeyError: 'simulated bug'") in rows
     assert good_analysed(rows)
@@ -458,4 +465,5 @@ def test_deep_expressions_are_analysed(
     main(["check", "--no-cache", "-j", "1", "--fix", "--unsafe-fixes", str(root)])
     out = capsys.readouterr().out
     assert ("start_new_session=True" in (root / "deep.py").read_text()) is fixed
-    assert ("nests too deeply" in out) is not fixed
+    # A finding whose file libcst cannot walk gets no fix, and no line saying so.
+    assert "help:" not in out

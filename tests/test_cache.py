@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 import fork_lint.cache as cache_mod
+from fork_lint import cache_store
 from fork_lint.api import check_paths
 from fork_lint.cache import (
     DEFAULT_CACHE_DIR,
@@ -236,10 +237,16 @@ def test_fact_digests_separate_shape_from_positions(project: Path) -> None:
 
     base = digests("import os\n\ndef f():\n    os.fork()\n")
     moved = digests("import os\n\n\ndef f():\n    os.fork()  # the child\n")
-    noqa = digests("import os\n\ndef f():\n    os.fork()  # noqa: FRK001\n")
+    noqa = digests("import os\n\ndef f():\n    os.fork()  # noqa: E501\n")
     other = digests("import os\n\ndef f():\n    os.forkpty()\n")
     assert base[0] == moved[0] == noqa[0] != other[0]
     assert len({base[1], moved[1], noqa[1]}) == 3
+    # A comment naming a fork-lint code is shape: FRK100 judges it (a file whose
+    # positions the early cut-off does not check would keep an old verdict).
+    ours = digests("import os\n\ndef f():\n    os.fork()  # noqa: FRK001\n")
+    moved_ours = digests("import os\n\n\ndef f():\n    os.fork()  # noqa: FRK001\n")
+    assert ours[0] == moved_ours[0] != base[0]
+    assert ours[1] != moved_ours[1]
 
 
 def test_early_cut_off_entries_that_are_damaged_or_false_are_not_trusted(
@@ -249,7 +256,7 @@ def test_early_cut_off_entries_that_are_damaged_or_false_are_not_trusted(
     expected = _cached(cache)
     fc = FactsCache(cache)
     (entry,) = _entries(cache, "analysis")
-    positions = marshal.loads(entry.read_bytes()[cache_mod._HEADER :])[1]
+    positions = marshal.loads(entry.read_bytes()[cache_store.HEADER :])[1]
     assert [path for path, _ in positions] == ["app/jobs.py", "app/main.py", "app/pool.py"]
     # Positions that no longer match: the findings are not reused.
     stale = [(path, bytes(32)) for path, _ in positions]
@@ -368,7 +375,7 @@ def _corrupt_results_and_facts(cache: Path) -> None:
         fc._write(b"A", key, (encode_findings([]), []))
     for entry in _entries(cache, "facts"):
         key = bytes.fromhex(entry.parent.name + entry.name)
-        data = marshal.loads(entry.read_bytes()[cache_mod._HEADER :])
+        data = marshal.loads(entry.read_bytes()[cache_store.HEADER :])
         data["calls"] = []
         fc._write(b"F", key, data)
 
@@ -393,6 +400,13 @@ def test_a_new_fork_lint_version_does_not_trust_entries_of_the_old(
         monkeypatch.undo()
         cache_mod.facts_fingerprint.cache_clear()
         cache_mod.results_fingerprint.cache_clear()
+
+
+def test_every_extractor_module_is_in_the_facts_fingerprint() -> None:
+    index = Path(cache_mod.__file__).parent / "index"
+    modules = {f"index/{p.name}" for p in index.glob("*.py")}
+    assert modules
+    assert modules <= set(cache_mod._FACTS_SOURCES)
 
 
 def test_changed_extractor_code_changes_every_key(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -575,7 +589,7 @@ def test_resolve_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_findings_round_trip_through_the_codec() -> None:
     loc = Location("a/b.py", Span(3, 4, 3, 20))
-    hop = Hop("a.b.f", loc, "calls `g()`")
+    hop = Hop("a.b.f", loc, "calls `g()`", "`g` is defined here")
     finding = Finding(
         code="FRK002",
         name="multiprocessing-fork-with-threads",

@@ -136,7 +136,7 @@ def test_graph_dot_draws_sources_sinks_and_chains(
 def test_image_format_without_graphviz_is_a_clear_error(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(export.shutil, "which", lambda name: None)
+    monkeypatch.setattr(export, "find_executable", lambda name: None)
     assert main(["graph", "--isolated", "--format", "svg"]) == 2
     assert "needs Graphviz's `dot` program" in capsys.readouterr().err
     assert main(["check", "--isolated", "--explain-path", "pkg/app.py:16", "--format", "png"]) == 2
@@ -157,6 +157,89 @@ def test_explain_path_text(project: Path, capsysbinary: pytest.CaptureFixture[by
     assert "FRK001" in text
     assert "witness:" in text
     assert "thread: pkg/app.py:11:5 in pkg.app.main: starts a thread" in text
+
+
+WHY_APP = """\
+import functools
+import os
+import threading
+
+from pkg import tools
+
+
+def traced(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        threading.Thread(target=print).start()
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+class Runner:
+    def go(self, callback):
+        callback()
+
+
+@traced
+def quiet():
+    pass
+
+
+def factory():
+    return tools.spawn_reader
+
+
+def with_callback():
+    Runner().go(tools.spawn_reader)
+    os.fork()
+
+
+def with_factory():
+    made = factory()
+    made()
+    os.fork()
+
+
+def with_wrapper():
+    quiet()
+    os.fork()
+"""
+
+
+@pytest.mark.parametrize(
+    ("line", "reasons"),
+    [
+        (
+            33,
+            [
+                "method `go` in the MRO of the receiver, an instance of `pkg.app.Runner`",
+                "`callback` is a parameter of `pkg.app.Runner.go`: passed at pkg/app.py:32"
+                " (`Runner(...).go()`)",
+            ],
+        ),
+        (39, ["`made` holds the value `factory()` returns"]),
+        (44, ["`pkg.app.quiet` is decorated: calling it runs the decorator's wrapper"]),
+    ],
+)
+def test_explain_path_says_why_each_hop_calls_the_next(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsysbinary: pytest.CaptureFixture[bytes],
+    line: int,
+    reasons: list[str],
+) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "tools.py").write_text(
+        "import threading\n\n\ndef spawn_reader():\n    threading.Thread(target=print).start()\n"
+    )
+    (tmp_path / "pkg" / "app.py").write_text(WHY_APP)
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "--isolated", "--explain-path", f"pkg/app.py:{line}"]) == 0
+    text = capsysbinary.readouterr().out.decode()
+    found = [ln.strip().removeprefix("why: ") for ln in text.splitlines() if "why:" in ln]
+    assert found == reasons
 
 
 def test_explain_path_dot(project: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
@@ -185,7 +268,7 @@ def test_explain_path_needs_file_and_line(
 
 
 def _widened_program(root: Path) -> None:
-    """One call site with more callees than a value set keeps (`solver._WIDEN`): which
+    """One call site with more callees than a value set keeps (`state._WIDEN`): which
     results it keeps must not depend on the order sets iterate in."""
     lines = []
     for i in range(60):

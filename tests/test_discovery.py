@@ -91,7 +91,8 @@ def test_explicit_files_are_analysed_even_if_excluded_or_not_py(project: Path) -
 def test_explicit_special_file_is_an_error(project: Path) -> None:
     os.mkfifo(project / "pipe.py")
     assert run("pipe.py").errors == [(Path("pipe.py"), "not a regular file or directory")]
-    assert run().errors == []  # inside a directory: silently not a source
+    # Inside a directory: not read (it would never end), and said so.
+    assert run().errors == [(Path("pipe.py"), "not a regular file (a FIFO): not analysed")]
 
 
 # ---------------------------------------------------------------------------- excludes
@@ -188,6 +189,19 @@ def test_nested_repository_does_not_inherit_ignores(project: Path) -> None:
     touch(project, "third_party/lib/.gitignore", text="local.py\n")
     touch(project, "vendored.py", "third_party/lib/vendored.py", "third_party/lib/local.py")
     assert names(run()) == ["third_party/lib/vendored.py"]
+
+
+def test_an_ignored_directory_named_explicitly_is_walked(project: Path) -> None:
+    """As ruff and ripgrep: a walk never prunes the directory it starts from."""
+    touch(project, ".gitignore", text="instance/\n*.gen.py\n")
+    touch(project, "cases/instance/main.py", "cases/instance/out.gen.py", "cases/other/a.py")
+    touch(project, "cases/instance/.gitignore", text="local.py\n")
+    touch(project, "cases/instance/local.py")
+    assert names(run()) == ["cases/other/a.py"]
+    # The rule that ignores the named directory does not hide its files; the others
+    # (`*.gen.py`, its own `local.py`) still apply.
+    assert names(run("cases/instance")) == ["cases/instance/main.py"]
+    assert names(run("cases")) == ["cases/other/a.py"]
 
 
 def test_gitignore_in_config(project: Path) -> None:

@@ -34,6 +34,9 @@ class Hop:
     function: str  # qualified name of the function the step happens in, e.g. "pkg.mod.Class.meth"
     location: Location
     description: str  # e.g. "calls `run_jobs()`", "starts a thread: `threading.Thread.start()`"
+    # Why the call reaches the next step's function, e.g. "method `run` in the MRO
+    # of the receiver, an instance of `pkg.Job`"; empty for the last step.
+    why: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,8 @@ class Finding:
         text = "\x00".join(
             (self.code, self.location.path, self.function, self.sink, source_line.strip())
         )
-        return hashlib.sha256(text.encode()).hexdigest()[:32]
+        # A path that is not UTF-8 holds lone surrogates (surrogateescape).
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
     def sort_key(self) -> tuple[str, int, int, str]:
         s = self.location.span

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
+from fork_lint.fsio import read_regular
 from fork_lint.model import Finding
 
 # Python's tokenizer ends lines at "\n", "\r\n" and "\r" only; `str.splitlines`
@@ -26,7 +26,7 @@ def split_source_lines(text: str) -> list[str]:
 def read_source_lines(path: str) -> list[str] | None:
     """Read `path` as UTF-8 (a BOM is dropped, bad bytes become U+FFFD); None if unreadable."""
     try:
-        data = Path(path).read_bytes()
+        data = read_regular(path)
     except OSError:
         return None
     return split_source_lines(data.decode("utf-8-sig", errors="replace"))
@@ -47,9 +47,12 @@ class RenderContext:
     unsafe_hidden: int = 0  # unsafe fixes available but not enabled
     unsafe_fixes: bool = False  # `--unsafe-fixes`: unsafe fixes are marked `[*]` too
     show_fixes: bool = True  # `full` shows the diff of each fix under its `help:` line
+    why: bool = False  # `full` says why each witness step calls the next (`--explain-path`)
     # With `--diff-base`: 0 the finding's span changed, 1 a witness step changed, 2 neither.
     # Formats whose consumer shows only the first few findings (`github`) put low ranks first.
     rank: Callable[[Finding], int] | None = None
+    # Files analysed beyond the paths given (the rest of their projects), for `summary`.
+    beyond: int = 0
 
 
 def cached_reader(read: Callable[[str], list[str] | None]) -> Callable[[str], list[str] | None]:

@@ -1,0 +1,167 @@
+"""Bindings: assignments to names, attributes and items, and the definitions
+of functions and classes (their scopes, parameters and decorators)."""
+
+from __future__ import annotations
+
+import ast
+
+from fork_lint.index.expressions import Expressions
+from fork_lint.index.facts import Expr
+from fork_lint.index.syntax import dotted, key_slot, names_fork, recv_key
+
+__all__ = ["Bindings"]
+
+
+class Bindings(Expressions):
+    """What a binding statement records."""
+
+    def _assign(self, target: ast.expr, value: Expr, value_node: ast.expr | None) -> None:
+        st = self.cur
+        sc = st.scope
+        if type(target) is ast.Name:
+            sc["locals"].append(target.id)  # self._bind, inlined: the most common case
+            sc["assigns"].append((("name", target.id), value))
+            if isinstance(value_node, ast.Call):
+                if names_fork(value_node.func):
+                    st.fork_vars.add(target.id)
+                dict_keys = self._dict_literal(value_node)
+                if dict_keys is not None:
+                    st.dicts[target.id] = dict_keys
+            elif isinstance(value_node, ast.Dict):
+                dict_keys = self._dict_literal(value_node)
+                if dict_keys is not None:
+                    st.dicts[target.id] = dict_keys
+        elif isinstance(target, ast.Attribute):
+            sc["assigns"].append((("attr", self.expr(target.value), target.attr), value))
+        elif isinstance(target, ast.Subscript):
+            base = self.expr(target.value)
+            key = self.expr(target.slice)
+            slot = "~" if isinstance(target.slice, ast.Slice) else key_slot(key)
+            sc["assigns"].append((("item", base, slot), value))
+            if (
+                isinstance(target.value, ast.Name)
+                and isinstance(target.slice, ast.Constant)
+                and isinstance(target.slice.value, str)
+                and target.value.id in st.dicts
+            ):
+                st.dicts[target.value.id][target.slice.value] = value
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            if self._unpack(target.elts, value, value_node):
+                return
+            star = next(
+                (i for i, elt in enumerate(target.elts) if isinstance(elt, ast.Starred)),
+                len(target.elts),
+            )
+            for i, elt in enumerate(target.elts):
+                sub_node = None
+                if i == 0 and isinstance(value_node, ast.Call):
+                    sub_node = value_node  # `pid, fd = pty.fork()`
+                # The i-th element up to a starred target, which gets a list of them.
+                element = ("item", value, i) if i < star else ("item", value)
+                if i == star:
+                    element = self._coll((("item", value),), ("",))
+                self._assign(elt, element, sub_node if isinstance(elt, ast.Name) else None)
+        elif isinstance(target, ast.Starred):
+            self._assign(target.value, value, None)
+
+    def _unpack(self, targets: list[ast.expr], value: Expr, value_node: ast.expr | None) -> bool:
+        """``a, *b, c = x, y, z, w``: assign element by element; False if the shapes differ."""
+        if value[0] != "coll" or not isinstance(value_node, (ast.Tuple, ast.List)):
+            return False
+        nodes = value_node.elts
+        if any(isinstance(n, ast.Starred) for n in nodes):
+            return False
+        stars = [i for i, t in enumerate(targets) if isinstance(t, ast.Starred)]
+        values = list(value[1])
+        if len(stars) > 1 or len(values) < len(targets) - len(stars):
+            return False
+        if not stars and len(values) != len(targets):
+            return False
+        star = stars[0] if stars else len(targets)
+        tail = len(targets) - star - 1 if stars else 0
+        for i in range(star):
+            self._assign(targets[i], values[i], nodes[i])
+        if stars:
+            middle = values[star : len(values) - tail]
+            self._assign(targets[star], self._coll(tuple(middle)), None)
+            for j in range(1, tail + 1):
+                self._assign(targets[-j], values[-j], nodes[-j])
+        return True
+
+    def _set_bind(self, value: Expr, target: ast.expr) -> None:
+        if value[0] == "call":
+            key = recv_key(target)
+            if key:
+                self.facts["calls"][value[1]]["bind"] = key
+
+    # -- definitions ------------------------------------------------------
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        parent = self.cur
+        decorators = [self.expr(d) for d in node.decorator_list] if node.decorator_list else []
+        args = node.args
+        defaults = self._defaults(args)
+        qualname = f"{parent.scope['qualname']}.{node.name}"
+        self._bind_defaults(qualname, defaults)
+        st = self._new_scope("function", node.name, qualname, node, parent.index)
+        sc = st.scope
+        positional = [*args.posonlyargs, *args.args]
+        sc["params"] = [a.arg for a in positional]
+        sc["posonly"] = len(args.posonlyargs)
+        sc["vararg"] = args.vararg.arg if args.vararg else None
+        sc["kwonly"] = [a.arg for a in args.kwonlyargs]
+        sc["kwarg"] = args.kwarg.arg if args.kwarg else None
+        sc["decorators"] = decorators
+        if parent.scope["kind"] == "class":
+            kind = "method"
+            for d in node.decorator_list:
+                dname = dotted(d)
+                if dname in ("staticmethod", "classmethod"):
+                    kind = dname
+                elif dname in ("property", "functools.cached_property", "cached_property"):
+                    kind = "property"
+            sc["method_kind"] = kind
+        sc["locals"].extend(sc["params"])
+        sc["locals"].extend(sc["kwonly"])
+        if sc["vararg"]:
+            sc["locals"].append(sc["vararg"])
+        if sc["kwarg"]:
+            sc["locals"].append(sc["kwarg"])
+        self.cur = st
+        try:
+            self._block(node.body)
+        finally:
+            self.cur = parent
+        self._finish(st)
+        self._bind_decorated(node.name, ("func", qualname), decorators, node)
+
+    def _bind_decorated(
+        self, name: str, value: Expr, decorators: list[Expr], node: ast.stmt
+    ) -> None:
+        # The name is bound to what the decorators return. The solver falls back
+        # on the undecorated value when a decorator's result is not known.
+        result = value
+        for dec in reversed(decorators):
+            site = self._site(dec, [result], [], node, "decorator", "")
+            result = ("call", site)
+        self._bind(name)
+        self.cur.scope["assigns"].append((("name", name), result))
+
+    def _class(self, node: ast.ClassDef) -> None:
+        parent = self.cur
+        decorators = [self.expr(d) for d in node.decorator_list]
+        bases = [self.expr(b) for b in node.bases]
+        for kw in node.keywords:
+            self.expr(kw.value)
+        qualname = f"{parent.scope['qualname']}.{node.name}"
+        st = self._new_scope("class", node.name, qualname, node, parent.index)
+        st.scope["bases"] = bases
+        st.scope["decorators"] = decorators
+        self.cur = st
+        self.class_stack.append(qualname)
+        try:
+            self._block(node.body)
+        finally:
+            self.cur = parent
+            self.class_stack.pop()
+        self._finish(st)
+        self._bind_decorated(node.name, ("class", qualname), decorators, node)

@@ -1,0 +1,204 @@
+"""The extractor's state while it walks a module: the scope being walked, the
+facts it appends to, call sites and source positions.
+
+The walk is built in layers, each a module: this one, `expressions`, `bindings`
+(assignments and definitions) and `flow` (statements and control flow).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import Any
+
+from fork_lint.index.facts import CallSite, Expr, ModuleFacts, Scope
+
+__all__ = ["SCOPE_LISTS", "ScopeState", "Walker"]
+
+SCOPE_LISTS = (
+    "params", "kwonly", "decorators", "bases", "locals", "globals", "nonlocals", "assigns",
+    "returns", "joins",
+)  # fmt: skip
+
+
+class ScopeState:
+    __slots__ = (
+        "arms", "child", "dicts", "fork_vars", "guard", "index", "lambdas", "loops", "order",
+        "scope",
+    )  # fmt: skip
+
+    def __init__(self, index: int, scope: Scope) -> None:
+        self.index = index
+        self.scope = scope
+        self.order = 0
+        self.loops: list[int] = []
+        self.arms: list[int] = []  # see `CallSite.arms`
+        self.child = False
+        self.guard = False  # inside `if __name__ == "__main__":`
+        self.lambdas = 0
+        self.fork_vars: set[str] = set()
+        # name -> {key: expr} for dicts that may be passed as **name
+        self.dicts: dict[str, dict[str, Expr]] = {}
+
+
+class Walker:
+    """Where the walk is, and how facts are recorded."""
+
+    def __init__(self, source: str, module: str, is_package: bool, facts: ModuleFacts) -> None:
+        self.module = module
+        self.package = module if is_package else module.rpartition(".")[0]
+        self.facts = facts
+        self.ascii = source.isascii()
+        # The lines whose character columns differ from ast's byte columns, by number.
+        self.lines: dict[int, str] = {}
+        if not self.ascii:
+            # str.split is much cheaper than re.split, and the same without "\r"
+            lines = source.split("\n") if "\r" not in source else re.split(r"\r\n|\r|\n", source)
+            self.lines = {i: text for i, text in enumerate(lines, 1) if not text.isascii()}
+        # The scope being walked; its parents are held by the frames walking them.
+        self.cur: ScopeState
+        # Every empty list of the module's sites and scopes is this one object.
+        # Facts are never changed after extraction. marshal writes a shared object
+        # once and loads it shared, so a cached module holds one empty list instead
+        # of thousands: 49 MB on the benchmark corpus.
+        self.empty: list[Any] = []
+        self.calls = facts["calls"]
+        self.loop_ids = 0
+        self.if_ids = 0
+        self.containers = 0
+        self.class_stack: list[str] = []
+        self.depth = 0  # operands `_inner` is in
+
+    def _coll(
+        self, elements: tuple[Expr, ...], keys: tuple[str, ...] | None = None, kind: str = "list"
+    ) -> Expr:
+        """A container value, numbered in source order: the number names it in the
+        solver the same way on every run. ``keys`` are the slots of the elements
+        (positions by default)."""
+        self.containers += 1
+        if keys is None:
+            keys = tuple(f"i:{i}" for i in range(len(elements)))
+        return ("coll", elements, self.containers, keys, kind)
+
+    # -- scopes -----------------------------------------------------------
+    def _new_scope(
+        self, kind: str, name: str, qualname: str, node: ast.stmt | ast.expr | None, parent: int
+    ) -> ScopeState:
+        scope: Scope = {
+            "qualname": qualname,
+            "name": name,
+            "kind": kind,
+            "parent": parent,
+            "params": [],
+            "posonly": 0,
+            "vararg": None,
+            "kwonly": [],
+            "kwarg": None,
+            "is_async": isinstance(node, ast.AsyncFunctionDef),
+            "decorators": [],
+            "method_kind": "",
+            "bases": [],
+            "span": self._span(node) if node is not None else (1, 0, 1, 0),
+            "locals": [],
+            "globals": [],
+            "nonlocals": [],
+            "assigns": [],
+            "returns": [],
+            "joins": [],
+            "end_order": 0,
+        }
+        index = len(self.facts["scopes"])
+        self.facts["scopes"].append(scope)
+        return ScopeState(index, scope)
+
+    def _finish(self, st: ScopeState) -> None:
+        """Close a scope; its lists are final from here on."""
+        sc = st.scope
+        sc["end_order"] = st.order
+        sc["locals"] = sorted(set(sc["locals"]))
+        for key in SCOPE_LISTS:
+            if not sc[key]:  # type: ignore[literal-required]
+                sc[key] = self.empty  # type: ignore[literal-required]
+
+    def _bind(self, name: str) -> None:
+        self.cur.scope["locals"].append(name)
+
+    # -- positions --------------------------------------------------------
+    def _col(self, line: int, byte_col: int) -> int:
+        text = self.lines.get(line)
+        if text is None:
+            return byte_col
+        return len(text.encode("utf-8")[:byte_col].decode("utf-8", "replace"))
+
+    def _span(self, node: ast.stmt | ast.expr) -> tuple[int, int, int, int]:
+        line = node.lineno
+        end_line = node.end_lineno or line
+        if self.ascii:  # byte columns are character columns
+            return (line, node.col_offset, end_line, node.end_col_offset or 0)
+        col = self._col(line, node.col_offset)
+        end_col = self._col(end_line, node.end_col_offset or 0)
+        return (line, col, end_line, end_col)
+
+    # -- call sites -------------------------------------------------------
+    def _site(
+        self,
+        func: Expr,
+        args: list[Expr],
+        kwargs: list[tuple[str | None, Expr]],
+        node: ast.stmt | ast.expr,
+        kind: str,
+        text: str,
+        recv: str = "",
+        via_kwargs: list[str] | None = None,
+    ) -> int:
+        st = self.cur
+        calls = self.calls
+        empty = self.empty
+        site: CallSite = {
+            "id": len(calls),
+            "func": func,
+            "args": args or empty,
+            "kwargs": kwargs or empty,
+            "span": self._span(node),
+            "scope": st.index,
+            "order": st.order,
+            "loops": list(st.loops) if st.loops else empty,
+            "arms": list(st.arms) if st.arms else empty,
+            "child": st.child,
+            "guard": st.guard,
+            "recv": recv,
+            "text": text,
+            "kind": kind,
+            "via_kwargs": via_kwargs or empty,
+            "bind": "",
+        }
+        st.order += 1
+        calls.append(site)
+        return site["id"]
+
+    def _enter_loop(self) -> None:
+        self.loop_ids += 1
+        self.cur.loops.append(self.loop_ids)
+
+    def _resolve_from(self, module: str | None, level: int) -> str:
+        if level == 0:
+            return module or ""
+        base = self.package
+        for _ in range(level - 1):
+            base = base.rpartition(".")[0]
+        if module:
+            return f"{base}.{module}" if base else module
+        return base
+
+    # -- defined by the layers above --------------------------------------
+    def expr(self, node: ast.expr) -> Expr:
+        """The fact expression of ``node`` (`fork_lint.index.expressions`)."""
+        raise NotImplementedError
+
+    def _assign(self, target: ast.expr, value: Expr, value_node: ast.expr | None) -> None:
+        """Record ``target = value`` (`fork_lint.index.bindings`)."""
+        raise NotImplementedError
+
+    def _block(self, body: list[ast.stmt]) -> None:
+        """Walk a block of statements (`fork_lint.index.flow`)."""
+        raise NotImplementedError
