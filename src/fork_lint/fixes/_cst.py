@@ -21,9 +21,9 @@ from typing import TypeVar
 import libcst as cst
 from libcst.metadata import CodeRange
 
-from fork_lint.fixes import Proposal, TextEdit, Unplaceable, apply_edits
 from fork_lint.fixes._parse import CannotParse, TooLarge, parse_module
 from fork_lint.fixes._place import Printed, layout, preserved, spans
+from fork_lint.fixes.base import Proposal, TextEdit, Unplaceable, apply_edits
 from fork_lint.model import Applicability
 
 N = TypeVar("N", bound=cst.CSTNode)

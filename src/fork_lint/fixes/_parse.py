@@ -34,7 +34,7 @@ from typing import IO
 
 import libcst as cst
 
-from fork_lint.fixes import LIBCST_MAX_CHARS
+from fork_lint.fixes.base import LIBCST_MAX_CHARS
 
 __all__ = ["CHILD_MEMORY", "MAX_CHARS", "CannotParse", "TooLarge", "parse_module"]
 

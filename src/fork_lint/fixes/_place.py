@@ -34,7 +34,7 @@ from libcst._nodes.internal import CodegenState
 from libcst.metadata import CodeRange, PositionProvider
 from libcst.metadata.position_provider import PositionProvidingCodegenState
 
-from fork_lint.fixes import TextEdit, Unplaceable, edits_between, split_lines
+from fork_lint.fixes.base import TextEdit, Unplaceable, edits_between, split_lines
 
 __all__ = ["Alignment", "Layout", "Printed", "layout", "preserved", "spans", "tree_edits"]
 

@@ -32,20 +32,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fork_lint.engine import AnalysisOptions, analyse
-from fork_lint.fixes import (
-    FactsView,
-    FixContext,
-    FixOptions,
+from fork_lint.fixes.base import (
     NoFix,
     Proposal,
     TextEdit,
     apply_edits,
-    attach,
     changed_outside,
     offset_of,
     position,
-    propose,
 )
+from fork_lint.fixes.context import FactsView, FixContext
+from fork_lint.fixes.options import FixOptions
+from fork_lint.fixes.registry import attach, propose
 from fork_lint.fsio import read_regular
 from fork_lint.index.extract import extract, module_name_for
 from fork_lint.index.facts import ModuleFacts

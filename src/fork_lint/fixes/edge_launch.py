@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from fork_lint.fixes import FixContext, LaunchOptions, NoFix, Proposal
 from fork_lint.fixes._cst import (
     Child,
     ParsedFile,
@@ -75,6 +74,9 @@ from fork_lint.fixes._popen import (
     rewrite_consumers,
     rewrite_field_uses,
 )
+from fork_lint.fixes.base import NoFix, Proposal
+from fork_lint.fixes.context import FixContext
+from fork_lint.fixes.options import LaunchOptions
 from fork_lint.index.facts import Expr, ModuleFacts
 from fork_lint.model import Applicability, Finding
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import libcst as cst
 
-from fork_lint.fixes import FixContext, NoFix, Proposal
 from fork_lint.fixes._cst import (
     ParsedFile,
     Rewriter,
@@ -33,6 +32,8 @@ from fork_lint.fixes._cst import (
     resolve,
     scope_table,
 )
+from fork_lint.fixes.base import NoFix, Proposal
+from fork_lint.fixes.context import FixContext
 from fork_lint.model import Applicability, Finding
 
 # exec function -> (spawn function, takes a list of arguments, last argument is env)

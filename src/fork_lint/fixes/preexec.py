@@ -23,7 +23,6 @@ from collections.abc import Sequence
 
 import libcst as cst
 
-from fork_lint.fixes import FixContext, NoFix, Proposal
 from fork_lint.fixes._cst import (
     ParsedFile,
     Rewriter,
@@ -34,6 +33,8 @@ from fork_lint.fixes._cst import (
     resolve,
     scope_table,
 )
+from fork_lint.fixes.base import NoFix, Proposal
+from fork_lint.fixes.context import FixContext
 from fork_lint.model import Applicability, Finding
 
 # os function -> (keyword, minimum Python version)

@@ -17,8 +17,10 @@ from pathlib import Path
 
 from fork_lint.config import Settings
 from fork_lint.engine import AnalysisOptions
-from fork_lint.fixes import FixOptions, attach, propose, split_lines
 from fork_lint.fixes.apply import DiskSources, FixResult, FixRun
+from fork_lint.fixes.base import split_lines
+from fork_lint.fixes.options import FixOptions
+from fork_lint.fixes.registry import attach, propose
 from fork_lint.fsio import printable
 from fork_lint.index.facts import ModuleFacts
 from fork_lint.interrupts import signals_held

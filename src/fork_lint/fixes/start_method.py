@@ -20,7 +20,6 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from fork_lint.fixes import FixContext, NoFix, Proposal
 from fork_lint.fixes._cst import (
     ParsedFile,
     Rewriter,
@@ -35,6 +34,8 @@ from fork_lint.fixes._cst import (
     scope_table,
     string_value,
 )
+from fork_lint.fixes.base import NoFix, Proposal
+from fork_lint.fixes.context import FixContext
 from fork_lint.model import Applicability, Finding
 
 _MP_CLASSES = ("Process", "Pool", "Manager")
