@@ -434,3 +434,30 @@ def test_an_error_in_a_fixer_costs_its_finding_the_fix_not_the_run(
     assert _fix_message(_RUN) == (
         "No fix available: computing the fix failed (ValueError: something unexpected)"
     )
+
+
+def test_a_fix_run_proposes_fixes_only_for_the_findings_it_may_fix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A proposal parses the files it rewrites with libcst: a finding the report
+    hides (ignored, outside the changed lines, in the baseline) costs nothing."""
+    asked: list[int] = []
+
+    def fixer(finding: Finding, ctx: FixContext) -> Proposal | NoFix | None:
+        asked.append(finding.location.span.line)
+        return None
+
+    monkeypatch.setitem(FIXERS, "FRK004", (fixer,))
+
+    def fix_run() -> FixRun:
+        modules = [extract(_RUN, "m.py", "m", False)]
+        options = FixOptions(target_version=(3, 12))
+        return FixRun(modules, AnalysisOptions(target_version=(3, 12)), options, {"m.py": _RUN}.get)
+
+    run = fix_run()
+    [finding] = run.analyse([extract(_RUN, "m.py", "m", False)])
+    result = run.run([finding], unsafe=True, select=lambda f: False)
+    assert asked == []  # before: proposed (and parsed) for every finding
+    assert [f.fix for f in result.remaining] == [None]
+    fix_run().run([finding], unsafe=True)
+    assert asked == [8]

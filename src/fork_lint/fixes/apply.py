@@ -188,7 +188,10 @@ class FixRun:
         converged = False
         while passes < max_passes:
             ctx = self.context()
-            proposals = {id(f): propose(f, ctx) for f in current}
+            # Only the findings to fix: a proposal parses the files it rewrites with
+            # libcst, the costly part of a run, and a finding the report hides
+            # (ignored, outside the changed lines, in the baseline) gets no fix.
+            proposals = {id(f): propose(f, ctx) if select(f) else None for f in current}
             proposed_for = current
             candidates = []
             for f in current:
@@ -222,7 +225,10 @@ class FixRun:
         hidden = 0
         ctx = self.context()
         for f in current:
-            p = proposals[id(f)] if proposed_for is current else propose(f, ctx)
+            if proposed_for is current:
+                p = proposals[id(f)]
+            else:
+                p = propose(f, ctx) if select(f) else None
             if id(f) in refused:
                 p = NoFix(f"the fix was not applied: {refused[id(f)].reason}")
             if isinstance(p, Proposal) and p.applicability is Applicability.UNSAFE and not unsafe:
