@@ -109,6 +109,7 @@ def test_a_fix_that_edits_text_libcst_drops_is_refused(monkeypatch: pytest.Monke
     [finding] = result.remaining
     assert finding.fix is None  # reports show no fix where there is none
     assert _fix_message(source) == f"No fix available: {UNPLACEABLE}"
+    assert [d.reason for d in result.failed] == [UNPLACEABLE]  # `--fix` says why
 
 
 def test_the_gate_refuses_a_change_outside_the_edits(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -394,6 +395,11 @@ def test_a_file_libcst_cannot_parse_costs_its_fix_not_the_run(tmp_path: Path, ta
     assert (code, err) == (1, "")  # before: killed by SIGSEGV (-11), nothing printed
     assert "m.py:8:5: FRK004" in out
     assert "help:" not in out  # no fix, and the run goes on
+    code, out, err = _run_cli(tmp_path, "--fix", "--output-format", "concise")
+    assert code == 1
+    assert "m.py:8:5: FRK004" in out
+    # before: no word on why the finding asked to be fixed was not
+    assert "m.py:8:5: FRK004 no fix: fork-lint cannot rewrite m.py: " in err
 
 
 def test_a_large_file_is_parsed_first_by_a_child_that_may_die(

@@ -77,6 +77,8 @@ class FixResult:
     unsafe_hidden: int = 0
     passes: int = 0
     converged: bool = True
+    # Findings to fix whose fix could not be computed (`NoFix.failed`), and why.
+    failed: list[Dropped] = field(default_factory=list)
 
 
 @dataclass
@@ -222,6 +224,7 @@ class FixRun:
             current = new_findings
             refused = {}
         remaining = []
+        failed = []
         hidden = 0
         ctx = self.context()
         for f in current:
@@ -233,6 +236,8 @@ class FixRun:
                 p = NoFix(f"the fix was not applied: {refused[id(f)].reason}")
             if isinstance(p, Proposal) and p.applicability is Applicability.UNSAFE and not unsafe:
                 hidden += 1
+            elif isinstance(p, NoFix) and p.failed:
+                failed.append(Dropped(f, p.reason))
             remaining.append(attach(f, p, ctx))
         dropped = list(refused.values())
         changed = {
@@ -240,7 +245,9 @@ class FixRun:
             for path, text in self.texts.items()
             if path in self.original and text != self.original[path]
         }
-        return FixResult(remaining, fixed, dropped, changed, touched, hidden, passes, converged)
+        return FixResult(
+            remaining, fixed, dropped, changed, touched, hidden, passes, converged, failed
+        )
 
     # -- the gate ---------------------------------------------------------
     def _gate_pass(

@@ -71,6 +71,9 @@ class NoFix:
     """The finding's pattern was recognised, but no fix is offered; `reason` says why."""
 
     reason: str
+    # The fix could not be computed (a file libcst cannot take, an error in a
+    # fixer), as opposed to a pattern the fixer declines: `--fix` says so.
+    failed: bool = False
 
 
 def reason_of(exc: BaseException) -> str:

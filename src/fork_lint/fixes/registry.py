@@ -61,22 +61,22 @@ def propose(finding: Finding, ctx: FixContext) -> Proposal | NoFix | None:
             if isinstance(result, Proposal):
                 result = _placed(result, ctx)
         except (RecursionError, MemoryError) as exc:
-            result = NoFix(f"fork-lint cannot rewrite the file: {reason_of(exc)}")
+            result = NoFix(f"fork-lint cannot rewrite the file: {reason_of(exc)}", failed=True)
         except Unplaceable:
-            result = NoFix(UNPLACEABLE)
+            result = NoFix(UNPLACEABLE, failed=True)
         except Exception as exc:
             from fork_lint.interrupts import interruption
 
             if interruption(exc) is not None:
                 raise
-            result = NoFix(f"computing the fix failed ({type(exc).__name__}: {exc})")
+            result = NoFix(f"computing the fix failed ({type(exc).__name__}: {exc})", failed=True)
         if isinstance(result, Proposal):
             return result
         if result is None:  # not its pattern, or a file it needed could not be parsed
             skipped = [why for path, why in ctx.unparsed.items() if path not in unparsed]
             if finding.path in ctx.unparsed:
                 skipped.insert(0, ctx.unparsed[finding.path])
-            result = NoFix(skipped[0]) if skipped else None
+            result = NoFix(skipped[0], failed=True) if skipped else None
         if isinstance(result, NoFix) and reason is None:
             reason = result
     return reason

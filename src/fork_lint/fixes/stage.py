@@ -148,6 +148,10 @@ def apply_fixes(
         warnings.append(
             f"{f.path}:{s.line}:{s.col + 1}: {f.code} fix not applied: {dropped.reason}"
         )
+    for failure in result.failed:
+        f = failure.finding
+        s = f.location.span
+        warnings.append(f"{f.path}:{s.line}:{s.col + 1}: {f.code} no fix: {failure.reason}")
     if not result.converged:
         warnings.append(
             f"fixes did not settle after {result.passes} passes; run again to apply the rest"
