@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 from lsprotocol import types
 from pygls.lsp.client import BaseLanguageClient
@@ -58,6 +58,19 @@ class Editor:
         self.stderr = bytearray()
         self._news = asyncio.Condition()
         client = self.client
+        converter = client.protocol._converter
+
+        def action_or_command(obj: Any, _: object) -> types.Command | types.CodeAction:
+            # lsprotocol takes any object with a "command" key for a Command; a code
+            # action's "command" is an object, a Command's a string.
+            if isinstance(obj, dict) and isinstance(obj.get("command"), str):
+                return converter.structure(obj, types.Command)
+            return converter.structure(obj, types.CodeAction)
+
+        converter.register_structure_hook(
+            Union[types.Command, types.CodeAction],  # noqa: UP007 (the annotation's own spelling)
+            action_or_command,
+        )
 
         @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
         async def publish(params: types.PublishDiagnosticsParams) -> None:
