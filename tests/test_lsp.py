@@ -418,3 +418,25 @@ def test_client_side_edit_application_helper(encoding: str) -> None:
         new_text="2",
     )
     assert apply_text_edits(text, [edit], encoding) == 'a = "😀"; b = 2\n'
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8", "utf-32"])
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (
+            'a = "é"; f(x, preexec_fn=g)\r\nb = 1\r\n',
+            'a = "é"; f(x, start_new_session=True)\r\nb = 1\r\n',
+        ),
+        ('s = "😀\u2028"\n\x0cpid = os.fork()\n', 's = "😀\u2028"\n\x0cpid = 0  # 😀\nnew = 1\n'),
+        ("x = 1", "x = 1\ny = 2\n"),
+        ("a\rb\rc\r", "a\rB\rc\r"),
+    ],
+)
+def test_text_edits_turn_the_old_text_into_the_new_in_every_encoding(
+    encoding: str, before: str, after: str
+) -> None:
+    from fork_lint.server.convert import Columns, text_edits
+
+    edits = text_edits(before, after, Columns(encoding))
+    assert apply_text_edits(before, edits, encoding) == after

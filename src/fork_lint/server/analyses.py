@@ -103,6 +103,7 @@ class Task:
     on_reply: Callable[[Reply], None]
     done: asyncio.Future[Reply | None]
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
+    worker: Worker | None = None  # the process running it, once sent there
 
     def settle(self, reply: Reply | None) -> None:
         if not self.done.done():
@@ -207,6 +208,7 @@ class Analyses:
             task.settle(None)
             return
         await worker.send(task.job)
+        task.worker = worker
         stopped = asyncio.ensure_future(task.stopped.wait())
         try:
             while True:
@@ -225,6 +227,8 @@ class Analyses:
                     reply = receive.result()
                 except EOFError:
                     self._discard(worker)
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(worker.process.wait(), STOP_GRACE)
                     code = worker.process.returncode
                     failed = Failed(f"the analysis process ended unexpectedly (exit code {code})")
                     task.on_reply(failed)
