@@ -258,6 +258,44 @@ def _display(path: Path) -> str:
         return str(path)
 
 
+# Far beyond any real configuration, far below the interpreter's recursion limit.
+_MAX_TOML_NESTING = 100
+
+
+def _nesting_depth(text: str) -> int:
+    """The deepest nesting of arrays and inline tables, outside strings and comments.
+
+    A lexical scan, not a parse: table headers open and close on their line, so
+    they add nothing to the depth that remains.
+    """
+    depth = deepest = 0
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth = max(depth - 1, 0)
+        elif c == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif c in "\"'":
+            quote = c * 3 if text.startswith(c * 3, i) else c
+            i += len(quote)
+            while i < n and not text.startswith(quote, i):
+                if c == '"' and text[i] == "\\":
+                    i += 1
+                elif len(quote) == 1 and text[i] == "\n":
+                    break
+                i += 1
+            i += len(quote)
+            continue
+        i += 1
+    return deepest
+
+
 def _read_toml(path: Path, raw: bytes | None = None) -> dict[str, Any]:
     try:
         data = (read_regular(path) if raw is None else raw).decode("utf-8")
@@ -265,13 +303,18 @@ def _read_toml(path: Path, raw: bytes | None = None) -> dict[str, Any]:
         raise ConfigError(f"{_display(path)}: cannot read: {e.strerror or e}") from None
     except UnicodeDecodeError as e:
         raise ConfigError(f"{_display(path)}: invalid TOML: not UTF-8 ({e.reason})") from None
+    too_deep = ConfigError(
+        f"{_display(path)}: invalid TOML: arrays or inline tables nested too deeply"
+    )
+    # tomllib parses nested arrays and inline tables recursively: refused before
+    # parsing, since a RecursionError deep inside the parser can also fail in
+    # finalisers and print to stderr on its way out.
+    if _nesting_depth(data) > _MAX_TOML_NESTING:
+        raise too_deep
     try:
         return tomllib.loads(data)
     except RecursionError:
-        # tomllib parses nested arrays and inline tables recursively.
-        raise ConfigError(
-            f"{_display(path)}: invalid TOML: arrays or inline tables nested too deeply"
-        ) from None
+        raise too_deep from None
     except tomllib.TOMLDecodeError as e:
         msg = str(e)
         at = re.search(r"\s*\(at line (\d+), column (\d+)\)$", msg)
