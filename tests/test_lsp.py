@@ -160,6 +160,52 @@ def test_saving_and_closing(tmp_path: Path) -> None:
     session(root, body)
 
 
+def test_a_tree_without_markers_is_checked_as_its_workspace_folder(tmp_path: Path) -> None:
+    """No configuration, pyproject.toml or git: the workspace folder is the project,
+    as for ``fork-lint`` run there, so a thread started in one directory endangers
+    a fork in another."""
+    root = write(
+        tmp_path,
+        {
+            "jobs/spawn.py": PROJECT["svc/jobs.py"],  # namespace packages: no __init__.py
+            "app/main.py": (
+                "import threading\n\nfrom jobs import spawn\n\n\n"
+                "def main():\n    threading.Thread(target=print).start()\n    spawn.spawn()\n"
+            ),
+        },
+    )
+
+    async def body(editor: Editor) -> None:
+        editor.open("jobs/spawn.py")
+        [d] = await editor.diagnostics("jobs/spawn.py", until=bool)
+        assert d.code == "FRK001"
+        assert (d.related_information or [])[0].location.uri == editor.uri("app/main.py")
+
+    session(root, body)
+
+
+def test_a_document_belongs_to_the_innermost_workspace_folder_without_markers(
+    tmp_path: Path,
+) -> None:
+    from fork_lint.server.session import project_root
+
+    outer = tmp_path / "outer"
+    inner = outer / "inner"
+    marked = outer / "marked"
+    write(
+        outer,
+        {
+            "inner/a/x.py": "",
+            "marked/pyproject.toml": '[project]\nname = "m"\n',
+            "marked/m/y.py": "",
+        },
+    )
+    x, y = str(inner / "a" / "x.py"), str(marked / "m" / "y.py")
+    assert project_root(x, [str(outer), str(inner)]) == str(inner)
+    assert project_root(x, [str(outer)]) == str(outer)
+    assert project_root(y, [str(outer)]) == str(marked)  # a marker decides first
+
+
 def test_only_the_newest_of_rapid_changes_is_published(tmp_path: Path) -> None:
     root = write(tmp_path, PROJECT)
 

@@ -275,7 +275,7 @@ def _projects(
     """One project, and the explicitly given directories its configuration excludes,
     analysed on their own (as ruff analyses a path given by name), unless
     `force_exclude`."""
-    settings = load_settings([cwd / p for p in located], request.overrides)
+    settings = load_settings([cwd / p for p in located], request.overrides, cwd=cwd)
     found = _discover(roots, settings, cwd)
     warnings = [f"{printable(str(p))}: {m}" for p, m in found.errors]
     files = found.files + overlay.new_files(found.files, cwd)

@@ -9,6 +9,7 @@ missing.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 __all__ = ["run"]
@@ -39,6 +40,8 @@ def run(
             level=logging.INFO,
             format="%(asctime)s %(name)s %(levelname)s %(message)s",
         )
+    if cache_dir is not None:  # from the server's working directory, as for check
+        cache_dir = os.path.abspath(os.path.expanduser(cache_dir))
     serve(
         Options(jobs=jobs, cache_dir=cache_dir, no_cache=no_cache),
         DEBOUNCE if debounce is None else debounce,

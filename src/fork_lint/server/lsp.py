@@ -69,12 +69,19 @@ def build_server(options: Options, debounce: float = DEBOUNCE) -> LanguageServer
     def encoding() -> str:
         return str(server.workspace.position_encoding or types.PositionEncodingKind.Utf16)
 
+    def folders() -> list[str]:
+        uris = [f.uri for f in server.workspace.folders.values()]
+        if not uris and server.workspace.root_uri:
+            uris = [server.workspace.root_uri]
+        return [p for p in (_path(u) for u in uris) if p is not None]
+
     session = Session(
         analyses,
         server.text_document_publish_diagnostics,
         message,
         debounce=debounce,
         encoding=encoding,
+        folders=folders,
     )
 
     def capability(*names: str) -> Any:
@@ -126,6 +133,10 @@ def build_server(options: Options, debounce: float = DEBOUNCE) -> LanguageServer
     def did_change_watched_files(params: types.DidChangeWatchedFilesParams) -> None:
         paths = [p for p in (_path(change.uri) for change in params.changes) if p is not None]
         session.files_changed(paths)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    def did_change_workspace_folders(params: types.DidChangeWorkspaceFoldersParams) -> None:
+        session.configuration_changed()  # pygls has updated its folders
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
     async def hover(params: types.HoverParams) -> types.Hover | None:

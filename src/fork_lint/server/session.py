@@ -19,7 +19,7 @@ import asyncio
 import itertools
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,14 +80,17 @@ class ProjectState:
         self.settled.set()
 
 
-def project_root(path: str) -> str:
-    """The project a file belongs to, as a check of the file would find it."""
-    directory = os.path.dirname(path)
+def project_root(path: str, folders: Sequence[str] = ()) -> str:
+    """The project a file belongs to, as ``fork-lint`` run in the innermost
+    workspace folder holding it would find it: without a configuration, a
+    pyproject.toml or a git repository around the file, that folder."""
+    holding = [f for f in folders if path.startswith(f.rstrip(os.sep) + os.sep)]
+    cwd = max(holding, key=len) if holding else os.getcwd()
     try:
-        [(root, _)] = project_scopes([Path(path)], Path(directory))
+        [(root, _)] = project_scopes([Path(path)], Path(cwd))
     except ConfigError:  # a broken configuration: the check will say so
-        return directory
-    return os.path.normpath(os.path.join(directory, root))
+        return os.path.dirname(path)
+    return os.path.normpath(os.path.join(cwd, root))
 
 
 class Session:
@@ -102,12 +105,14 @@ class Session:
         *,
         debounce: float,
         encoding: Callable[[], str],
+        folders: Callable[[], Sequence[str]] = tuple,
     ) -> None:
         self.analyses = analyses
         self._publish = publish
         self._message = message
         self.debounce = debounce
         self._encoding = encoding
+        self._folders = folders  # the workspace folders' paths
         self.documents: dict[str, OpenDocument] = {}  # by URI
         self.projects: dict[str, ProjectState] = {}  # by root
         self._said: set[str] = set()  # error messages shown (once each)
@@ -115,7 +120,7 @@ class Session:
 
     # -- documents ----------------------------------------------------------
     def opened(self, uri: str, path: str, text: str, version: int | None) -> None:
-        root = project_root(path)
+        root = project_root(path, self._folders())
         self.documents[uri] = OpenDocument(uri, path, root, text, version)
         self.schedule(root, OPEN_DELAY)
 
@@ -149,11 +154,12 @@ class Session:
                 self.schedule(root, OPEN_DELAY, force=True)
 
     def configuration_changed(self) -> None:
-        """A configuration file changed: documents may now belong elsewhere, and
-        every project's settings are read again by its next check."""
+        """A configuration file (or the workspace folders) changed: documents may
+        now belong elsewhere, and every project's settings are read again by its
+        next check."""
         before = {d.root for d in self.documents.values()}
         for doc in self.documents.values():
-            doc.root = project_root(doc.path)
+            doc.root = project_root(doc.path, self._folders())
         for root in before | {d.root for d in self.documents.values()}:
             self.schedule(root, OPEN_DELAY, force=True)
 

@@ -128,6 +128,16 @@ def run_fix(job: FixJob, options: Options, send: Send) -> None:
 def run_job(job: object, options: Options, send: Send) -> None:
     """Run one job; every way it can end is a reply, the last one final."""
     try:
+        if isinstance(job, (CheckJob, FixJob)):
+            # In the project's root, as ``fork-lint`` run there: a project without
+            # any marker is the directory the check runs in. The module path was
+            # fixed at start-up (`analyses.Worker.start`), so nothing of the
+            # project becomes importable.
+            try:
+                os.chdir(job.snapshot.root)
+            except OSError as exc:
+                send(Failed(f"{job.snapshot.root}: {exc.strerror or exc}"))
+                return
         if isinstance(job, CheckJob):
             run_check(job, options, send)
         elif isinstance(job, FixJob):
