@@ -450,6 +450,46 @@ def test_without_pygls_the_server_says_what_to_install(tmp_path: Path) -> None:
     assert "pip install 'fork-lint[server]'" in proc.stderr
 
 
+def test_an_edit_during_a_long_check_stops_it_and_the_server_answers_meanwhile(
+    tmp_path: Path,
+) -> None:
+    """Without a cache and with one extraction process, checking 300 modules takes
+    seconds: an edit made meanwhile replaces that check (its findings, of an older
+    text, are never published), and requests are answered while it runs."""
+    functions = "".join(
+        f"def f{i}(x):\n    return [x + {i} for _ in range(3)]\n\n\n" for i in range(40)
+    )
+    files = {
+        "pyproject.toml": '[project]\nname = "big"\n',
+        "big/__init__.py": "",
+        "big/main.py": "import os\n\n\ndef main():\n    os.fork()\n",
+    }
+    files.update({f"big/m{i}.py": f"import os\n\n{functions}" for i in range(300)})
+    root = write(tmp_path, files)
+    threaded = "import os\nimport threading\n\n\ndef main():\n" + THREAD + "    os.fork()\n"
+
+    async def body(editor: Editor) -> None:
+        uri = editor.open("big/main.py")
+        assert await editor.diagnostics("big/main.py") == ()
+        before = len(editor.published)
+        editor.change("big/main.py", threaded)  # version 2: a thread, so a finding
+        await asyncio.sleep(1.0)  # past the debounce: its check is running
+        started = asyncio.get_running_loop().time()
+        answer = await editor.execute(
+            types.Command(title="fix", command="fork-lint.applyAction", arguments=[{}])
+        )
+        assert answer is None
+        assert asyncio.get_running_loop().time() - started < 5.0
+        assert any("not fork-lint's" in m for m in editor.messages)
+        version = editor.change("big/main.py", threaded + "\nX = 1\n")
+        [d] = await editor.diagnostics("big/main.py", until=bool)
+        assert d.code == "FRK001"
+        versions = [p.version for p in editor.published[before:] if p.uri == uri]
+        assert versions == [version]
+
+    session(root, body, "--no-cache", "-j", "1")
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-8", "utf-32"])
 def test_client_side_edit_application_helper(encoding: str) -> None:
     """The test client's own edit application, which the tests above rely on."""
