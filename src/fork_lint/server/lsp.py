@@ -189,7 +189,11 @@ def build_server(options: Options, debounce: float = DEBOUNCE) -> LanguageServer
         return action
 
     @server.command(APPLY_COMMAND)
-    async def apply_action(*arguments: Any) -> None:
+    async def apply_action(ls: LanguageServer, *arguments: Any) -> None:
+        # The server as the first parameter, named `ls`: pygls passes it there, and
+        # only then takes the other parameters for the command's arguments without
+        # asking issubclass() of their annotation (which fails for `Any` before
+        # Python 3.11: the command then never ran).
         data = arguments[0] if arguments else None
         try:
             edit = await edit_for(session, data, document_changes=document_changes())
