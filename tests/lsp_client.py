@@ -100,9 +100,16 @@ class Editor:
         *args: str,
         caps: types.ClientCapabilities | None = None,
         env: dict[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> types.InitializeResult:
         await self.client.start_io(
-            sys.executable, "-m", "fork_lint", "server", *args, env={**os.environ, **(env or {})}
+            sys.executable,
+            "-m",
+            "fork_lint",
+            "server",
+            *args,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
         )
         server = self.client._server
         assert server is not None and server.stderr is not None

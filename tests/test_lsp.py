@@ -438,6 +438,27 @@ def test_the_analysis_never_imports_project_code(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
+def test_a_relative_cache_dir_is_the_server_s_working_directory_s(tmp_path: Path) -> None:
+    """As for check: the analysis process runs in the project, the name is the user's."""
+    root = write(tmp_path / "p", {**PROJECT, "svc/main.py": MAIN_THREADED})
+    started = tmp_path / "editor"
+    started.mkdir()
+
+    async def main() -> None:
+        editor = Editor(root)
+        await editor.start("--cache-dir", "cache", cwd=started)
+        try:
+            editor.open("svc/jobs.py")
+            assert codes(await editor.diagnostics("svc/jobs.py", until=bool)) == ["FRK001"]
+        finally:
+            await editor.stop()
+
+    asyncio.run(main())
+    assert (started / "cache").is_dir()
+    assert not (root / "cache").exists()
+    assert not (root / ".fork_lint_cache").exists()
+
+
 def test_without_pygls_the_server_says_what_to_install(tmp_path: Path) -> None:
     code = (
         "import sys; sys.modules['pygls'] = None; "
