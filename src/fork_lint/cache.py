@@ -89,7 +89,8 @@ _PACKAGE = Path(__file__).resolve().parent
 # Every module of the extractor (`fork_lint.index`, a test checks none is missing).
 _FACTS_SOURCES = (
     "index/bindings.py", "index/expressions.py", "index/extract.py", "index/facts.py",
-    "index/flow.py", "index/noqa.py", "index/syntax.py", "index/walker.py", "project.py",
+    "index/flow.py", "index/noqa.py", "index/syntax.py", "index/versions.py",
+    "index/walker.py", "project.py",
     "cache.py",
 )  # fmt: skip
 _FACT_FIELDS = frozenset(ModuleFacts.__annotations__)

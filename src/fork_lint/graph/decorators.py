@@ -116,7 +116,8 @@ class Decorators(Evaluator):
                         and args
                         and args[0][0] == "name"
                         and args[0][1] in names
-                        and f"{sc['qualname']}.{func[1]}" in self._forwarders
+                        # `wrap@1`: the version a nested `def wrap` binds
+                        and f"{sc['qualname']}.{func[1].partition('@')[0]}" in self._forwarders
                     ):
                         found[n] = args[0][1]
             self._returned[key] = found

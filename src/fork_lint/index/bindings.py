@@ -7,7 +7,8 @@ import ast
 
 from fork_lint.index.expressions import Expressions
 from fork_lint.index.facts import Expr
-from fork_lint.index.syntax import dotted, names_fork, recv_key
+from fork_lint.index.syntax import dotted, names_fork
+from fork_lint.index.versions import Flow
 
 __all__ = ["Bindings"]
 
@@ -15,22 +16,29 @@ __all__ = ["Bindings"]
 class Bindings(Expressions):
     """What a binding statement records."""
 
-    def _assign(self, target: ast.expr, value: Expr, value_node: ast.expr | None) -> None:
+    def _assign(
+        self, target: ast.expr, value: Expr, value_node: ast.expr | None, *, scoped: bool = False
+    ) -> None:
         st = self.cur
         sc = st.scope
         if type(target) is ast.Name:
-            sc["locals"].append(target.id)  # self._bind, inlined: the most common case
-            sc["assigns"].append((("name", target.id), value))
+            name = target.id
+            dict_keys = None
             if isinstance(value_node, ast.Call):
                 if names_fork(value_node.func):
-                    st.fork_vars.add(target.id)
+                    st.fork_vars.add(name)
                 dict_keys = self._dict_literal(value_node)
-                if dict_keys is not None:
-                    st.dicts[target.id] = dict_keys
             elif isinstance(value_node, ast.Dict):
                 dict_keys = self._dict_literal(value_node)
-                if dict_keys is not None:
-                    st.dicts[target.id] = dict_keys
+            if dict_keys is not None:  # read before the name is bound: `kw = dict(kw=kw)`
+                st.dicts[name] = dict_keys
+            if st.flow is None:
+                sc["locals"].append(name)  # self._define, inlined: the most common case
+            else:
+                name = self._define(name, scoped=scoped)
+                if value[0] == "const":
+                    st.flow.consts.add(name)
+            sc["assigns"].append((("name", name), value))
         elif isinstance(target, ast.Attribute):
             sc["assigns"].append((("attr", self.expr(target.value), target.attr), value))
         elif isinstance(target, ast.Subscript):
@@ -51,9 +59,14 @@ class Bindings(Expressions):
                 sub_node = None
                 if i == 0 and isinstance(value_node, ast.Call):
                     sub_node = value_node  # `pid, fd = pty.fork()`
-                self._assign(elt, ("item", value), sub_node if isinstance(elt, ast.Name) else None)
+                self._assign(
+                    elt,
+                    ("item", value),
+                    sub_node if isinstance(elt, ast.Name) else None,
+                    scoped=scoped,
+                )
         elif isinstance(target, ast.Starred):
-            self._assign(target.value, value, None)
+            self._assign(target.value, value, None, scoped=scoped)
 
     def _unpack(self, targets: list[ast.expr], value: Expr, value_node: ast.expr | None) -> bool:
         """``a, *b, c = x, y, z, w``: assign element by element; False if the shapes differ."""
@@ -81,9 +94,23 @@ class Bindings(Expressions):
 
     def _set_bind(self, value: Expr, target: ast.expr) -> None:
         if value[0] == "call":
-            key = recv_key(target)
+            key = self._target_key(target)
             if key:
                 self.facts["calls"][value[1]]["bind"] = key
+
+    def _target_key(self, node: ast.expr) -> str:
+        """The key (`CallSite.recv`) of a name or attribute chain just bound."""
+        if type(node) is ast.Name:
+            flow = self.cur.flow
+            if flow is not None:
+                version = flow.env.get(node.id)
+                if isinstance(version, str):
+                    return version
+            return node.id
+        if type(node) is ast.Attribute:
+            base = self._target_key(node.value)
+            return f"{base}.{node.attr}" if base else ""
+        return ""
 
     # -- definitions ------------------------------------------------------
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
@@ -117,6 +144,8 @@ class Bindings(Expressions):
             sc["locals"].append(sc["vararg"])
         if sc["kwarg"]:
             sc["locals"].append(sc["kwarg"])
+        st.flow = Flow(sc["locals"])
+        st.flow.hook = any(dotted(d).endswith("abstractmethod") for d in node.decorator_list)
         self.cur = st
         try:
             self._block(node.body)
@@ -134,8 +163,7 @@ class Bindings(Expressions):
         for dec in reversed(decorators):
             site = self._site(dec, [result], [], node, "decorator", "")
             result = ("call", site)
-        self._bind(name)
-        self.cur.scope["assigns"].append((("name", name), result))
+        self.cur.scope["assigns"].append((("name", self._define(name)), result))
 
     def _class(self, node: ast.ClassDef) -> None:
         parent = self.cur

@@ -9,22 +9,25 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fork_lint.index.facts import CallSite, Expr, ModuleFacts, Scope
+
+if TYPE_CHECKING:
+    from fork_lint.index.versions import Flow
 
 __all__ = ["SCOPE_LISTS", "ScopeState", "Walker"]
 
 SCOPE_LISTS = (
     "params", "kwonly", "decorators", "bases", "locals", "globals", "nonlocals", "assigns",
-    "returns", "joins",
+    "returns", "joins", "passes", "tails",
 )  # fmt: skip
 
 
 class ScopeState:
     __slots__ = (
-        "arms", "child", "dicts", "fork_vars", "guard", "index", "lambdas", "loops", "order",
-        "scope",
+        "arms", "child", "dicts", "flow", "fork_vars", "free", "guard", "index", "lambdas",
+        "loops", "order", "reads", "scope", "shared",
     )  # fmt: skip
 
     def __init__(self, index: int, scope: Scope) -> None:
@@ -39,6 +42,15 @@ class ScopeState:
         self.fork_vars: set[str] = set()
         # name -> {key: expr} for dicts that may be passed as **name
         self.dicts: dict[str, dict[str, Expr]] = {}
+        # The versions of a function's locals (`fork_lint.index.versions`); None
+        # in module, class and lambda scopes, whose names are not versioned.
+        self.flow: Flow | None = None
+        # Names read here that are not bound here (None in the module scope, where
+        # nothing encloses); names nested scopes read without binding them, and
+        # those they rebind (`nonlocal`): the enclosing function keeps them whole.
+        self.reads: set[str] | None = None if scope["kind"] == "module" else set()
+        self.free: set[str] = set()
+        self.shared: set[str] = set()
 
 
 class Walker:
@@ -68,6 +80,9 @@ class Walker:
         self.containers = 0
         self.class_stack: list[str] = []
         self.depth = 0  # operands `_inner` is in
+        # The call a statement of the block being walked makes, if it is one:
+        # ``f()`` (see `Scope.tails`); written as ``~id`` when it exits the process.
+        self.tail: int | None = None
 
     def _coll(self, elements: tuple[Expr, ...]) -> Expr:
         """A container value, numbered in source order: the number names it in the
@@ -101,6 +116,9 @@ class Walker:
             "returns": [],
             "joins": [],
             "end_order": 0,
+            "leaves": False,
+            "passes": [],
+            "tails": [],
         }
         index = len(self.facts["scopes"])
         self.facts["scopes"].append(scope)
@@ -190,8 +208,11 @@ class Walker:
         """The fact expression of ``node`` (`fork_lint.index.expressions`)."""
         raise NotImplementedError
 
-    def _assign(self, target: ast.expr, value: Expr, value_node: ast.expr | None) -> None:
-        """Record ``target = value`` (`fork_lint.index.bindings`)."""
+    def _assign(
+        self, target: ast.expr, value: Expr, value_node: ast.expr | None, *, scoped: bool = False
+    ) -> None:
+        """Record ``target = value`` (`fork_lint.index.bindings`); ``scoped``: the
+        target of a comprehension."""
         raise NotImplementedError
 
     def _block(self, body: list[ast.stmt]) -> None:
