@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 
+from fork_lint.index.annotations import annotation_types
 from fork_lint.index.expressions import Expressions
 from fork_lint.index.facts import Expr
 from fork_lint.index.syntax import dotted, names_fork
@@ -120,6 +121,7 @@ class Bindings(Expressions):
         defaults = self._defaults(args)
         qualname = f"{parent.scope['qualname']}.{node.name}"
         self._bind_defaults(qualname, defaults)
+        self._annotate_signature(qualname, node)
         st = self._new_scope("function", node.name, qualname, node, parent.index)
         sc = st.scope
         positional = [*args.posonlyargs, *args.args]
@@ -153,6 +155,52 @@ class Bindings(Expressions):
             self.cur = parent
         self._finish(st)
         self._bind_decorated(node.name, ("func", qualname), decorators, node)
+
+    def _annotate_signature(
+        self, qualname: str, node: ast.FunctionDef | ast.AsyncFunctionDef
+    ) -> None:
+        """The annotations of the parameters and the return, evaluated where the
+        function is defined (as Python evaluates them)."""
+        args = node.args
+        out = self.cur.scope["annotations"]
+        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+            if arg is not None and arg.annotation is not None:
+                types = annotation_types(arg.annotation, self._annotation_name)
+                if types:
+                    out.append((("param", qualname, arg.arg), types))
+        if node.returns is not None:
+            types = annotation_types(node.returns, self._annotation_name)
+            if types:
+                out.append((("return", qualname), types))
+
+    def _annotate(self, node: ast.AnnAssign) -> None:
+        """``x: T = v``, ``self.x: T``, and ``x: T`` in a module or class body."""
+        target = node.target
+        key: Expr
+        if isinstance(target, ast.Name):
+            if self.cur.flow is not None and node.value is None:
+                return  # a function's local without a value: no version to annotate
+            key = ("name", self._target_key(target))
+        elif isinstance(target, ast.Attribute):
+            base = annotation_types(target.value, self._annotation_name)
+            if len(base) != 1:
+                return
+            key = ("attr", base[0], target.attr)
+        else:
+            return
+        types = annotation_types(node.annotation, self._annotation_name)
+        if types:
+            self.cur.scope["annotations"].append((key, types))
+
+    def _annotation_name(self, name: str) -> str:
+        """The version of ``name`` an annotation here names, without reading it (a
+        function's annotations are not evaluated where they are written)."""
+        flow = self.cur.flow
+        if flow is not None:
+            version = flow.env.get(name)
+            if isinstance(version, str):
+                return version
+        return name
 
     def _bind_decorated(
         self, name: str, value: Expr, decorators: list[Expr], node: ast.stmt

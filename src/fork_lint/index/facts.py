@@ -95,6 +95,12 @@ class Scope(TypedDict):
     # written `~id` (negative) when it exits the process. Nothing after a call that
     # never returns runs.
     tails: list[tuple[int, ...]]
+    # (target, classes): what an annotation written here says a value is, for the
+    # solver to use where it finds no value (`fork_lint.index.annotations`). The
+    # target is a name or attribute expression (`x: T`, `self.x: T`), a parameter
+    # `("param", qualname, name)` or a return `("return", qualname)` of a function
+    # defined here; the classes are expressions of this scope.
+    annotations: list[tuple[Expr, tuple[Expr, ...]]]
 
 
 # Substrings one of which every built-in fork sink is spelled with somewhere in

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 
+from fork_lint.index.annotations import is_type_checking
 from fork_lint.index.bindings import Bindings
 from fork_lint.index.syntax import (
     TRY_STAR,
@@ -56,11 +57,13 @@ class Statements(Bindings):
         if flow is not None:
             flow.nest -= 1
 
-    def _arm(self, body: list[ast.stmt], arm: int | None) -> None:
+    def _arm(self, body: list[ast.stmt], arm: int | None, *, typing_only: bool = False) -> None:
         st = self.cur
         if arm is not None:
             st.arms.append(arm)
+        saved, self.typing_only = self.typing_only, self.typing_only or typing_only
         self._block(body)
+        self.typing_only = saved
         if arm is not None:
             st.arms.pop()
 
@@ -91,17 +94,20 @@ class Statements(Bindings):
             for alias in node.names:
                 if alias.name == "*":
                     self.facts["star_imports"].append(base)
-                    self._site(("module", base), [], [], node, "import", base)
+                    if not self.typing_only:
+                        self._site(("module", base), [], [], node, "import", base)
                     continue
                 local = self._define(alias.asname or alias.name)
                 value = ("from", base, alias.name)
                 sc["assigns"].append((("name", local), value))
-                self._site(value, [], [], node, "import", f"{base}.{alias.name}")
+                if not self.typing_only:  # a type checker's import runs no module
+                    self._site(value, [], [], node, "import", f"{base}.{alias.name}")
         elif type(node) is ast.AnnAssign:
             if node.value is not None:
                 self._assign(node.target, self.expr(node.value), node.value)
             elif isinstance(node.target, ast.Name):
                 self._bind(node.target.id)
+            self._annotate(node)
         elif type(node) is ast.Raise:
             if node.exc is not None:
                 exc = self.expr(node.exc)
@@ -139,7 +145,8 @@ class Statements(Bindings):
                     top = alias.name.partition(".")[0]
                     local = self._define(top)
                     sc["assigns"].append((("name", local), ("module", top)))
-                self._site(("module", alias.name), [], [], node, "import", alias.name)
+                if not self.typing_only:
+                    self._site(("module", alias.name), [], [], node, "import", alias.name)
         elif type(node) is ast.With or type(node) is ast.AsyncWith:
             keys = []
             for item in node.items:
@@ -319,17 +326,18 @@ class Statements(Bindings):
             self._rest_in_arm(node, arm)
             return False
         branch = self._fork_branch(node.test)
+        checking = _type_checking_arm(node.test)
         saved = st.child
         if branch == "body":
             st.child = True
-        self._arm(node.body, arm)
+        self._arm(node.body, arm, typing_only=checking == "body")
         st.child = saved
         if flow is not None:
             body = (flow.env, flow.dead)
             flow.env, flow.dead = pre
         if branch == "else":
             st.child = True
-        self._arm(node.orelse, None if arm is None else arm + 1)
+        self._arm(node.orelse, None if arm is None else arm + 1, typing_only=checking == "else")
         st.child = saved
         if flow is not None:
             self._merge(flow, [body, (flow.env, flow.dead)])
@@ -395,3 +403,13 @@ def _not_implemented(exc: ast.expr) -> bool:
     if isinstance(exc, ast.Call):
         exc = exc.func
     return isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
+
+
+def _type_checking_arm(test: ast.expr) -> str | None:
+    """The arm of ``if TYPE_CHECKING:`` (or ``if not TYPE_CHECKING:``) that only type
+    checkers run: its imports bind names for annotations, but import nothing."""
+    if is_type_checking(test):
+        return "body"
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return "else" if is_type_checking(test.operand) else None
+    return None

@@ -20,7 +20,7 @@ __all__ = ["SCOPE_LISTS", "ScopeState", "Walker"]
 
 SCOPE_LISTS = (
     "params", "kwonly", "decorators", "bases", "locals", "globals", "nonlocals", "assigns",
-    "returns", "joins", "passes", "tails",
+    "returns", "joins", "passes", "tails", "annotations",
 )  # fmt: skip
 
 
@@ -83,6 +83,7 @@ class Walker:
         # The call a statement of the block being walked makes, if it is one:
         # ``f()`` (see `Scope.tails`); written as ``~id`` when it exits the process.
         self.tail: int | None = None
+        self.typing_only = False  # in `if TYPE_CHECKING:`, which never runs
 
     def _coll(self, elements: tuple[Expr, ...]) -> Expr:
         """A container value, numbered in source order: the number names it in the
@@ -119,6 +120,7 @@ class Walker:
             "leaves": False,
             "passes": [],
             "tails": [],
+            "annotations": [],
         }
         index = len(self.facts["scopes"])
         self.facts["scopes"].append(scope)
