@@ -234,16 +234,22 @@ def test_unreadable_file_and_directory(tmp_path: Path, capsys: pytest.CaptureFix
 def test_unreadable_file_simulated(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """As root nothing is unreadable: make `open` refuse one file instead."""
+    """As root nothing is unreadable: make `open` and `os.open` refuse one file instead."""
     root = project_with(tmp_path, "secret.py", b"x = 1\n")
-    real_open = open
+    real_open, real_os_open = open, os.open
 
     def refusing_open(file: object, *args: object, **kwargs: object) -> object:
         if str(file).endswith("secret.py"):
             raise PermissionError(13, "Permission denied", str(file))
         return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
 
+    def refusing_os_open(file: object, *args: object, **kwargs: object) -> int:
+        if str(file).endswith("secret.py"):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_os_open(file, *args, **kwargs)  # type: ignore[arg-type]
+
     monkeypatch.setattr("builtins.open", refusing_open)
+    monkeypatch.setattr("os.open", refusing_os_open)
     status, rows, _ = run(capsys, str(root))
     assert ("secret.py", "FRK900", 1, 1, "cannot read file: Permission denied") in rows
     assert good_analysed(rows)

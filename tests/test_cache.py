@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 import fork_lint.cache as cache_mod
+from fork_lint import cache_store
 from fork_lint.api import check_paths
 from fork_lint.cache import (
     DEFAULT_CACHE_DIR,
@@ -249,7 +250,7 @@ def test_early_cut_off_entries_that_are_damaged_or_false_are_not_trusted(
     expected = _cached(cache)
     fc = FactsCache(cache)
     (entry,) = _entries(cache, "analysis")
-    positions = marshal.loads(entry.read_bytes()[cache_mod._HEADER :])[1]
+    positions = marshal.loads(entry.read_bytes()[cache_store.HEADER :])[1]
     assert [path for path, _ in positions] == ["app/jobs.py", "app/main.py", "app/pool.py"]
     # Positions that no longer match: the findings are not reused.
     stale = [(path, bytes(32)) for path, _ in positions]
@@ -368,7 +369,7 @@ def _corrupt_results_and_facts(cache: Path) -> None:
         fc._write(b"A", key, (encode_findings([]), []))
     for entry in _entries(cache, "facts"):
         key = bytes.fromhex(entry.parent.name + entry.name)
-        data = marshal.loads(entry.read_bytes()[cache_mod._HEADER :])
+        data = marshal.loads(entry.read_bytes()[cache_store.HEADER :])
         data["calls"] = []
         fc._write(b"F", key, data)
 

@@ -136,7 +136,7 @@ def test_graph_dot_draws_sources_sinks_and_chains(
 def test_image_format_without_graphviz_is_a_clear_error(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(export.shutil, "which", lambda name: None)
+    monkeypatch.setattr(export, "find_executable", lambda name: None)
     assert main(["graph", "--isolated", "--format", "svg"]) == 2
     assert "needs Graphviz's `dot` program" in capsys.readouterr().err
     assert main(["check", "--isolated", "--explain-path", "pkg/app.py:16", "--format", "png"]) == 2

@@ -91,7 +91,8 @@ def test_explicit_files_are_analysed_even_if_excluded_or_not_py(project: Path) -
 def test_explicit_special_file_is_an_error(project: Path) -> None:
     os.mkfifo(project / "pipe.py")
     assert run("pipe.py").errors == [(Path("pipe.py"), "not a regular file or directory")]
-    assert run().errors == []  # inside a directory: silently not a source
+    # Inside a directory: not read (it would never end), and said so.
+    assert run().errors == [(Path("pipe.py"), "not a regular file (a FIFO): not analysed")]
 
 
 # ---------------------------------------------------------------------------- excludes

@@ -100,9 +100,29 @@ def test_action_references_only_declared_inputs() -> None:
     assert used == set(INPUTS)
     assert ACTION["runs"]["using"] == "composite"
     for step in ACTION["runs"]["steps"]:
+        if "uses" in step:  # only GitHub's cache action, see below
+            assert step["uses"] == "actions/cache@v4"
+            continue
         assert step["shell"] == "bash"
         # Inputs reach scripts through env, never pasted into the script (injection).
         assert "${{" not in step["run"]
+
+
+def test_the_action_keeps_its_cache_outside_the_checkout() -> None:
+    """A pull request could commit a `.fork_lint_cache/`: every run of fork-lint is
+    pointed at the runner's temporary directory, and only runs that are not pull
+    requests restore or save it (a pull request's other jobs could read the key, or
+    save a forged cache under the same name)."""
+    steps = ACTION["runs"]["steps"]
+    runs = [s for s in steps if "fork-lint check" in s.get("run", "")]
+    assert runs
+    for step in runs:
+        assert step["env"]["FORK_LINT_CACHE_DIR"].startswith("${{ runner.temp }}/")
+        assert step["env"]["FORK_LINT_KEY_FILE"].startswith("${{ runner.temp }}/")
+    (cache,) = [s for s in steps if "uses" in s]
+    assert cache["with"]["path"] == "${{ runner.temp }}/fork-lint"
+    assert "github.event_name != 'pull_request'" in cache["if"]
+    assert "github.event_name != 'pull_request_target'" in cache["if"]
 
 
 # -- the composite action, run step by step as the runner would -------------------------
@@ -113,8 +133,12 @@ EXPRESSION = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
 def evaluate(expression: str, inputs: dict[str, str], action_path: Path) -> str:
     if match := re.fullmatch(r"inputs\.([a-z-]+)", expression):
         return inputs[match[1]]
+    if match := re.fullmatch(r"inputs\.([a-z-]+) == '(\w*)' && '(\w*)' \|\| '(\w*)'", expression):
+        return match[3] if inputs[match[1]] == match[2] else match[4]
     if expression == "github.action_path":
         return str(action_path)
+    if expression == "runner.temp":
+        return os.environ["RUNNER_TEMP"]
     raise AssertionError(f"the test runner does not understand ${{{{ {expression} }}}}")
 
 
@@ -130,7 +154,7 @@ def run_action(repo: Path, overrides: dict[str, str], env: dict[str, str]) -> li
     inputs.update(overrides)
     results = []
     for step in ACTION["runs"]["steps"]:
-        if step["id"] == "install":
+        if step["id"] == "install" or "uses" in step:  # a new runner has no cache to restore
             continue
         if "if" in step and not condition(step["if"], inputs):
             continue
@@ -152,7 +176,7 @@ def run_action(repo: Path, overrides: dict[str, str], env: dict[str, str]) -> li
 
 
 @pytest.mark.skipif(shutil.which("bash") is None or shutil.which("git") is None, reason="bash, git")
-def test_action_on_a_pull_request(tmp_path: Path) -> None:
+def test_action_on_a_pull_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     origin = make_repo(tmp_path / "origin")
     repo = tmp_path / "checkout"
     git(tmp_path, "clone", "-q", "--depth=1", f"file://{origin}", str(repo))
@@ -163,12 +187,18 @@ def test_action_on_a_pull_request(tmp_path: Path) -> None:
     git(repo, "commit", "-q", "-am", "change the hook")
 
     summary, output = tmp_path / "summary.md", tmp_path / "output.txt"
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir()
+    monkeypatch.setenv("RUNNER_TEMP", str(runner_temp))
     env = {
         "GITHUB_BASE_REF": "main",
         "GITHUB_STEP_SUMMARY": str(summary),
         "GITHUB_OUTPUT": str(output),
     }
     results = dict(run_action(repo, {"sarif-file": "fork-lint.sarif"}, env))
+    assert not (repo / ".fork_lint_cache").exists()
+    assert any((runner_temp / "fork-lint" / "cache").rglob("results/*"))
+    assert (runner_temp / "fork-lint" / "key").is_file()
 
     sarif = results["sarif"]
     assert sarif.returncode == 0, sarif.stderr

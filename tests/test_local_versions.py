@@ -330,3 +330,19 @@ def test_tails_and_dead_sites() -> None:
     dead_lines = {facts["calls"][i]["span"][0] for _, i in dead_sites(program)}
     offset = HEADER.count("\n")
     assert {line - offset for line in dead_lines} == {9, 11, 15}
+
+
+def test_a_merge_keeps_the_constants_the_analysis_follows() -> None:
+    # `None` holds no value and is left out of a merge; a start method name is a value.
+    facts = _facts(
+        """
+        def f(flag, compute):
+            method = "spawn"
+            if flag:
+                method = compute()
+            return method
+        """
+    )
+    program = Program([facts])
+    program.solve()
+    assert ("v", "spawn") in program.rets["m.f"]

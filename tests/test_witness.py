@@ -71,6 +71,24 @@ def _chain(hops: tuple[object, ...]) -> Chain:
             [("app", 3), ("metrics", 9)],
             [("app.daemonize", 7)],
         ),
+        (
+            "library_next_call",
+            "workers/pool.py",
+            25,
+            "workers.pool.launch",
+            "threading.Thread.start",
+            [("workers.pool.launch", 21), ("workers.pool._watch_later", 29)],
+            [("workers.pool.launch", 20), ("workers.pool._spawn", 25)],
+        ),
+        (
+            "thread_subclass_start",
+            "workers.py",
+            12,
+            "workers.Starting.start",
+            "threading.Thread.start",
+            [("workers.Starting.start", 9)],
+            [("workers.Starting.start", 9), ("workers.Starting.run", 12)],
+        ),
     ],
 )
 def test_witness_chain(
@@ -93,3 +111,23 @@ def test_message_names_sink_and_source() -> None:
         "at service.py:14 is alive"
     )
     assert (f.location.span.col, f.location.span.end_col) == (4, 14)
+
+
+def test_next_call_reason() -> None:
+    w = _finding("library_next_call", "workers/pool.py", 34).witness
+    assert w is not None
+    assert w.reason == (
+        "`workers.pool.Supervisor()` leaves the thread started at workers/pool.py:38 "
+        "running when it returns; the next `workers.pool.Supervisor()` forks here"
+    )
+
+
+def test_start_method_explained() -> None:
+    f = _finding("start_method_order", "app/work.py", 5)
+    assert f.message.endswith(
+        "(start method 'fork': the default on Linux before Python 3.14; "
+        "`multiprocessing.set_start_method('spawn')` at app/cli.py:11 does not run before "
+        "this fork when it is reached from `app.cli.main`)"
+    )
+    f = _finding("start_method_override", "main.py", 9)
+    assert "set by `multiprocessing.set_start_method('fork')` at main.py:7" in f.message

@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from fork_lint.fsio import printable, read_regular
 from fork_lint.model import Finding, Location
 
 __all__ = [
@@ -101,7 +102,7 @@ class Baseline:
 
 def load_baseline(path: Path) -> Baseline:
     try:
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
+        data: Any = json.loads(read_regular(path).decode("utf-8"))
     except OSError as exc:
         raise BaselineError(f"{path}: cannot read baseline: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -156,7 +157,7 @@ def write_baseline(path: Path, entries: Sequence[dict[str, str | int]]) -> None:
         key=lambda e: (str(e["path"]), int(e["line"]), str(e["code"]), str(e["fingerprint"])),
     )
     document = {"tool": "fork-lint", "version": BASELINE_VERSION, "findings": ordered}
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    text = printable(json.dumps(document, indent=2, ensure_ascii=False), "\\\\") + "\n"
     try:
         path.write_text(text, encoding="utf-8", newline="\n")
     except OSError as exc:

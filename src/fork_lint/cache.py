@@ -14,9 +14,11 @@ Every entry is named by the SHA-256 of everything its content depends on (see
 `facts_key` and `results_key`), so an entry is never updated in place: a changed
 input is a different name. Writes go to a temporary file that is renamed into
 place, so concurrent runs see a whole entry or none. An entry starts with a
-header (magic, kind, its own key) and a checksum of the payload; an entry that
-is truncated, corrupt, from another format or filed under the wrong name is
-ignored and rebuilt, never trusted.
+header (magic, kind, its own key) and an HMAC under this user's secret key; an
+entry that is truncated, corrupt, from another format, filed under the wrong
+name or written by anyone else is ignored and rebuilt, never trusted. Links,
+FIFOs and devices in the cache are never followed or read, and a cache that git
+tracks is not used (`cache_store`, `cache_fs`, `cache_key`).
 
 Early cut-off: an edit that moves code without changing what it does (a comment,
 a docstring, blank lines, reformatting) gives the file new facts keys but the
@@ -41,14 +43,20 @@ import hashlib
 import marshal
 import os
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
 from fork_lint import __version__
 from fork_lint import model as _model
+from fork_lint.cache_store import ANALYSIS as _ANALYSIS
+from fork_lint.cache_store import DIGESTS as _DIGESTS
+from fork_lint.cache_store import FACTS as _FACTS
+from fork_lint.cache_store import PROPOSAL as _PROPOSAL
+from fork_lint.cache_store import RESULTS as _RESULTS
+from fork_lint.cache_store import WORDS as _WORDS
+from fork_lint.cache_store import EntryStore
 from fork_lint.index.facts import ModuleFacts
 from fork_lint.model import Finding
 
@@ -75,11 +83,7 @@ NO_CACHE_ENV = "FORK_LINT_NO_CACHE"
 # Bump when the entry layout or the facts format changes in a way the source
 # fingerprints below would not notice (they cover the extractor's own code).
 FORMAT = 1
-_MAGIC = b"FRKLC\x00"
-_FACTS, _RESULTS, _PROPOSAL = b"F", b"R", b"P"
-_ANALYSIS, _DIGESTS, _WORDS = b"A", b"M", b"W"
 _DIGESTS_KEY = bytes(32)  # the digests map is one entry, and so is the words map
-_HEADER = len(_MAGIC) + 1 + 32 + 32  # magic, kind, key, sha256(payload)
 _KEEP_RESULTS = 32  # results entries kept per cache directory (newest first)
 _KEEP_PROPOSALS = 512  # fix proposals kept per cache directory (newest first)
 _KEEP_DIGESTS = 200_000  # facts keys in the digests map (about 20 MB)
@@ -94,13 +98,6 @@ _FACTS_SOURCES = (
 )  # fmt: skip
 _FACT_FIELDS = frozenset(ModuleFacts.__annotations__)
 _REQUIRED_FACT_FIELDS = frozenset(ModuleFacts.__required_keys__)
-
-_GITIGNORE = "# Automatically created by fork-lint.\n*\n"
-_CACHEDIR_TAG = (
-    "Signature: 8a477f597d28d172789f06886806bc55\n"
-    "# This file is a cache directory tag created by fork-lint.\n"
-    "# For information about cache directory tags see https://bford.info/cachedir/\n"
-)
 
 
 def resolve_cache_dir(
@@ -185,7 +182,7 @@ def facts_key(
             b"facts",
             facts_fingerprint(),
             content_hash,
-            module.encode(),
+            module.encode("utf-8", "surrogatepass"),  # a file name need not be UTF-8
             b"1" if is_package else b"0",
             shown.encode("utf-8", "surrogatepass"),
             config,
@@ -359,101 +356,22 @@ def _valid_facts(data: object, module: str, shown: str) -> bool:
     )
 
 
-class FactsCache:
-    """Reads and writes cache entries under one directory.
+class FactsCache(EntryStore):
+    """Facts, findings and the maps of the early cut-off, as cache entries.
 
-    Never raises for a cache problem: an unreadable entry is a miss, and a cache
-    that cannot be written (read-only file system, no permission) turns writing
-    off for the rest of the run.
+    Storage, authentication and the rules on which directories are trusted are
+    `EntryStore`'s (see `cache_store`).
     """
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.base = root / __version__
-        self.writable = True
-        self.hits = 0
-        self.misses = 0
-        self.rejected = 0  # entries present but corrupt or foreign
-        self._prepared = False
-
-    # -- raw entries ------------------------------------------------------
-    def _path(self, kind: bytes, key: bytes) -> Path:
-        hexkey = key.hex()
-        if kind == _FACTS:
-            return self.base / "facts" / hexkey[:2] / hexkey[2:]
-        if kind == _PROPOSAL:
-            return self.base / "proposals" / hexkey
-        if kind == _ANALYSIS:
-            return self.base / "analysis" / hexkey
-        if kind == _DIGESTS:
-            return self.base / "digests"
-        if kind == _WORDS:
-            return self.base / "words"
-        return self.base / "results" / hexkey
-
-    def _read(self, kind: bytes, key: bytes) -> Any:
-        """The payload of an entry, or `None` for a missing or untrustworthy one."""
-        try:
-            with open(self._path(kind, key), "rb") as fh:
-                blob = fh.read()
-        except OSError:
-            self.misses += 1
-            return None
-        payload = memoryview(blob)[_HEADER:]
-        if (
-            len(blob) <= _HEADER
-            or blob[: len(_MAGIC)] != _MAGIC
-            or blob[len(_MAGIC) : len(_MAGIC) + 1] != kind
-            or blob[len(_MAGIC) + 1 : len(_MAGIC) + 33] != key
-            or blob[len(_MAGIC) + 33 : _HEADER] != hashlib.sha256(payload).digest()
-        ):
-            self.rejected += 1
-            return None
-        try:
-            data = marshal.loads(payload)
-        except (EOFError, ValueError, TypeError):
-            self.rejected += 1
-            return None
-        return data
-
-    def _write(self, kind: bytes, key: bytes, data: object) -> None:
-        if not self.writable:
-            return
-        try:
-            payload = marshal.dumps(cast(Any, data))
-        except ValueError:  # an unmarshallable value: a bug, but not worth failing the run
-            return
-        blob = b"".join((_MAGIC, kind, key, hashlib.sha256(payload).digest(), payload))
-        self.write_blob(kind, key, blob)
-
-    def write_blob(self, kind: bytes, key: bytes, blob: bytes) -> None:
-        path = self._path(kind, key)
-        try:
-            self._prepare()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(blob)
-                os.replace(tmp, path)
-            except BaseException:
-                with suppress(OSError):
-                    os.unlink(tmp)
-                raise
-        except OSError:
-            self.writable = False
-
-    def _prepare(self) -> None:
-        """Create the directory with a .gitignore and CACHEDIR.TAG, once per run."""
-        if self._prepared:
-            return
-        self.root.mkdir(parents=True, exist_ok=True)
-        for name, text in ((".gitignore", _GITIGNORE), ("CACHEDIR.TAG", _CACHEDIR_TAG)):
-            target = self.root / name
-            if not target.exists():
-                with suppress(OSError):
-                    target.write_text(text, encoding="utf-8")
-        self._prepared = True
+    def __init__(
+        self,
+        root: Path,
+        *,
+        explicit: bool = True,
+        secret: bytes | None = None,
+        vetted: bool = False,
+    ) -> None:
+        super().__init__(root, explicit=explicit, secret=secret, vetted=vetted, version=__version__)
 
     # -- facts ------------------------------------------------------------
     def load_facts(self, key: bytes, module: str, shown: str) -> ModuleFacts | None:
@@ -488,19 +406,6 @@ class FactsCache:
         """Keep the newest results entries; older ones belong to states of the
         project that are gone (each edit makes a new key)."""
         self._prune("results", _KEEP_RESULTS)
-
-    def _prune(self, directory: str, keep: int) -> None:
-        try:
-            entries = sorted(
-                os.scandir(self.base / directory),
-                key=lambda e: e.stat().st_mtime_ns,
-                reverse=True,
-            )
-            for entry in entries[keep:]:
-                with suppress(OSError):
-                    os.unlink(entry.path)
-        except OSError:
-            return
 
     # -- early cut-off (see the module docstring) -------------------------
     def _load_map(self, kind: bytes) -> dict[bytes, Any]:
@@ -570,12 +475,3 @@ class FactsCache:
             self._write(_PROPOSAL, key, data)
         if records:
             self._prune("proposals", _KEEP_PROPOSALS)
-
-
-def facts_blob(key: bytes, facts: ModuleFacts) -> bytes:
-    """A complete facts entry, for workers that write entries themselves."""
-    payload = marshal.dumps(cast(Any, facts))
-    return b"".join((_MAGIC, _FACTS, key, hashlib.sha256(payload).digest(), payload))
-
-
-FACTS_KIND = _FACTS

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from fork_lint import __version__
 from fork_lint.config import Settings
 from fork_lint.engine import AnalysisOptions
+from fork_lint.fsio import printable
 from fork_lint.index.facts import ModuleFacts
 from fork_lint.interrupts import (
     EXIT_INTERRUPTED,
@@ -343,7 +344,7 @@ def _check(args: argparse.Namespace) -> int:
             settings = load_settings(scope_paths, overrides)
             found = discover(scope_paths, settings)
             for path, message in found.errors:
-                sys.stderr.write(f"fork-lint: warning: {path}: {message}\n")
+                sys.stderr.write(f"fork-lint: warning: {printable(str(path))}: {message}\n")
             runs.append(CheckRun(args, settings, found.files, cwd, scope=scope))
     except (ConfigError, DiscoveryError, _CiError) as exc:
         sys.stderr.write(f"fork-lint: error: {exc}\n")
@@ -401,7 +402,7 @@ def _graph(args: argparse.Namespace) -> int:
         sys.stderr.write(f"fork-lint: error: {exc}\n")
         return EXIT_ERROR
     for path, message in found.errors:
-        sys.stderr.write(f"fork-lint: warning: {path}: {message}\n")
+        sys.stderr.write(f"fork-lint: warning: {printable(str(path))}: {message}\n")
     modules = collect_facts(found.files, args.root or settings.project_root, Path.cwd())
     data = graph_output(modules, args.format, analysis_options(settings))
     return _write(data, args.output)
@@ -644,7 +645,7 @@ def _step_summary(run: CheckRun) -> None:
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if run.args.output_format != "github" or not target:
         return
-    from fork_lint.output import RenderContext
+    from fork_lint.output import RenderContext, printable_output
     from fork_lint.output.github import step_summary
 
     text = step_summary(
@@ -656,13 +657,13 @@ def _step_summary(run: CheckRun) -> None:
     )
     try:
         with open(target, "a", encoding="utf-8") as handle:
-            handle.write(text)
+            handle.write(printable_output("github", text))
     except OSError as exc:
         sys.stderr.write(f"fork-lint: warning: cannot write {target}: {exc.strerror or exc}\n")
 
 
 def _report(run: CheckRun) -> int:
-    from fork_lint.output import RenderContext, render, statistics, summary
+    from fork_lint.output import RenderContext, printable_output, render, statistics, summary
 
     args = run.args
     color = args.color == "always" or (
@@ -677,7 +678,7 @@ def _report(run: CheckRun) -> int:
     )
     findings = run.findings
     if args.statistics:
-        sys.stdout.write(statistics(findings, ctx))
+        sys.stdout.write(printable_output("full", statistics(findings, ctx)))
     else:
         text = render(args.output_format, findings, ctx)
         if args.runtime_report is not None:
@@ -691,7 +692,7 @@ def _report(run: CheckRun) -> int:
                 run.cwd,
                 run.settings.project_root,
             )
-        sys.stdout.write(text)
+        sys.stdout.write(printable_output(args.output_format, text))
         if args.output_format in ("full", "concise") and not args.quiet:
             sys.stdout.write(summary(findings, ctx))
     if args.verbose:

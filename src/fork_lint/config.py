@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fork_lint.fixes import LaunchOptions
+from fork_lint.fsio import read_regular
 from fork_lint.rules import BY_CODE
 
 if sys.version_info >= (3, 11):
@@ -382,13 +383,18 @@ def _display(path: Path) -> str:
 
 def _read_toml(path: Path, raw: bytes | None = None) -> dict[str, Any]:
     try:
-        data = (path.read_bytes() if raw is None else raw).decode("utf-8")
+        data = (read_regular(path) if raw is None else raw).decode("utf-8")
     except OSError as e:
         raise ConfigError(f"{_display(path)}: cannot read: {e.strerror or e}") from None
     except UnicodeDecodeError as e:
         raise ConfigError(f"{_display(path)}: invalid TOML: not UTF-8 ({e.reason})") from None
     try:
         return tomllib.loads(data)
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively.
+        raise ConfigError(
+            f"{_display(path)}: invalid TOML: arrays or inline tables nested too deeply"
+        ) from None
     except tomllib.TOMLDecodeError as e:
         msg = str(e)
         at = re.search(r"\s*\(at line (\d+), column (\d+)\)$", msg)
@@ -417,7 +423,7 @@ def _start_dir(paths: Sequence[Path]) -> Path:
 
 def _read_bytes(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        return read_regular(path)
     except OSError:
         return b""
 

@@ -13,12 +13,14 @@ import re
 import stat
 from collections import deque
 from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pathspec
 
 from fork_lint.config import DEFAULT_EXCLUDES, GlobMatcher, Settings
+from fork_lint.fsio import kind_of, read_regular
 
 __all__ = ["DEFAULT_EXCLUDES", "Discovery", "DiscoveryError", "discover"]
 
@@ -65,8 +67,7 @@ class _IgnoreFile:
 
 def _load_ignore_file(path: str, base: str, errors: list[tuple[Path, str]]) -> _IgnoreFile | None:
     try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as f:
-            lines = f.read().splitlines()
+        lines = read_regular(path).decode("utf-8", "surrogateescape").splitlines()
     except OSError as e:
         if e.errno != errno.ENOENT:
             errors.append((Path(path), f"cannot read: {e.strerror or e}"))
@@ -182,7 +183,7 @@ class _Walk:
                 link = entry.is_symlink()
                 if link:
                     try:
-                        is_dir = stat.S_ISDIR(os.stat(child_abs).st_mode)
+                        mode = os.stat(child_abs).st_mode
                     except FileNotFoundError:
                         if name.endswith(".py") and not self._skip(
                             child_abs, name, child_rel, chain, False
@@ -193,13 +194,23 @@ class _Walk:
                         problem = f"cannot follow symbolic link: {e.strerror or e}"
                         self.errors.append((Path(child_shown), problem))
                         continue
+                    is_dir = stat.S_ISDIR(mode)
                 else:
                     is_dir = entry.is_dir(follow_symlinks=False)
-                if not is_dir and not (
-                    name.endswith(".py") and (link or entry.is_file(follow_symlinks=False))
-                ):
+                    # From the directory entry's type, without a stat per file.
+                    regular = not is_dir and entry.is_file(follow_symlinks=False)
+                    mode = stat.S_IFDIR if is_dir else stat.S_IFREG if regular else 0
+                if not is_dir and not name.endswith(".py"):
                     continue
                 if self._skip(child_abs, name, child_rel, chain, is_dir):
+                    continue
+                if not is_dir and not stat.S_ISREG(mode):
+                    # A device or FIFO named *.py (or a link to one): reading it would
+                    # never end or never start.
+                    with suppress(OSError):
+                        mode = mode or entry.stat(follow_symlinks=False).st_mode
+                    problem = f"not a regular file ({kind_of(mode)}): not analysed"
+                    self.errors.append((Path(child_shown), problem))
                     continue
                 if link and is_dir:
                     self.deferred.append((child_shown, child_abs, child_rel, chain))

@@ -61,7 +61,7 @@ def user_thread_sources(specs: Sequence[str]) -> tuple[ThreadSource, ...]:
 def thread_sources(options: AnalysisOptions) -> tuple[ThreadSource, ...]:
     base_run = tuple(
         ThreadSource(
-            (f"{base}().start",),
+            (f"{base}().start", f"{base}.start"),
             f"{base}.start",
             "Starts a thread running the subclass's `run` method.",
             run_method="run",

@@ -118,7 +118,8 @@ class Finding:
         text = "\x00".join(
             (self.code, self.location.path, self.function, self.sink, source_line.strip())
         )
-        return hashlib.sha256(text.encode()).hexdigest()[:32]
+        # A path that is not UTF-8 holds lone surrogates (surrogateescape).
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
     def sort_key(self) -> tuple[str, int, int, str]:
         s = self.location.span

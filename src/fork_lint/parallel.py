@@ -15,14 +15,15 @@ import marshal
 import multiprocessing
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, cast
 
-from fork_lint.cache import FACTS_KIND, FactsCache, facts_blob, facts_key, gc_paused
+from fork_lint.cache import FactsCache, facts_key, gc_paused
+from fork_lint.fsio import read_regular
 from fork_lint.index.facts import ModuleFacts
 from fork_lint.project import SourceFile, facts_from_bytes, read_error_facts
 
@@ -81,17 +82,40 @@ def _context() -> multiprocessing.context.BaseContext:
     return ctx
 
 
+@contextmanager
+def _in_safe_directory() -> Iterator[None]:
+    """Start helper processes in the standard library's directory, not in the
+    working directory, which is usually the analysed tree.
+
+    The fork server, the resource tracker and spawned workers start as
+    ``python -c ...``, which puts their working directory first on ``sys.path``
+    while they import ``multiprocessing`` and the rest of the standard library:
+    a tree with its own ``multiprocessing/`` or ``struct.py`` would run there.
+    In the standard library's directory every module found is the one meant.
+    Workers forked by the fork server keep its directory, so task paths are
+    absolute.
+    """
+    safe = os.path.dirname(os.__file__)
+    if not os.path.isdir(safe):  # a zipped standard library
+        safe = os.path.dirname(os.path.abspath(__file__))
+    previous = os.getcwd()
+    os.chdir(safe)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
 def _extract_one(task: _Task, cache: FactsCache | None) -> tuple[bytes | None, ModuleFacts]:
     path, shown, module, is_package = task
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        data = read_regular(path)
     except OSError as exc:
         return None, read_error_facts(shown, module, is_package, exc)
     key = facts_key(hashlib.sha256(data).digest(), module, is_package, shown)
     facts = facts_from_bytes(data, shown, module, is_package)
     if cache is not None:
-        cache.write_blob(FACTS_KIND, key, facts_blob(key, facts))
+        cache.store_facts(key, facts)
     return key, facts
 
 
@@ -99,15 +123,27 @@ def _init_worker() -> None:
     gc.disable()  # facts are acyclic; see cache.gc_paused
 
 
+# What a worker needs to write cache entries: the root, whether the user named it,
+# and the key, all from the parent, which already decided the cache is trusted.
+_CacheSpec = tuple[str, bool, bytes]
+
+
 def _extract_chunk(
-    tasks: list[tuple[int, _Task]], cache_root: str | None
+    tasks: list[tuple[int, _Task]], spec: _CacheSpec | None
 ) -> list[tuple[int, bytes | None, bytes]]:
     """Worker side: facts of a chunk of files, as marshal data."""
-    cache = FactsCache(Path(cache_root)) if cache_root is not None else None
+    cache = None
+    if spec is not None:
+        root, explicit, secret = spec
+        cache = FactsCache(Path(root), explicit=explicit, secret=secret, vetted=True)
     out = []
-    for index, task in tasks:
-        key, facts = _extract_one(task, cache)
-        out.append((index, key, marshal.dumps(cast(Any, facts))))
+    try:
+        for index, task in tasks:
+            key, facts = _extract_one(task, cache)
+            out.append((index, key, marshal.dumps(cast(Any, facts))))
+    finally:
+        if cache is not None:
+            cache.close()
     return out
 
 
@@ -132,9 +168,9 @@ def _chunks(tasks: Sequence[tuple[int, _Task, int]], workers: int) -> list[list[
 
 
 def extract_files(
-    files: Sequence[SourceFile], jobs: int | None, cache_root: Path | None
+    files: Sequence[SourceFile], jobs: int | None, cache: FactsCache | None
 ) -> list[tuple[bytes | None, ModuleFacts]]:
-    """(cache key, facts) of each file, in order; writes cache entries under `cache_root`.
+    """(cache key, facts) of each file, in order; writes their entries to `cache`.
 
     The key is ``None`` for an unreadable file.
     """
@@ -142,11 +178,16 @@ def extract_files(
     workers = worker_count(jobs, len(tasks), sum(t[2] for t in tasks))
     results: list[tuple[bytes | None, ModuleFacts] | None] = [None] * len(tasks)
     if workers > 1:
+        secret = cache.secret if cache is not None else None
+        spec = None
+        if cache is not None and secret is not None:
+            spec = (os.path.abspath(cache.root), cache.explicit, secret)
+        # Workers do not run in the working directory (see `_in_safe_directory`).
+        remote = [(i, (os.path.abspath(t[0]), *t[1:]), size) for i, t, size in tasks]
         # A worker that dies (out of memory, killed) breaks the pool: what is left is
         # done here.
         with suppress(BrokenProcessPool, OSError):
-            _run_pool(tasks, workers, cache_root, results)
-    cache = FactsCache(cache_root) if cache_root is not None else None
+            _run_pool(remote, workers, spec, results)
     with gc_paused():
         for i, task, _ in tasks:
             if results[i] is None:
@@ -157,15 +198,15 @@ def extract_files(
 def _run_pool(
     tasks: Sequence[tuple[int, _Task, int]],
     workers: int,
-    cache_root: Path | None,
+    spec: _CacheSpec | None,
     results: list[tuple[bytes | None, ModuleFacts] | None],
 ) -> None:
-    root = str(cache_root) if cache_root is not None else None
-    with (
-        ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_worker) as pool,
-        gc_paused(),
-    ):
-        futures = [pool.submit(_extract_chunk, chunk, root) for chunk in _chunks(tasks, workers)]
+    with _in_safe_directory():
+        pool = ProcessPoolExecutor(workers, mp_context=_context(), initializer=_init_worker)
+    with pool, gc_paused():
+        with _in_safe_directory():
+            chunks = _chunks(tasks, workers)
+            futures = [pool.submit(_extract_chunk, chunk, spec) for chunk in chunks]
         for future in as_completed(futures):
             for index, key, payload in future.result():
                 results[index] = (key, marshal.loads(payload))

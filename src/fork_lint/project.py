@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast, overload
 
 from fork_lint.cache import (
+    DEFAULT_CACHE_DIR,
     FactsCache,
     analysis_key,
     fact_digests,
@@ -28,6 +29,7 @@ from fork_lint.cache import (
     gc_paused,
     results_key,
 )
+from fork_lint.fsio import read_regular
 from fork_lint.index.extract import extract, module_name_for
 from fork_lint.index.facts import (
     FORK_HINTS,
@@ -201,7 +203,7 @@ def internal_error_facts(shown: str, module: str, is_package: bool, exc: Excepti
 def read_facts(path: Path, shown: str, root: Path) -> ModuleFacts:
     module, is_package = module_for(path, root)
     try:
-        data = path.read_bytes()
+        data = read_regular(path)
     except OSError as exc:
         return read_error_facts(shown, module, is_package, exc)
     return facts_from_bytes(data, shown, module, is_package)
@@ -329,8 +331,8 @@ class ProjectFacts(Sequence[ModuleFacts]):
                 else:
                     self._facts[i] = loaded
             if todo:
-                cache_root = self.cache.root if self.cache and self.cache.writable else None
-                built = extract_files([self.files[i] for i in todo], self.jobs, cache_root)
+                writer = self.cache if self.cache and self.cache.writable else None
+                built = extract_files([self.files[i] for i in todo], self.jobs, writer)
                 for i, (key, facts) in zip(todo, built, strict=True):
                     if key != self.keys[i]:
                         self.stable = False  # changed on disk since it was hashed
@@ -393,7 +395,10 @@ def index_project(
     ``if __name__ == "__main__":`` guard.
     """
     cwd = cwd or Path(os.getcwd())
-    cache = FactsCache(cache_dir) if cache_dir is not None else None
+    cache = None
+    if cache_dir is not None:
+        # Only a directory the user named may be reached through a link.
+        cache = FactsCache(cache_dir, explicit=cache_dir != root / DEFAULT_CACHE_DIR)
     namer = _ModuleNamer(root)
     sources: list[SourceFile] = []
     keys: list[bytes | None] = []
@@ -402,8 +407,7 @@ def index_project(
         shown = display_path(path, cwd)
         module, is_package = namer.name(path)
         try:
-            with open(path, "rb") as fh:
-                data = fh.read()
+            data = read_regular(path)
         except OSError as exc:
             sources.append(SourceFile(str(path), shown, module, is_package))
             keys.append(None)

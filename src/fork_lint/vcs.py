@@ -1,7 +1,8 @@
 """Lines changed since a git revision, for `--diff-base` and `--only-changed`.
 
 fork-lint only reads the repository: it runs `git merge-base`, `git diff` and
-`git ls-files` and parses their output. Paths are kept absolute so a finding's
+`git ls-files` and parses their output, always through `run_git`, which turns off
+everything a repository's configuration could make git run. Paths are kept absolute so a finding's
 display path (relative to the working directory) can be matched from any subdirectory.
 """
 
@@ -15,9 +16,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fork_lint.fsio import find_executable
 from fork_lint.model import Finding, Location
 
-__all__ = ["ChangedLines", "VcsError", "changed_lines", "parse_unified_diff"]
+__all__ = ["ChangedLines", "VcsError", "changed_lines", "parse_unified_diff", "run_git"]
 
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 _ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
@@ -121,21 +123,94 @@ def parse_unified_diff(text: str) -> dict[str, frozenset[int]]:
     return {name: frozenset(lines) for name, lines in out.items()}
 
 
-def _git(args: Sequence[str], cwd: Path) -> str:
+# Settings that make git run a program, which a hostile repository's own
+# .git/config (or one it includes) can set, turned off on the command line,
+# which takes precedence over every configuration file. See docs/reliability.md.
+_SAFE_CONFIG = (
+    "core.fsmonitor=false",  # a hook git runs to ask which files changed
+    f"core.hooksPath={os.devnull}",  # no command used here runs hooks; in case one does
+    "core.pager=cat",
+    "core.askPass=",
+    "credential.helper=",
+    "diff.external=",  # with --no-ext-diff; textconv is off by --no-textconv
+    "protocol.allow=never",  # no fetch, so no core.sshCommand, proxies or lazy fetches
+    "safe.bareRepository=explicit",  # no repository embedded in the tree's directories
+    "core.quotepath=off",
+)
+_SAFE_ENV = {
+    "GIT_OPTIONAL_LOCKS": "0",
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_NO_LAZY_FETCH": "1",  # a partial clone must not fetch missing objects
+    "GIT_PAGER": "cat",
+    "PAGER": "cat",
+    "LC_ALL": "C",
+}
+# Variables that would make git run a program or read another configuration.
+_UNSAFE_ENV = ("GIT_EXTERNAL_DIFF", "GIT_ASKPASS", "SSH_ASKPASS", "GIT_SSH", "GIT_SSH_COMMAND")
+_FILTER_KEY = re.compile(r"^filter\.(.+)\.(?:clean|smudge|process|required)$", re.IGNORECASE)
+
+
+def run_git(args: Sequence[str], cwd: Path, *, reads_content: bool = False) -> bytes:
+    """Run git with every setting that runs a program turned off; its stdout.
+
+    The one way fork-lint runs git. ``reads_content``: the command compares files
+    of the working tree with the repository (``git diff REV``), which runs the
+    configured clean filters of the files' attributes (`filter.<driver>.clean`
+    and ``.process``); those drivers are then listed (reading configuration runs
+    nothing) and each is turned off. Filtered files (git-lfs, git-crypt) are then
+    compared as they are on disk. Raises `VcsError`.
+    """
+    git = find_executable("git")
+    if git is None:
+        raise VcsError("git is not installed")
+    options = [arg for setting in _SAFE_CONFIG for arg in ("-c", setting)]
+    if reads_content:
+        for name in sorted(_filter_drivers(git, options, cwd)):
+            if "=" in name:  # `-c` cannot name it: fail closed rather than run it
+                raise VcsError(f"cannot turn off the filter driver {name!r} of this repository")
+            for var in ("clean", "smudge", "process"):
+                options += ["-c", f"filter.{name}.{var}="]
+            options += ["-c", f"filter.{name}.required=false"]
+    return _run(git, options, args, cwd)
+
+
+def _filter_drivers(git: str, options: list[str], cwd: Path) -> set[str]:
+    try:
+        listed = _run(git, options, ["config", "-z", "--get-regexp", r"^filter\."], cwd)
+    except VcsError:
+        return set()  # none configured (exit 1), or no repository: the command itself says
+    names = set()
+    for record in listed.split(b"\0"):
+        key = record.split(b"\n", 1)[0].decode("utf-8", "surrogateescape")
+        match = _FILTER_KEY.match(key)
+        if match:
+            names.add(match[1])
+    return names
+
+
+def _run(git: str, options: Sequence[str], args: Sequence[str], cwd: Path) -> bytes:
+    env = {k: v for k, v in os.environ.items() if k not in _UNSAFE_ENV}
+    env.update(_SAFE_ENV)
     try:
         proc = subprocess.run(
-            ["git", "-c", "core.quotepath=off", *args],
+            [git, *options, "--no-pager", *args],
             cwd=cwd,
+            stdin=subprocess.DEVNULL,
             capture_output=True,
             check=False,
-            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"},
+            env=env,
         )
-    except FileNotFoundError:
-        raise VcsError("git is not installed") from None
+    except OSError as exc:
+        raise VcsError(f"cannot run git: {exc.strerror or exc}") from None
     if proc.returncode != 0:
         message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise VcsError(message[0] if message else f"git {args[0]} failed")
-    return proc.stdout.decode("utf-8", errors="surrogateescape")
+    return proc.stdout
+
+
+def _git(args: Sequence[str], cwd: Path, *, reads_content: bool = False) -> str:
+    out = run_git(args, cwd, reads_content=reads_content)
+    return out.decode("utf-8", errors="surrogateescape")
 
 
 def _merge_base(base: str, cwd: Path) -> str:
@@ -175,6 +250,7 @@ def changed_lines(base: str, cwd: Path, untracked: bool = True) -> ChangedLines:
             "--",
         ],
         top,
+        reads_content=True,
     )
     files: dict[str, frozenset[int] | None] = {
         _absolute(name, top): lines for name, lines in parse_unified_diff(diff).items()

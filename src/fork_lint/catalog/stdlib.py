@@ -83,7 +83,13 @@ _AIOHTTP_METHODS = (
 
 STDLIB_THREAD_SOURCES: tuple[ThreadSource, ...] = (
     ThreadSource(
-        ("threading.Thread().start", "threading.Timer().start", "threading._Timer().start"),
+        (
+            "threading.Thread().start",
+            "threading.Timer().start",
+            "threading._Timer().start",
+            # `threading.Thread.start(self)` in a subclass's own `start()`
+            "threading.Thread.start",
+        ),
         "threading.Thread.start",
         "Starts a new OS thread running the target (or the subclass's `run`).",
         _CPY + "threading.html#threading.Thread.start",

@@ -44,6 +44,7 @@ from fork_lint.fixes import (
     position,
     propose,
 )
+from fork_lint.fsio import read_regular
 from fork_lint.index.extract import extract, module_name_for
 from fork_lint.index.facts import ModuleFacts
 from fork_lint.interrupts import signals_held
@@ -410,7 +411,7 @@ class DiskSources:
     def read(self, path: str) -> str | None:
         if path not in self.files:
             try:
-                data = self.disk_path(path).read_bytes()
+                data = read_regular(self.disk_path(path))
                 encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
                 text = data.decode(encoding)
             except (OSError, SyntaxError, UnicodeDecodeError, LookupError):
@@ -453,8 +454,7 @@ class DiskSources:
             data = self.files[path].data  # the same answer whether or not it was read
         else:
             try:
-                with open(os.path.join(self.cwd, path), "rb") as fh:  # absolute paths stay
-                    data = fh.read()
+                data = read_regular(os.path.join(self.cwd, path))  # absolute paths stay
             except OSError:
                 return False
         words = {word, *self.expected}
@@ -476,7 +476,7 @@ class DiskSources:
         """The file on disk differs from what was read (or cannot be read any more)."""
         known = self.files.get(path)
         try:
-            return known is None or self.disk_path(path).read_bytes() != known.data
+            return known is None or read_regular(self.disk_path(path)) != known.data
         except OSError:
             return True
 
@@ -500,7 +500,7 @@ class DiskSources:
         if known is None:
             return "the file was never read"
         try:
-            current = target.read_bytes()
+            current = read_regular(target)
             info = target.stat()
         except OSError as exc:
             return f"cannot read it back: {exc.strerror or exc}"
@@ -521,7 +521,7 @@ class DiskSources:
                 os.fsync(out.fileno())
             _keep_owner(tmp, info)
             os.chmod(tmp, stat.S_IMODE(info.st_mode))  # after chown, which may clear bits
-            if target.read_bytes() != known.data:  # again, now that the slow part is done
+            if read_regular(target) != known.data:  # again, now that the slow part is done
                 return "it changed on disk since it was read"
             os.replace(tmp, target)
             replaced = True

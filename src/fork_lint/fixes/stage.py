@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from fork_lint.fixes import FixOptions, attach, propose, split_lines
+from fork_lint.fsio import printable
 from fork_lint.interrupts import signals_held
 from fork_lint.model import Applicability, Finding
 
@@ -83,7 +84,7 @@ def fix_stage(run: CheckRun) -> None:
         )
     run.unsafe_hidden = result.unsafe_hidden
     if run.args.diff:
-        sys.stdout.write(unified_diff(result))
+        sys.stdout.write(printable(unified_diff(result)))  # a path may not be UTF-8
         run.findings = result.remaining
         run.fixed = len(result.fixed)
         return

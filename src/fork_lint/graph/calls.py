@@ -233,15 +233,21 @@ class Calls(Decorators):
         args = site["args"]
         if path.rpartition(".")[2] in _CONTEXT_FUNCS:
             arg = args[0] if args else next((v for k, v in site["kwargs"] if k == "method"), None)
-            if arg is None:
-                suffix = "()"
-            elif arg[0] == "const" and isinstance(arg[1], str):
-                suffix = f"('{arg[1]}')"
-            elif arg[0] == "const" and arg[1] is None:
-                suffix = "()"
+            if arg is None or arg == ("const", None):
+                suffixes = {"()"}
+            elif arg[0] == "star":
+                suffixes = {"(?)"}
             else:
-                suffix = "(?)"
-            self._add_at(self.results, ref, {("x", path + suffix, "")})
+                # The start method names the argument may hold (a constant, or one
+                # that reaches it through names, returns, attributes and defaults),
+                # each a context of its own; anything else makes one unknown context.
+                # While the argument holds nothing (not known yet, or never) the call
+                # gives nothing, as an unknown context would: no start method can be
+                # read from either.
+                suffixes = set()
+                for v in self.eval(mod, i, arg):
+                    suffixes.add(f"('{v[1]}')" if v[0] == "v" else "(?)")
+            self._add_at(self.results, ref, {("x", path + s, "") for s in suffixes})
             return
         if not path.startswith("builtins."):
             self._add_at(self.results, ref, self._ext(path + "()", alloc_name((mod, site["id"]))))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from fork_lint.catalog import PatternIndex, ThreadSource
 from fork_lint.catalog.stdlib import EVENT_LOOP_RUNNERS, LOOP_OBJECTS
+from fork_lint.graph.methods import SETTERS, StartMethods
 from fork_lint.graph.solver import Program, SiteRef, Value, alloc_site, start_method_in
 from fork_lint.index.facts import CallSite, Expr
 
@@ -64,6 +65,9 @@ def _sink_patterns() -> tuple[str, ...]:
 
 # External paths the classifier reads, besides the thread-source catalogue.
 SINK_PATTERNS: tuple[str, ...] = _sink_patterns()
+# A start method, why, and the call site where the default context's method is
+# decided (None when the method does not depend on it).
+_Method = tuple[str | None, str, SiteRef | None]
 _PREEXEC_POSITION = 6  # Popen(args, bufsize, executable, stdin, stdout, stderr, preexec_fn, ...)
 
 
@@ -119,7 +123,10 @@ class Classifier:
         self.target_version = target_version
         self.platform = platform
         self.user_sinks = user_sinks
-        self.global_method = self._set_start_method()
+        # `set_start_method()` call sites; sinks whose start method is the default
+        # context's, (index in the sinks, where the method is decided)
+        self._setters: list[SiteRef] = []
+        self._deferred: list[tuple[int, SiteRef]] = []
         self._constructions: dict[str, list[SiteRef]] | None = None
         self._forwarders: dict[str, str] = {}
         self._sources = PatternIndex((p, s) for s in sources for p in s.patterns)
@@ -129,43 +136,51 @@ class Classifier:
         }
 
     # -- start methods ----------------------------------------------------
-    def _set_start_method(self) -> str | None:
-        """A literal ``multiprocessing.set_start_method(...)`` anywhere in the project."""
-        methods: set[str] = set()
-        for ref, callees in self.p.callees.items():
-            for v in callees:
-                if v[0] == "x" and v[1] in (
-                    "multiprocessing.set_start_method",
-                    "multiprocessing.context.set_start_method",
-                ):
-                    site = self.p.site(ref)
-                    arg = site["args"][0] if site["args"] else _kw(site, "method")
-                    if arg is not None and arg[0] == "const" and isinstance(arg[1], str):
-                        methods.add(arg[1])
-        if "fork" in methods:
-            return "fork"
-        return next(iter(sorted(methods)), None)
-
-    def default_method(self, root: str) -> tuple[str, str]:
-        if root == "billiard":
-            return "fork", "billiard's default start method"
-        if self.global_method is not None:
-            return self.global_method, "set by `multiprocessing.set_start_method()`"
-        if self.platform in ("darwin", "win32"):
-            return "spawn", f"the default on {self.platform}"
-        if self.target_version >= (3, 14):
-            return "forkserver", "the default on Linux from Python 3.14"
-        return "fork", "the default on Linux before Python 3.14"
-
-    def _method(self, path: str, root: str) -> tuple[str | None, str]:
+    def _method(self, path: str, root: str, ref: SiteRef) -> _Method:
+        """The start method of a context named by a resolved path, used at ``ref``."""
         m = start_method_in(path)
         if m is None:
-            return None, ""
-        if m == "default":
-            return self.default_method(root)
-        return m, f"`get_context({m!r})`"
+            return None, "", None
+        if m != "default":
+            return m, f"`get_context({m!r})`", None
+        if root == "billiard":
+            return "fork", "billiard's default start method", None
+        # The default context's method depends on the `set_start_method()` calls
+        # that run before ``ref``, and these on the functions threads and libraries
+        # call: decided once the thread sources are known (`_decide_defaults`).
+        return "fork", "", ref
 
-    # -- classification ---------------------------------------------------
+    def _sink(self, out: Classification, sink: SinkHit, decided_at: SiteRef | None) -> None:
+        """Add a sink; one whose start method is the default context's is kept only
+        if "fork" may be in force at ``decided_at``."""
+        if decided_at is not None:
+            self._deferred.append((len(out.sinks), decided_at))
+        out.sinks.append(sink)
+
+    def _decide_defaults(self, out: Classification) -> None:
+        threads: dict[str, list[SiteRef]] = {}
+        for hit in out.sources:
+            for t in hit.targets:
+                threads.setdefault(t, []).append(hit.ref)
+        methods = StartMethods(
+            self.p,
+            self._setters,
+            platform=self.platform,
+            target_version=self.target_version,
+            threads=threads,
+        )
+        decided = methods.default_methods(sorted({at for _, at in self._deferred}))
+        dropped = set()
+        for index, at in self._deferred:
+            method, why = decided[at]
+            sink = out.sinks[index]
+            if method == "fork":
+                detail = f"start method 'fork': {why}" if sink.kind == "multiprocessing" else why
+                out.sinks[index] = replace(sink, detail=detail)
+            else:
+                dropped.add(index)
+        out.sinks = [s for i, s in enumerate(out.sinks) if i not in dropped]
+
     def run(self) -> Classification:
         out = Classification()
         for ref, callees in self.p.callees.items():
@@ -179,6 +194,8 @@ class Classifier:
                     self._user_sink(out, ref, v[1])
                     self._project_source(out, ref, site, v)
             self._any_receiver_source(out, ref, site, callees)
+        if self._deferred:
+            self._decide_defaults(out)
         if self._forwarders:
             self.callers: dict[str, list[SiteRef]] = {}
             for r, targets in self.p.edges.items():
@@ -199,22 +216,23 @@ class Classifier:
         path = _construction(v[1])
         if path in _OS_FORK:
             out.sinks.append(SinkHit(ref, "os-fork", path, ""))
+        if path in SETTERS:
+            self._setters.append(ref)
         self._mp_sink(out, ref, site, path, v)
         if path in _PPE:
-            method, why = self._pool_method(ref, site)
+            method, why, at = self._pool_method(ref, site)
             if method == "fork":
-                out.sinks.append(
-                    SinkHit(ref, "process-pool", "concurrent.futures.ProcessPoolExecutor", why)
-                )
+                name = "concurrent.futures.ProcessPoolExecutor"
+                self._sink(out, SinkHit(ref, "process-pool", name, why), at)
         elif path in PPE_USES and v[2]:
             # A "fork" pool forks all its workers at its first `submit` or `map`,
             # wherever that runs (a pool built before any thread and first used on one).
             alloc = alloc_site(v[2])
             if alloc[0] in self.p.modules:
-                method, why = self._pool_method(alloc, self.p.site(alloc))
+                method, why, at = self._pool_method(alloc, self.p.site(alloc))
                 if method == "fork":
                     name = "concurrent.futures.ProcessPoolExecutor." + path.rpartition(".")[2]
-                    out.sinks.append(SinkHit(ref, "process-pool", name, why, alloc))
+                    self._sink(out, SinkHit(ref, "process-pool", name, why, alloc), at)
         if (
             path in _SUBPROCESS
             or path in _ASYNC_SUBPROCESS
@@ -248,17 +266,16 @@ class Classifier:
             kind_name = f"{root}.managers.BaseManager.start"
         else:
             return
-        method, why = self._method(path, root)
+        method, why, at = self._method(path, root, ref)
         if method != "fork":
             return
         alloc = None
         if v[2]:
             alloc = alloc_site(v[2])
-        out.sinks.append(
-            SinkHit(ref, "multiprocessing", kind_name, f"start method 'fork': {why}", alloc)
-        )
+        detail = f"start method 'fork': {why}"
+        self._sink(out, SinkHit(ref, "multiprocessing", kind_name, detail, alloc), at)
 
-    def _pool_method(self, ref: SiteRef, site: CallSite) -> tuple[str | None, str]:
+    def _pool_method(self, ref: SiteRef, site: CallSite) -> _Method:
         """The start method of the ``ProcessPoolExecutor`` built at ``ref``."""
         arg = _kw(site, "mp_context")
         args = site["args"]
@@ -269,22 +286,22 @@ class Classifier:
         ) or any(a[0] == "star" for a in args[:2]):
             # `**kwargs` whose keys are not visible here, or `*args`, may hold
             # `mp_context` (APScheduler sets "spawn" there): the start method is unknown.
-            return None, ""
+            return None, "", None
         if arg is None or arg == ("const", None):
-            return self.default_method("multiprocessing")
+            return self._method("multiprocessing.get_context()", "multiprocessing", ref)
         return self._method_of_expr(ref, arg)
 
-    def _method_of_expr(self, ref: SiteRef, expr: Expr) -> tuple[str | None, str]:
+    def _method_of_expr(self, ref: SiteRef, expr: Expr) -> _Method:
         site = self.p.site(ref)
         values = self.p.eval(ref[0], site["scope"], expr)
-        methods: list[tuple[str | None, str]] = []
+        methods: list[_Method] = []
         for v in values:
-            if v[0] == "x" and _mp_root(v[1]):
-                methods.append(self._method(v[1], _mp_root(v[1]) or "multiprocessing"))
-        for m in methods:
-            if m[0] == "fork":
-                return m
-        return methods[0] if methods else (None, "")
+            root = _mp_root(v[1]) if v[0] == "x" else None
+            if root is not None:
+                methods.append(self._method(v[1], root, ref))
+        # A context that forks for sure before one that forks if the default does.
+        methods.sort(key=lambda m: (m[0] != "fork", m[2] is not None, m[0] or "", m[1]))
+        return methods[0] if methods else (None, "", None)
 
     def _preexec(self, out: Classification, ref: SiteRef, site: CallSite, path: str) -> None:
         self._note_forwarder(ref, site, path)
@@ -371,6 +388,7 @@ class Classifier:
     # -- thread targets ---------------------------------------------------
     def _source_hit(self, ref: SiteRef, site: CallSite, src: ThreadSource, v: Value) -> SourceHit:
         targets: set[str] = set()
+        receivers = self._receivers(ref, site, v[1])
         if src.target is not None:
             if not src.target_from_alloc:
                 arg_sites = [ref]
@@ -378,7 +396,7 @@ class Classifier:
                 arg_sites = [alloc_site(v[2])]
             else:
                 # An instance of a project subclass: its constructions carry the arguments.
-                arg_sites = self._constructions_of_receiver(ref, site)
+                arg_sites = self._constructions_of(receivers)
             pos, kw = src.target
             for where in arg_sites:
                 args_site = self.p.site(where)
@@ -389,23 +407,39 @@ class Classifier:
                     expr = args_site["args"][pos]
                 if expr is not None:
                     targets |= self._functions_of(where, expr, calls=False)
-        if src.run_method and site["func"][0] == "attr":
-            for recv in self.p.eval(ref[0], site["scope"], site["func"][1]):
-                if recv[0] in ("i", "s"):
-                    for m in self.p.getattr(recv, src.run_method):
-                        if m[0] in ("b", "f"):
-                            targets.add(m[1])
+        if src.run_method:
+            for recv in receivers:
+                for m in self.p.getattr(recv, src.run_method):
+                    if m[0] in ("b", "f"):
+                        targets.add(m[1])
         keys = tuple(k for k in (site["recv"], site["bind"]) if k)
         return SourceHit(ref, src, frozenset(targets), keys)
 
-    def _constructions_of_receiver(self, ref: SiteRef, site: CallSite) -> list[SiteRef]:
-        if site["func"][0] != "attr":
-            return []
+    def _receivers(self, ref: SiteRef, site: CallSite, path: str) -> set[Value]:
+        """The project instances a method call acts on: ``obj`` in ``obj.start()``, the
+        instance itself in ``super().start()`` (a `Thread` subclass's own ``start``),
+        the first argument in ``threading.Thread.start(self)``."""
+        if path.rpartition(".")[0].endswith(")"):
+            receiver = site["func"][1] if site["func"][0] == "attr" else None
+        else:
+            args = site["args"]
+            receiver = args[0] if args and args[0][0] != "star" else None
+        if receiver is None:
+            return set()
+        out: set[Value] = set()
+        for value in self.p.eval(ref[0], site["scope"], receiver):
+            if value[0] in ("i", "s"):
+                out.add(value)
+            elif value[0] == "sup":  # `self` in a method of that class or a subclass
+                out.add(("s", value[1]))
+        return out
+
+    def _constructions_of(self, receivers: set[Value]) -> list[SiteRef]:
         classes: set[str] = set()
-        for v in self.p.eval(ref[0], site["scope"], site["func"][1]):
+        for v in receivers:
             if v[0] == "i":
                 classes.add(v[1])
-            elif v[0] == "s":  # `self.start()`: constructed as any subclass
+            else:  # `self.start()`: constructed as any subclass
                 classes |= self.p.subclasses(v[1])
         if not classes:
             return []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fork_lint.graph.hierarchy import Hierarchy
 from fork_lint.graph.values import SiteRef, Value
-from fork_lint.index.facts import CallSite, Expr
+from fork_lint.index.facts import TRACKED_CONSTANTS, CallSite, Expr
 
 __all__ = ["Evaluator"]
 
@@ -83,6 +83,11 @@ class Evaluator(Hierarchy):
             return self._items_of(self.eval(mod, scope_index, expr[1]))
         if tag == "super":
             return self._super(expr[1])
+        if tag == "const" and expr[1] in TRACKED_CONSTANTS:
+            # A start method name, followed through assignments, returns, class
+            # attributes and defaults to the `get_context()` or `set_start_method()`
+            # that reads it.
+            return {("v", expr[1])}
         return set()
 
     def _items_of(self, values: set[Value]) -> set[Value]:

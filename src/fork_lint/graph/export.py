@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import shutil
 import subprocess
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -26,6 +25,7 @@ from fork_lint.engine import (
     solved_program,
     thread_sources,
 )
+from fork_lint.fsio import find_executable, printable
 from fork_lint.graph.classify import Classification
 from fork_lint.graph.reach import Hazard
 from fork_lint.graph.solver import Program, SiteRef, closure
@@ -369,7 +369,7 @@ def render(dot_text: str, fmt: str) -> bytes:
     """Run Graphviz: ``dot -T<fmt>``. Raises :class:`GraphvizMissing` without it."""
     if fmt not in IMAGE_FORMATS:
         raise ValueError(f"unknown image format {fmt!r} (expected one of: svg, png)")
-    exe = shutil.which("dot")
+    exe = find_executable("dot")
     if exe is None:
         raise GraphvizMissing(_missing_message(fmt))
     proc = subprocess.run(
@@ -382,7 +382,7 @@ def render(dot_text: str, fmt: str) -> bytes:
 
 def require_graphviz(fmt: str) -> None:
     """Fail early, before any analysis, when ``fmt`` is an image and Graphviz is missing."""
-    if fmt in IMAGE_FORMATS and shutil.which("dot") is None:
+    if fmt in IMAGE_FORMATS and find_executable("dot") is None:
         raise GraphvizMissing(_missing_message(fmt))
 
 
@@ -400,7 +400,7 @@ def graph_output(modules: Sequence[ModuleFacts], fmt: str, options: AnalysisOpti
     if fmt == "json":
         return (json.dumps(call_graph(solve_all(modules)), indent=2) + "\n").encode()
     program, classification, hazards = analyse_graph(modules, options)
-    text = hazard_dot(program, classification, hazards)
+    text = printable(hazard_dot(program, classification, hazards))
     return text.encode() if fmt == "dot" else render(text, fmt)
 
 
@@ -420,5 +420,5 @@ def explain_output(findings: Sequence[Finding], fmt: str) -> bytes:
     (the ``full`` report) or as a picture."""
     if fmt == "text":
         return render_text("full", findings, RenderContext(show_fixes=False)).encode()
-    text = witness_dot(findings)
+    text = printable(witness_dot(findings))
     return text.encode() if fmt == "dot" else render(text, fmt)

@@ -6,13 +6,16 @@ Facts computed over the call graph:
   (it starts one, directly or through a callee, and does not join it).
 * ``alive[f]``: a thread other than the caller's may be alive whenever ``f``
   runs: ``f`` runs on a thread, or is called after a thread was started, or is
-  a method of an object that keeps a thread, or belongs to an event-loop
-  program that uses thread-backed facilities, or lives in a module that
-  started threads when it was imported.
+  a method of an object that keeps a thread and can run after the method that
+  starts it (`order`), or belongs to an event-loop program that uses
+  thread-backed facilities, or lives in a module that started threads when it
+  was imported and can run after that.
 
 A sink in ``f`` is hazardous when ``alive[f]`` holds or a thread start precedes
-it in ``f``. Each fact records the first reason found (breadth-first), which
-is replayed into the shortest witness available.
+it in ``f``; failing both, when a public function that reaches it leaves a
+thread running for its next call (`library`). Each fact records the first
+reason found (breadth-first), which is replayed into the shortest witness
+available.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 
 from fork_lint.graph.classify import PPE_USES, Classification, SinkHit, SourceHit
+from fork_lint.graph.library import next_call_witness
+from fork_lint.graph.order import runs_after
 from fork_lint.graph.paths import Joins, dead_sites, without_sites
 from fork_lint.graph.solver import Program, SiteRef, alloc_name
 from fork_lint.index.facts import CallSite
@@ -111,7 +116,7 @@ class Reachability:
                 return ("call", ref, callee)
         return None
 
-    def _joined(self, start: SiteRef, at: SiteRef | None) -> bool:
+    def joined(self, start: SiteRef, at: SiteRef | None) -> bool:
         """Is the thread started at ``start`` joined before ``at`` (or before the
         function returns, when ``at`` is None)?"""
         hits = self.source_at.get(start)
@@ -135,13 +140,13 @@ class Reachability:
         later iteration of a loop around both, unless not ``carried``."""
         s, a = self._site(start), self._site(at)
         if start == at:
-            return carried and bool(s["loops"]) and not self._joined(start, at)
+            return carried and bool(s["loops"]) and not self.joined(start, at)
         if s["arms"] and a["arms"] and any(x ^ 1 in a["arms"] for x in s["arms"]):
             return False  # the two arms of one `if` (`CallSite.arms`)
         if s["order"] < a["order"]:
-            return not self._joined(start, at)
+            return not self.joined(start, at)
         if carried and set(s["loops"]) & set(a["loops"]):
-            return not self._joined(start, at)
+            return not self.joined(start, at)
         return False
 
     def preceding_start(
@@ -152,12 +157,12 @@ class Reachability:
         # A pool forks at its first use: in a loop, at the first iteration, before any
         # thread the loop starts (`Reachability._first_use`).
         carried = sink is None or not _pool_use(sink)
-        for ref, reason in self._starting_sites(func):
+        for ref, reason in self.starting_sites(func):
             if ref[0] != at[0]:
                 continue
-            if sink is not None and self._own_pool(self._first_source(ref, reason), sink):
+            if sink is not None and self.own_pool(self.first_source(ref, reason), sink):
                 continue
-            if sink is not None and reason[0] == "source" and self._same_launcher(ref, sink):
+            if sink is not None and reason[0] == "source" and self.same_launcher(ref, sink):
                 continue
             s = self._site(ref)
             if s["child"] and not site["child"]:
@@ -166,7 +171,7 @@ class Reachability:
                 return ref, reason
         return None
 
-    def _starting_sites(self, func: str) -> list[tuple[SiteRef, _StartReason]]:
+    def starting_sites(self, func: str) -> list[tuple[SiteRef, _StartReason]]:
         """The sites of ``func`` that may leave a thread running, in order. Memoised
         once `starts` is final: asking each call site of a large function about
         every other one took a million `start_reason` calls on the benchmark corpus."""
@@ -192,7 +197,7 @@ class Reachability:
                 continue
             func = self.func_of(hit.ref)
             site = self._site(hit.ref)
-            if site["child"] or site.get("guard") or self._joined(hit.ref, None):
+            if site["child"] or site.get("guard") or self.joined(hit.ref, None):
                 continue
             if func not in self.starts:
                 self.starts[func] = (hit.ref, ("source", hit))
@@ -247,9 +252,9 @@ class Reachability:
             if module not in self.starts:
                 continue
             ref, _ = self.starts[module]
-            for func in self.functions_of.get(module, ()):
-                if not self._only_called_before(func, ref):
-                    mark(func, ("module", module, ref))
+            # Only the functions that can run after the thread started (`order`).
+            for func in sorted(runs_after(self, ref, set(self.functions_of.get(module, ())))):
+                mark(func, ("module", module, ref))
 
     def _class_owned(self, mark: object) -> None:
         assert callable(mark)
@@ -258,7 +263,7 @@ class Reachability:
                 continue
             if not any(k.startswith("self.") for k in hit.keys):
                 continue
-            if self._site(hit.ref)["child"] or self._joined(hit.ref, None):
+            if self._site(hit.ref)["child"] or self.joined(hit.ref, None):
                 continue
             owner_method = self.func_of(hit.ref)
             sc = self.p.scope(owner_method)
@@ -279,13 +284,15 @@ class Reachability:
                     if func not in drivers and func.rpartition(".")[0] in classes:
                         drivers.add(func)
                         todo.append(func)
-            for sub in sorted(classes):
-                for name_values in self._methods(sub):
-                    if name_values in drivers or name_values in building:
-                        continue
-                    if self._only_called_before(name_values, hit.ref):
-                        continue
-                    mark(name_values, ("class", hit, cls))
+            candidates = {
+                m
+                for sub in classes
+                for m in self._methods(sub)
+                if m not in drivers and m not in building
+            }
+            # Only the methods that can run after the thread started (`order`).
+            for method in sorted(runs_after(self, hit.ref, candidates)):
+                mark(method, ("class", hit, cls))
 
     def _building(self, cls: str) -> set[str]:
         """Methods of ``cls`` and its subclasses that run only while an instance is
@@ -308,34 +315,6 @@ class Reachability:
 
     def _methods(self, cls: str) -> list[str]:
         return sorted(self.p.own_methods(cls))
-
-    def _only_called_before(self, method: str, start: SiteRef) -> bool:
-        """True if every call of ``method`` runs before the thread starts: in the
-        starting function before the start, or in a function that calls the
-        starting function only after it (`invoke`'s runner forks in ``start()``
-        and only then starts the timeout thread it keeps on the instance)."""
-        callers = self.callers.get(method, [])
-        if not callers:
-            return False
-        owner = self.func_of(start)
-        for ref in callers:
-            func = self.func_of(ref)
-            if func == owner:
-                if not self._before(ref, start):
-                    return False
-                continue
-            later = [c for c in self.callers.get(owner, ()) if self.func_of(c) == func]
-            if not later or not all(self._before(ref, c) for c in later):
-                return False
-        return True
-
-    def _before(self, ref: SiteRef, other: SiteRef) -> bool:
-        """Does ``ref`` run before ``other`` in their function, and never after it?"""
-        return (
-            ref[0] == other[0]
-            and self._site(ref)["order"] < self._site(other)["order"]
-            and not (set(self._site(ref)["loops"]) & set(self._site(other)["loops"]))
-        )
 
     def _event_loops(self, mark: object) -> None:
         assert callable(mark)
@@ -395,7 +374,7 @@ class Reachability:
             or first_use.get(h.sink.alloc) == h.sink.ref
         ]
 
-    def _first_source(self, ref: SiteRef, reason: _StartReason) -> SiteRef:
+    def first_source(self, ref: SiteRef, reason: _StartReason) -> SiteRef:
         """The site that starts the thread a call leaves running, as `starts` records."""
         seen: set[str] = set()
         while reason[0] == "call":
@@ -443,7 +422,7 @@ class Reachability:
             found = self._launched[ref] = (frozenset(threads), frozenset(procs))
         return found
 
-    def _same_launcher(self, start: SiteRef, sink: SinkHit) -> bool:
+    def same_launcher(self, start: SiteRef, sink: SinkHit) -> bool:
         """Do the thread start and the fork launch the same either-or object? Each
         may start a thread or a process created at the same places (a backend
         object that builds all threads or all processes, as huey's consumer and
@@ -454,7 +433,7 @@ class Reachability:
             return False
         return (threads, procs) == self._launches(sink.ref)
 
-    def _own_pool(self, start: SiteRef, sink: SinkHit) -> bool:
+    def own_pool(self, start: SiteRef, sink: SinkHit) -> bool:
         """Is the thread started at ``start`` the management thread of the pool whose
         use is ``sink``? The pool starts it only after forking all its workers."""
         return _pool_use(sink) and self._uses_pool(start, sink)
@@ -463,7 +442,10 @@ class Reachability:
         if _pool_use(sink) and not self._first_use(sink):
             return None
         sink_hop = self.hop(sink.ref, f"forks: `{sink.name}`")
-        return self._witness_at(sink.ref, [sink_hop], set(), sink)
+        witness = self._witness_at(sink.ref, [sink_hop], set(), sink)
+        if witness is None:
+            witness = next_call_witness(self, sink)
+        return witness
 
     def _witness_at(
         self, ref: SiteRef, tail: list[Hop], seen: set[str], sink: SinkHit
@@ -472,11 +454,11 @@ class Reachability:
         before = self.preceding_start(ref, sink)
         if before is not None:
             start_ref, reason = before
-            thread_path = self._start_chain(start_ref, reason)
+            thread_path = self.start_chain(start_ref, reason)
             return Witness(
                 anchor=func,
                 reason=f"`{func}` starts a thread before this call",
-                thread_source=self._source_name(thread_path),
+                thread_source=self.source_name(thread_path),
                 thread_path=tuple(thread_path),
                 fork_path=tuple(tail),
             )
@@ -505,9 +487,9 @@ class Reachability:
         if kind == "class":
             hit, cls = reason[1], reason[2]
             assert isinstance(hit, SourceHit)
-            if self._own_pool(hit.ref, sink) or self._same_launcher(hit.ref, sink):
+            if self.own_pool(hit.ref, sink) or self.same_launcher(hit.ref, sink):
                 return None
-            chain = self._start_chain(hit.ref, ("source", hit))
+            chain = self.start_chain(hit.ref, ("source", hit))
             return Witness(
                 anchor=str(cls),
                 reason=f"`{cls}` keeps a thread on the instance, started by `{hit.source.name}`",
@@ -540,11 +522,11 @@ class Reachability:
         if kind == "module":
             module, ref0 = reason[1], reason[2]
             assert isinstance(ref0, tuple)
-            chain = self._start_chain(ref0, self.start_reason(ref0) or ())
+            chain = self.start_chain(ref0, self.start_reason(ref0) or ())
             return Witness(
                 anchor=str(module),
                 reason=f"module `{module}` starts a thread when it is imported",
-                thread_source=self._source_name(chain),
+                thread_source=self.source_name(chain),
                 thread_path=tuple(chain),
                 fork_path=tuple(tail),
             )
@@ -563,7 +545,7 @@ class Reachability:
         hops.reverse()
         return hops
 
-    def _start_chain(self, ref: SiteRef, reason: _StartReason) -> list[Hop]:
+    def start_chain(self, ref: SiteRef, reason: _StartReason) -> list[Hop]:
         hops: list[Hop] = []
         seen: set[SiteRef] = set()
         while reason and ref not in seen:
@@ -589,7 +571,7 @@ class Reachability:
         return self.hop(hit.ref, f"starts a thread{running}: `{hit.source.name}` (`{text}()`)")
 
     @staticmethod
-    def _source_name(chain: list[Hop]) -> str:
+    def source_name(chain: list[Hop]) -> str:
         if not chain:
             return ""
         desc = chain[-1].description

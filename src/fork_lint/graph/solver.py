@@ -11,6 +11,8 @@ the sets grow until nothing changes. Abstract values are tuples:
 ``("i", qualname)``         an instance of a project class
 ``("s", qualname)``         ``self``: an instance of the class or of any subclass
 ``("b", func)``             a method bound to an instance
+``("v", text)``             a constant string the analysis follows (a start
+                            method name, see ``facts.TRACKED_CONSTANTS``)
 ``("x", path, alloc)``      a value from outside the project, named by its
                             import path (see ``fork_lint.catalog``); ``alloc``
                             is the call site that created it, ``""`` if none

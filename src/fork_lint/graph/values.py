@@ -12,6 +12,8 @@ Abstract values are tuples:
 ``("k", key)``              a container (literal or comprehension) and its elements
 ``("km", key, method)``     a method of such a container
 ``("sup", cls)``            ``super()`` inside class ``cls``
+``("v", text)``             a constant string the analysis follows (a start
+                            method name, see ``facts.TRACKED_CONSTANTS``)
 ``("x", path, alloc)``      a value from outside the project, named by its
                             import path (see ``fork_lint.catalog``); ``alloc``
                             is the call site that created it, ``""`` if none

@@ -7,7 +7,7 @@ import ast
 
 from fork_lint.index.annotations import annotation_types
 from fork_lint.index.expressions import Expressions
-from fork_lint.index.facts import Expr
+from fork_lint.index.facts import TRACKED_CONSTANTS, Expr
 from fork_lint.index.syntax import dotted, names_fork
 from fork_lint.index.versions import Flow
 
@@ -37,7 +37,7 @@ class Bindings(Expressions):
                 sc["locals"].append(name)  # self._define, inlined: the most common case
             else:
                 name = self._define(name, scoped=scoped)
-                if value[0] == "const":
+                if value[0] == "const" and value[1] not in TRACKED_CONSTANTS:
                     st.flow.consts.add(name)
             sc["assigns"].append((("name", name), value))
         elif isinstance(target, ast.Attribute):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 
-from fork_lint.index.facts import UNKNOWN, Expr
+from fork_lint.index.facts import TRACKED_CONSTANTS, UNKNOWN, Expr
 from fork_lint.index.syntax import (
     CONST_TYPES,
     CONTAINER_ADD,
@@ -245,7 +245,10 @@ class Expressions(Versions):
     def _bind_defaults(self, qualname: str, defaults: list[tuple[str, Expr]]) -> None:
         assigns = self.cur.scope["assigns"]
         for name, value in defaults:
-            if value[0] not in ("const", "unknown"):
+            if value[0] == "const" and value[1] in TRACKED_CONSTANTS:
+                # `def f(method="spawn")`: a constant the analysis follows.
+                assigns.append((("param", qualname, name), value))
+            elif value[0] not in ("const", "unknown"):
                 assigns.append((("param", qualname, name), value))
 
     def _dict_literal(self, node: ast.expr) -> dict[str, Expr] | None:

@@ -30,6 +30,10 @@ from typing import Any, TypedDict
 
 Expr = tuple[Any, ...]
 UNKNOWN: Expr = ("unknown",)
+# The constant strings the analysis follows as values (`graph.values`): the start
+# method names that `get_context()` and `set_start_method()` read. Other constants
+# evaluate to nothing; following every string would cost much and tell nothing.
+TRACKED_CONSTANTS = frozenset(("fork", "spawn", "forkserver"))
 
 
 class CallSite(TypedDict):

@@ -26,12 +26,13 @@ import ast
 import hashlib
 import os
 import re
-import stat
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.parser import HeaderParser
 from pathlib import Path
+
+from fork_lint.fsio import read_regular
 
 __all__ = [
     "Distribution",
@@ -263,19 +264,9 @@ def _read_small(path: Path) -> bytes | None:
     """A configuration file's bytes; None when it is missing, not a regular file
     (a FIFO or device would block or never end) or too large."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        return read_regular(path, _MAX_META_BYTES)
     except OSError:
         return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX_META_BYTES:
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            return fh.read(_MAX_META_BYTES + 1)[:_MAX_META_BYTES]
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 def _read_text(path: Path) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from fork_lint.fsio import printable
 from fork_lint.model import Finding
 from fork_lint.output._context import RenderContext, read_source_lines, split_source_lines
 from fork_lint.output.concise import render_concise
@@ -24,6 +25,7 @@ __all__ = [
     "FORMATS",
     "RenderContext",
     "finding_to_json",
+    "printable_output",
     "read_source_lines",
     "render",
     "split_source_lines",
@@ -45,11 +47,24 @@ FORMATS: dict[str, Renderer] = {
 DEFAULT_FORMAT = "full"
 
 
+# Formats whose text is JSON: a name's escapes go inside JSON strings.
+_JSON_FORMATS = frozenset({"json", "sarif", "gitlab"})
+
+
 def render(fmt: str, findings: Sequence[Finding], ctx: RenderContext) -> str:
-    """Render `findings` in format `fmt` (a key of FORMATS); ValueError for unknown formats."""
+    """Render `findings` in format `fmt` (a key of FORMATS); ValueError for unknown formats.
+
+    File names that are not UTF-8 (and module names made from them) come out with
+    their bytes escaped (`fsio.printable`), so every format can be written.
+    """
     try:
         renderer = FORMATS[fmt]
     except KeyError:
         known = ", ".join(sorted(FORMATS))
         raise ValueError(f"unknown output format {fmt!r} (expected one of: {known})") from None
-    return renderer(findings, ctx)
+    return printable_output(fmt, renderer(findings, ctx))
+
+
+def printable_output(fmt: str, text: str) -> str:
+    """`fsio.printable` for the text of format `fmt`."""
+    return printable(text, "\\\\" if fmt in _JSON_FORMATS else "\\")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
+from fork_lint.fsio import read_regular
 from fork_lint.model import Finding
 
 # Python's tokenizer ends lines at "\n", "\r\n" and "\r" only; `str.splitlines`
@@ -26,7 +26,7 @@ def split_source_lines(text: str) -> list[str]:
 def read_source_lines(path: str) -> list[str] | None:
     """Read `path` as UTF-8 (a BOM is dropped, bad bytes become U+FFFD); None if unreadable."""
     try:
-        data = Path(path).read_bytes()
+        data = read_regular(path)
     except OSError:
         return None
     return split_source_lines(data.decode("utf-8-sig", errors="replace"))

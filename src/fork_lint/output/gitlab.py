@@ -58,7 +58,7 @@ def render_gitlab(findings: Sequence[Finding], ctx: RenderContext) -> str:
         seen[fingerprint] += 1
         if seen[fingerprint] > 1:
             fingerprint = hashlib.sha256(
-                f"{fingerprint}\x00{seen[fingerprint]}".encode()
+                f"{fingerprint}\x00{seen[fingerprint]}".encode("utf-8", "surrogatepass")
             ).hexdigest()[:32]
         span = finding.location.span
         issue: JsonObject = {

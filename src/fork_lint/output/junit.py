@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from itertools import groupby
 
+from fork_lint.fsio import printable
 from fork_lint.model import Finding
 from fork_lint.output._context import RenderContext
 from fork_lint.output._text import position, sort_findings
@@ -23,7 +24,8 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _xml_text(text: str) -> str:
-    return _NOT_XML.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+    # A byte of a file name that is not UTF-8 shows as \xff, as in the other formats.
+    return _NOT_XML.sub(lambda m: f"\\u{ord(m[0]):04x}", printable(text))
 
 
 def _details(finding: Finding) -> str:

@@ -123,8 +123,13 @@ def _rule(rule: Rule) -> JsonObject:
 def _uri(path: str) -> JsonObject:
     posix = PurePosixPath(path.replace("\\", "/"))
     if posix.is_absolute():
-        return {"uri": "file://" + quote(posix.as_posix())}
-    return {"uri": quote(posix.as_posix()), "uriBaseId": SRCROOT}
+        return {"uri": "file://" + _quote(posix.as_posix())}
+    return {"uri": _quote(posix.as_posix()), "uriBaseId": SRCROOT}
+
+
+def _quote(path: str) -> str:
+    """Percent-encode a path; a name that is not UTF-8 gives its own bytes (%FF)."""
+    return quote(path, errors="surrogateescape")
 
 
 def _region(span: Span) -> JsonObject:
