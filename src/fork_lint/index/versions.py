@@ -193,7 +193,8 @@ class Versions(Walker):
             st.free.add(name)  # read whenever the generator runs: every version
             return name
         if reaching is None:  # not a local, or not bound yet
-            st.reads.add(name)  # type: ignore[union-attr]  # a function's reads are a set
+            if st.reads is not None:
+                st.reads.add(name)
             return name
         if isinstance(reaching, str):
             if reaching in flow.open:
@@ -269,7 +270,7 @@ class Versions(Walker):
         if not ops:  # a loop head nothing reaches: the name is unbound there
             return
         st.scope["assigns"].append((("name", version), _union(ops)))
-        for op in ops:
+        for op in sorted(ops):  # a set's order changes from run to run; facts must not
             if op in flow.open:
                 self._use(st, flow, op)
 
@@ -398,11 +399,10 @@ class Versions(Walker):
         flow = st.flow
         if flow is not None:
             self._close_flow(st, flow)
-        if parent is not None and parent.reads is not None:
-            own = set(sc["locals"])
-            if sc["kind"] == "class":
-                own = set()  # methods do not see class-level names
-            parent.free |= (st.reads or set()) - own
+        if parent is not None and st.reads is not None:  # a function encloses it
+            # Methods do not see class-level names: what a class body reads goes up.
+            own = set() if sc["kind"] == "class" else set(sc["locals"])
+            parent.free |= st.reads - own
             parent.free |= st.free - own
             parent.shared |= (st.shared - own) | set(sc["nonlocals"])
         if sc["nonlocals"]:

@@ -30,7 +30,7 @@ class ScopeState:
         "loops", "order", "reads", "scope", "shared",
     )  # fmt: skip
 
-    def __init__(self, index: int, scope: Scope) -> None:
+    def __init__(self, index: int, scope: Scope, *, enclosed: bool = False) -> None:
         self.index = index
         self.scope = scope
         self.order = 0
@@ -45,10 +45,11 @@ class ScopeState:
         # The versions of a function's locals (`fork_lint.index.versions`); None
         # in module, class and lambda scopes, whose names are not versioned.
         self.flow: Flow | None = None
-        # Names read here that are not bound here (None in the module scope, where
-        # nothing encloses); names nested scopes read without binding them, and
-        # those they rebind (`nonlocal`): the enclosing function keeps them whole.
-        self.reads: set[str] | None = None if scope["kind"] == "module" else set()
+        # Names read here that are not bound here, kept for an enclosing function
+        # (None where no function encloses the scope); names nested scopes read
+        # without binding them, and those they rebind (`nonlocal`): the enclosing
+        # function keeps them whole.
+        self.reads: set[str] | None = set() if enclosed else None
         self.free: set[str] = set()
         self.shared: set[str] = set()
 
@@ -124,7 +125,8 @@ class Walker:
         }
         index = len(self.facts["scopes"])
         self.facts["scopes"].append(scope)
-        return ScopeState(index, scope)
+        enclosed = parent >= 0 and (self.cur.flow is not None or self.cur.reads is not None)
+        return ScopeState(index, scope, enclosed=enclosed)
 
     def _finish(self, st: ScopeState) -> None:
         """Close a scope; its lists are final from here on."""
