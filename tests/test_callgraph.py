@@ -159,6 +159,89 @@ def test_explain_path_text(project: Path, capsysbinary: pytest.CaptureFixture[by
     assert "thread: pkg/app.py:11:5 in pkg.app.main: starts a thread" in text
 
 
+WHY_APP = """\
+import functools
+import os
+import threading
+
+from pkg import tools
+
+
+def traced(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        threading.Thread(target=print).start()
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+class Runner:
+    def go(self, callback):
+        callback()
+
+
+@traced
+def quiet():
+    pass
+
+
+def factory():
+    return tools.spawn_reader
+
+
+def with_callback():
+    Runner().go(tools.spawn_reader)
+    os.fork()
+
+
+def with_factory():
+    made = factory()
+    made()
+    os.fork()
+
+
+def with_wrapper():
+    quiet()
+    os.fork()
+"""
+
+
+@pytest.mark.parametrize(
+    ("line", "reasons"),
+    [
+        (
+            33,
+            [
+                "method `go` in the MRO of the receiver, an instance of `pkg.app.Runner`",
+                "`callback` is a parameter of `pkg.app.Runner.go`: passed at pkg/app.py:32"
+                " (`Runner(...).go()`)",
+            ],
+        ),
+        (39, ["`made` holds the value `factory()` returns"]),
+        (44, ["`pkg.app.quiet` is decorated: calling it runs the decorator's wrapper"]),
+    ],
+)
+def test_explain_path_says_why_each_hop_calls_the_next(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsysbinary: pytest.CaptureFixture[bytes],
+    line: int,
+    reasons: list[str],
+) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "tools.py").write_text(
+        "import threading\n\n\ndef spawn_reader():\n    threading.Thread(target=print).start()\n"
+    )
+    (tmp_path / "pkg" / "app.py").write_text(WHY_APP)
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "--isolated", "--explain-path", f"pkg/app.py:{line}"]) == 0
+    text = capsysbinary.readouterr().out.decode()
+    found = [ln.strip().removeprefix("why: ") for ln in text.splitlines() if "why:" in ln]
+    assert found == reasons
+
+
 def test_explain_path_dot(project: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     assert main(["check", "--isolated", "--explain-path", "pkg/app.py:16", "--format", "dot"]) == 0
     dot = capsysbinary.readouterr().out.decode()

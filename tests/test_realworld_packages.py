@@ -16,7 +16,9 @@ what a correct analysis says about it:
   ``WorkerProcess.start`` then forks each worker with ``get_context("fork")``.
 * APScheduler 3.11.0, known safe: its ``ProcessPoolExecutor`` is driven from the
   scheduler's thread, but gets ``mp_context=get_context("spawn")`` through
-  ``**pool_kwargs``.
+  ``**pool_kwargs``. In 3.10.4, ``pool_kwargs = pool_kwargs or {}`` has no
+  ``mp_context`` anywhere it comes from: the pool forks (the default before Python
+  3.14) at its first ``submit``, on the scheduler's thread (fixed in 3.11.0).
 * gunicorn 23.0.0, known safe: a pre-fork server, whose arbiter starts no thread
   before it forks its workers.
 * invoke 2.2.0, known safe: ``Runner._run_body`` forks the command (``pty.fork`` in
@@ -90,6 +92,18 @@ CASES = (
                 "FRK002",
                 "ansible/executor/process/worker.py",
                 "WorkerProcess.start",
+                "threading.Thread.start",
+            ),
+        ),
+    ),
+    Case(
+        "APScheduler==3.10.4",
+        "apscheduler",
+        reported=(
+            Expected(
+                "FRK003",
+                "apscheduler/executors/pool.py",
+                "BasePoolExecutor._do_submit_job",
                 "threading.Thread.start",
             ),
         ),

@@ -34,6 +34,9 @@ class Hop:
     function: str  # qualified name of the function the step happens in, e.g. "pkg.mod.Class.meth"
     location: Location
     description: str  # e.g. "calls `run_jobs()`", "starts a thread: `threading.Thread.start()`"
+    # Why the call reaches the next step's function, e.g. "method `run` in the MRO
+    # of the receiver, an instance of `pkg.Job`"; empty for the last step.
+    why: str = ""
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from fork_lint.catalog import PatternIndex
 from fork_lint.catalog.stdlib import CALLBACK_ARGS, PASS_THROUGH
+from fork_lint.graph.containers import without_markers
 from fork_lint.graph.decorators import Decorators
 from fork_lint.graph.values import INSTANCES, Args, SiteRef, Value, alloc_name
-from fork_lint.index.facts import CallSite, Expr, Scope
+from fork_lint.index.facts import CallSite, Expr, Scope, slot_of
 
 __all__ = ["Calls"]
 
@@ -18,21 +19,36 @@ _CALLBACKS = PatternIndex((pattern, (pos, kw)) for pattern, pos, kw in CALLBACK_
 _ENTERING = frozenset(("f", "b", "c", "i", "s"))
 # Builtins whose result holds what the callback returns.
 _MAP_RESULTS = frozenset(("builtins.map",))
+_BUILT_KINDS = {"dict": "dict", "tuple": "tuple", "set": "set", "frozenset": "set"}
+# Builtins whose result is a new container (`Calls._build`).
+_BUILDERS = frozenset(
+    f"builtins.{name}"
+    for name in (
+        "dict", "list", "tuple", "set", "frozenset", "sorted", "reversed", "enumerate", "zip",
+        "next", "min", "max",
+    )
+)  # fmt: skip
 
 
 class Calls(Decorators):
     """What a call site calls, and what it returns."""
 
     def _call_returns(
-        self, qualname: str, offset: int, args: Args, site: CallSite | None = None
+        self,
+        qualname: str,
+        offset: int,
+        args: Args,
+        site: CallSite | None = None,
+        method: Value | None = None,
     ) -> set[Value]:
         """What calling ``qualname`` with ``args`` at ``site`` returns (see `_returning`).
         A returned parameter the call does not pass holds its default, unless the
-        call has ``*args`` or ``**kwargs`` that may pass it."""
+        call has ``*args`` or ``**kwargs`` that may pass it; ``return self`` in a
+        bound ``method`` returns its receiver."""
         refs = self.scopes.get(qualname)
         if not refs:
             return self._returns(qualname)
-        mod, i = refs[0]
+        mod, i = refs[-1]
         sc = self.modules[mod]["scopes"][i]
         returning = self._returning(mod, sc)
         if not returning:
@@ -47,6 +63,8 @@ class Calls(Decorators):
         receivers = sc["params"][:offset]  # `return self`: bound by the receiver
         for name in sorted(set(returning.values())):
             bound = _bound_argument(sc, offset, args, name)
+            if bound is None and method is not None and name in receivers:
+                bound = self._receiver_values(method)
             if bound is None:
                 store = self.vars if unknown or name in receivers else self.defaults
                 bound = store.get((qualname, name))
@@ -76,6 +94,10 @@ class Calls(Decorators):
         if not funcs:
             return
         self._add(self.callees[ref], funcs)
+        decorator = self.forwarding.get(ref)
+        if decorator is not None and decorator not in self.opaque:
+            self._forward(ref, mod, site, funcs)
+            return
         if site["kind"] == "decorator" and any(f[0] == "x" for f in funcs):
             # A library decorator returns the function or a wrapper that calls it.
             self._add_at(self.results, ref, self.eval(mod, i, site["args"][0]))
@@ -91,21 +113,21 @@ class Calls(Decorators):
                     self._decorated(mod, site, f[1], self._call_returns(f[1], 0, args, site)),
                 )
             elif kind == "b":
-                sc = self.scope(f[1])
-                offset = 0 if sc and sc["method_kind"] == "staticmethod" else 1
-                self._enter(ref, f[1], offset, args)
+                offset = self._enter_method(ref, f, args)
                 self._enter_wrappers(ref, f[1], offset, args)
-                self._add_at(
-                    self.results,
-                    ref,
-                    self._decorated(mod, site, f[1], self._call_returns(f[1], offset, args, site)),
-                )
+                returns = self._call_returns(f[1], offset, args, site, f)
+                self._add_at(self.results, ref, self._decorated(mod, site, f[1], returns))
             elif kind == "c":
-                self._add_at(self.results, ref, {("i", f[1])})
+                made: set[Value] = {("i", f[1])}
+                if f[1] in self._forwarders:
+                    if site["kind"] not in ("call", "decorator"):
+                        self._make_opaque(f[1])
+                    made = self._decorated(mod, site, f[1], made)
+                self._add_at(self.results, ref, made)
                 init = self._class_attr(f[1], "__init__", instance=True)
                 for v in init:
                     if v[0] == "b":
-                        self._enter(ref, v[1], 1, args)
+                        self._enter_method(ref, v, args)
                     elif v[0] == "x":
                         # Construction of an external base: record it as a call of the base.
                         base = v[1][: -len("().__init__")]
@@ -113,8 +135,10 @@ class Calls(Decorators):
             elif kind in INSTANCES:
                 for m in self.getattr(f, "__call__"):
                     if m[0] == "b":
-                        self._enter(ref, m[1], 1, args)
-                        self._add_at(self.results, ref, self._returns(m[1]))
+                        offset = self._enter_method(ref, m, args)
+                        self._enter_wrappers(ref, m[1], offset, args)
+                        returns = self._call_returns(m[1], offset, args, site, m)
+                        self._add_at(self.results, ref, self._decorated(mod, site, m[1], returns))
             elif kind == "km":
                 self._container_call(ref, mod, site, f)
             elif kind == "m":
@@ -137,15 +161,15 @@ class Calls(Decorators):
             for method in self.getattr(v, iter_name):
                 if method[0] != "b":
                     continue
-                self._enter(ref, method[1], 1, args)
+                self._enter_method(ref, method, args)
                 for it in self._returns(method[1]):
                     nexts = [m for m in self.getattr(it, next_name) if m[0] == "b"]
                     if it[0] not in INSTANCES or not nexts:
                         # a generator `__iter__` yields the items
-                        self._add_at(self.results, ref, {it})
+                        self._add_at(self.results, ref, self._elements({it}))
                         continue
                     for m in nexts:
-                        self._enter(ref, m[1], 1, args)
+                        self._enter_method(ref, m, args)
                         self._add_at(self.results, ref, self._returns(m[1]))
 
     def _arguments(self, mod: str, site: CallSite, args: list[Expr] | None = None) -> Args:
@@ -158,9 +182,19 @@ class Calls(Decorators):
         kws = (
             []
             if args is not None
-            else [(key, self.eval(mod, i, arg)) for key, arg in site["kwargs"] if key is not None]
+            else [(key, self._stored(mod, i, arg)) for key, arg in site["kwargs"]]
         )
         return pos, kws
+
+    def _enter_method(self, ref: SiteRef, method: Value, args: Args, *, own: bool = True) -> int:
+        """Call a bound method: its receiver becomes ``self``; returns how many
+        parameters the receiver takes (0 for a static method)."""
+        sc = self.scope(method[1])
+        offset = 0 if sc and sc["method_kind"] == "staticmethod" else 1
+        if offset:
+            self._bind_receiver(method)
+        self._enter(ref, method[1], offset, args, own=own)
+        return offset
 
     def _enter(
         self, ref: SiteRef, qualname: str, offset: int, args: Args, *, own: bool = True
@@ -174,7 +208,7 @@ class Calls(Decorators):
                 own and self.site(ref)["kind"] in ("call", "decorator")
             ):
                 # Called by a library, or by an iteration: its wrappers may wrap anything.
-                self.opaque.add(qualname)
+                self._make_opaque(qualname)
         # Sets only grow: arguments of the same sizes as at the last binding are the
         # same arguments. A call site whose callee set grows (a decorator's `func(*args)`
         # that reaches every decorated function) re-runs often, and would otherwise
@@ -190,32 +224,69 @@ class Calls(Decorators):
         if sc is None:
             return
         params = sc["params"]
+        # `*args` and `**kwargs` hold containers of what the calls pass there.
+        rest = extra = None
+        if sc["vararg"] is not None:
+            rest = self._param_container(qualname, sc["vararg"], "*", "tuple")
+        if sc["kwarg"] is not None:
+            extra = self._param_container(qualname, sc["kwarg"], "**", "dict")
         pos = offset
+        known = True  # positions in `*args` are known up to a `*xs` argument
         for star, values in args[0]:
-            if not values:
-                pos += 1
-                continue
-            if star:
+            if star:  # the elements of `*xs`
                 for p in params[pos:]:
-                    self._add(self.vars[(qualname, p)], values)
-                if sc["vararg"]:
-                    self._add(self.vars[(qualname, sc["vararg"])], values)
+                    self._add_at(self.vars, (qualname, p), values)
+                if rest is not None:
+                    self._write(rest, "*", values)
+                known = False
                 continue
             if pos < len(params):
-                self._add(self.vars[(qualname, params[pos])], values)
-            elif sc["vararg"]:
-                self._add(self.vars[(qualname, sc["vararg"])], values)
+                self._add_at(self.vars, (qualname, params[pos]), values)
+            elif rest is not None:
+                self._write(rest, f"i:{pos - len(params)}" if known else "*", values)
             pos += 1
         if not args[1]:
             return
         names = set(params[sc["posonly"] :]) | set(sc["kwonly"])
         for key, values in args[1]:
-            if not values:
+            if key is None:  # `**mapping`: its keys one by one
+                self._expand(qualname, values, names, extra)
+            elif key in names:
+                self._add_at(self.vars, (qualname, key), without_markers(values))
+            elif extra is not None:
+                self._pass_in(extra, slot_of(key), values)
+
+    def _param_container(self, qualname: str, param: str, mark: str, kind: str) -> str:
+        """The container a `*args` or `**kwargs` parameter holds."""
+        key = qualname + mark
+        if key not in self.kinds:
+            self._add(self.vars[(qualname, param)], {self._container(key, kind)})
+        return key
+
+    def _expand(
+        self, qualname: str, values: set[Value], names: set[str], extra: str | None
+    ) -> None:
+        """Bind ``f(**mapping)``: each key to its parameter or to ``**kwargs``."""
+        for v in sorted(values):
+            if v[0] != "k":
                 continue
-            if key in names:
-                self._add(self.vars[(qualname, key)], values)
-            elif sc["kwarg"]:
-                self._add(self.vars[(qualname, sc["kwarg"])], values)
+            for slot in self._slots_of(v[1]):
+                got = self._got((v[1], slot))
+                name = slot[2:] if slot.startswith("s:") else None
+                if name in names:
+                    self._add_at(self.vars, (qualname, name), without_markers(got))
+                elif slot == "*":  # keys not known: any parameter
+                    for p in sorted(names):
+                        self._add_at(self.vars, (qualname, p), without_markers(got))
+                    if extra is not None:
+                        self._pass_in(extra, "*", got)
+                elif extra is not None:
+                    self._pass_in(extra, slot, got)
+
+    def _pass_in(self, key: str, slot: str, values: set[Value]) -> None:
+        """A caller's keyword into a function's ``**kwargs`` (see `star_keywords`)."""
+        self._write(key, slot, values)
+        self.passed_in.setdefault((key, slot), set()).update(values)
 
     def _enter_module(self, ref: SiteRef, module: str) -> None:
         edges = self.edges[ref]
@@ -262,9 +333,12 @@ class Calls(Decorators):
                 if v[0] in INSTANCES:
                     self._add_at(self.results, ref, {("c", v[1])})
             return
-        for pos in _PASS_THROUGH.lookup(path):
-            if pos < len(args):
-                self._add_at(self.results, ref, self.eval(mod, i, args[pos]))
+        if path in _BUILDERS:
+            self._build(ref, mod, site, path)
+        else:
+            for pos in _PASS_THROUGH.lookup(path):
+                if pos < len(args):
+                    self._add_at(self.results, ref, self.eval(mod, i, args[pos]))
         for pos_or_none, kw in _CALLBACKS.lookup(path):
             exprs: list[Expr] = []
             if pos_or_none is not None and pos_or_none < len(args):
@@ -278,15 +352,62 @@ class Calls(Decorators):
             for e in exprs:
                 for target in sorted(self.eval(mod, i, e)):
                     self.call_value(ref, target)
-                    if target[0] in ("f", "b"):
-                        sc = self.scope(target[1])
-                        static = sc is not None and sc["method_kind"] == "staticmethod"
-                        offset = 1 if target[0] == "b" and not static else 0
-                        self._enter(
-                            ref, target[1], offset, self._arguments(mod, site, passed), own=False
-                        )
-                        if path in _MAP_RESULTS:
-                            self._add_at(self.results, ref, self._returns(target[1]))
+                    if target[0] not in ("f", "b"):
+                        continue
+                    given = self._arguments(mod, site, passed)
+                    if target[0] == "f":
+                        self._enter(ref, target[1], 0, given, own=False)
+                    else:
+                        self._enter_method(ref, target, given, own=False)
+                    if path in _MAP_RESULTS:
+                        mapped = self._site_container(ref, "list")
+                        self._write(mapped[1], "*", self._returns(target[1]))
+                        self._add_at(self.results, ref, {mapped})
+
+    def _build(self, ref: SiteRef, mod: str, site: CallSite, path: str) -> None:
+        """A builtin that makes a container of its arguments, or takes an element."""
+        i = site["scope"]
+        name = path.rpartition(".")[2]
+        args = site["args"]
+        first = self.eval(mod, i, args[0]) if args and args[0][0] != "star" else set()
+        if name in ("next", "min", "max"):
+            if name == "next" or len(args) == 1:
+                got = self._elements(first)
+                for v in sorted(first):
+                    if v[0] in INSTANCES and name == "next":
+                        for m in self.getattr(v, "__next__"):
+                            if m[0] == "b":
+                                got = got | self._returns(m[1])
+            else:
+                got = set()
+                for a in args:
+                    got |= self.eval(mod, i, a)
+            if name == "next" and len(args) > 1:  # the default
+                got = got | self.eval(mod, i, args[1])
+            self._add_at(self.results, ref, got)
+            return
+        kind = _BUILT_KINDS.get(name, "list")
+        made = self._site_container(ref, kind)
+        key = made[1]
+        if name == "dict":
+            self._update(key, mod, site)
+        elif name in ("enumerate", "zip"):
+            pair = self._site_container(ref, "tuple", ".p")
+            if name == "enumerate":
+                self._write(pair[1], "i:1", self._elements(first))
+            for k, a in enumerate(args if name == "zip" else ()):
+                values = self._elements(self.eval(mod, i, a))
+                self._write(pair[1], "*" if a[0] == "star" else f"i:{k}", values)
+            self._write(key, "*", {pair})
+        else:
+            for v in sorted(first):
+                if v[0] != "k":
+                    continue
+                if name in ("list", "tuple") and self.kinds.get(v[1]) in ("list", "tuple"):
+                    self._copy(key, v[1])  # the same positions
+                else:
+                    self._write(key, "*", self._iterated(v[1]))
+        self._add_at(self.results, ref, {made})
 
     def call_value(self, ref: SiteRef, value: Value) -> None:
         """Record that call site ``ref`` invokes ``value`` (with unknown arguments)."""
@@ -295,17 +416,44 @@ class Calls(Decorators):
                 self.edges[ref].add(value[1])
                 self._changed = True
         elif value[0] == "c":
+            if value[1] in self._forwarders:
+                self._make_opaque(value[1])  # constructed by a library: wraps anything
             for v in self._class_attr(value[1], "__init__", instance=True):
                 if v[0] == "b" and v[1] not in self.edges[ref]:
                     self.edges[ref].add(v[1])
                     self._changed = True
+
+    def _forward(self, ref: SiteRef, mod: str, site: CallSite, funcs: set[Value]) -> None:
+        """A forwarding call in a wrapper (`_find_forwarders`) whose decorator is not
+        opaque: the decorated functions are entered from their own callers, with
+        their own arguments; here they get only what the wrapper adds itself (a
+        ``session=`` it opens), the same for all of them. What the wrapper passes on
+        from its parameters (``*args``, ``**kwargs``, ``self``) is its caller's."""
+        wrapper = self.scope_of_site(ref)
+        own = {*wrapper["params"], *wrapper["kwonly"], wrapper["vararg"], wrapper["kwarg"]}
+        i = site["scope"]
+
+        def added(expr: Expr) -> set[Value]:
+            inner = expr[1] if expr[0] == "star" else expr
+            return set() if inner[0] == "name" and inner[1] in own else self.eval(mod, i, expr)
+
+        pos = [(arg[0] == "star", added(arg)) for arg in site["args"]]
+        kws: list[tuple[str | None, set[Value]]] = [
+            (key, added(arg)) for key, arg in site["kwargs"] if key is not None
+        ]
+        for f in sorted(funcs):
+            if f[0] in ("f", "b"):  # a bound method's receiver is bound by its callers
+                self._enter(ref, f[1], 0 if f[0] == "f" else 1, (pos, kws))
 
     def _enter_wrappers(self, ref: SiteRef, qualname: str, offset: int, args: Args) -> None:
         """A call of a decorated definition also runs its forwarding wrappers."""
         wrappers = self.wrappers.get(qualname)
         if wrappers:
             for w in sorted(wrappers):
-                self._enter(ref, w[1], offset, args)
+                if w[0] == "b":  # a forwarding class's `__call__`, on its instance
+                    self._enter_method(ref, w, args)
+                else:
+                    self._enter(ref, w[1], offset, args)
 
 
 def _bound_argument(sc: Scope, offset: int, args: Args, name: str) -> set[Value] | None:
@@ -323,5 +471,5 @@ def _bound_argument(sc: Scope, offset: int, args: Args, name: str) -> set[Value]
                 return values
     for key, values in args[1]:
         if key == name:
-            return values
+            return without_markers(values)
     return None

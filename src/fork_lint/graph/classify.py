@@ -281,25 +281,32 @@ class Classifier:
         args = site["args"]
         if arg is None and len(args) > 1:  # ProcessPoolExecutor(max_workers, mp_context)
             arg = args[1]
-        if (
-            arg is None and not site["via_kwargs"] and any(key is None for key, _ in site["kwargs"])
-        ) or any(a[0] == "star" for a in args[:2]):
-            # `**kwargs` whose keys are not visible here, or `*args`, may hold
-            # `mp_context` (APScheduler sets "spawn" there): the start method is unknown.
-            return None, "", None
+        if any(a[0] == "star" for a in args[:2]):
+            return None, "", None  # `*args` may hold `mp_context`: the start method is unknown
+        if arg is None and any(key is None for key, _ in site["kwargs"]):
+            # `**kwargs`: what the dicts that can flow there hold (APScheduler sets
+            # "spawn" there); unknown when their keys cannot be known.
+            passed = self.p.star_keywords(ref)
+            if passed is None:
+                return None, "", None
+            if "mp_context" in passed:
+                return self._method_of_values(ref, passed["mp_context"])
         if arg is None or arg == ("const", None):
             return self._method("multiprocessing.get_context()", "multiprocessing", ref)
-        return self._method_of_expr(ref, arg)
+        return self._method_of_values(ref, self.p.eval(ref[0], site["scope"], arg))
 
-    def _method_of_expr(self, ref: SiteRef, expr: Expr) -> _Method:
-        site = self.p.site(ref)
-        values = self.p.eval(ref[0], site["scope"], expr)
+    def _method_of_values(self, ref: SiteRef, values: set[Value]) -> _Method:
+        """The start method of the contexts ``values`` may hold, at ``ref``: a context
+        that forks for sure before one that forks if the default does."""
         methods: list[_Method] = []
         for v in values:
             root = _mp_root(v[1]) if v[0] == "x" else None
             if root is not None:
                 methods.append(self._method(v[1], root, ref))
-        # A context that forks for sure before one that forks if the default does.
+            elif v == ("const", "None"):
+                methods.append(
+                    self._method("multiprocessing.get_context()", "multiprocessing", ref)
+                )
         methods.sort(key=lambda m: (m[0] != "fork", m[2] is not None, m[0] or "", m[1]))
         return methods[0] if methods else (None, "", None)
 
@@ -310,9 +317,17 @@ class Classifier:
             candidate = site["args"][_PREEXEC_POSITION]
             if candidate[0] != "star":
                 arg = candidate
+        via = " (passed through `**kwargs`)" if "preexec_fn" in site["via_kwargs"] else ""
+        if arg is None and any(key is None for key, _ in site["kwargs"]):
+            # A dict passed as `**kwargs` that holds it (set here, or by a helper it
+            # was passed to); what callers pass into this function's own `**kwargs`
+            # is reported at their calls (`_forwarded_preexec`).
+            passed = self.p.star_keywords(ref, callers=False) or {}
+            given = passed.get("preexec_fn")
+            if given is not None and given != {("const", "None")}:
+                arg, via = ("unknown",), " (passed through `**kwargs`)"
         if arg is None or arg == ("const", None):
             return
-        via = " (passed through `**kwargs`)" if "preexec_fn" in site["via_kwargs"] else ""
         name = (
             path
             if path in _SUBPROCESS or path in _ASYNC_SUBPROCESS

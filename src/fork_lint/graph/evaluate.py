@@ -3,27 +3,33 @@ names through the scope chain, attributes, containers, imports."""
 
 from __future__ import annotations
 
-from fork_lint.graph.hierarchy import Hierarchy
+from fork_lint.graph.containers import Containers, without_markers
 from fork_lint.graph.values import SiteRef, Value
-from fork_lint.index.facts import TRACKED_CONSTANTS, CallSite, Expr
+from fork_lint.index.facts import TRACKED_CONSTANTS, CallSite, Expr, slot_of
 
 __all__ = ["Evaluator"]
 
 _BUILTINS = frozenset(dir(__import__("builtins")))
-_CONTAINER_ADD = frozenset(("append", "add", "appendleft", "insert", "setdefault"))
-_CONTAINER_MERGE = frozenset(("extend", "update", "extendleft"))
-_CONTAINER_GET = frozenset(("get", "pop", "popleft", "popitem", "setdefault", "__getitem__"))
-_CONTAINER_VIEW = frozenset(("values", "keys", "items", "copy", "__iter__"))
-_CONTAINER_METHODS = _CONTAINER_ADD | _CONTAINER_MERGE | _CONTAINER_GET | _CONTAINER_VIEW
+_CONTAINER_METHODS = frozenset(
+    (
+        "append", "add", "appendleft", "insert", "setdefault", "extend", "update",
+        "extendleft", "get", "pop", "popleft", "popitem", "__getitem__", "values", "keys",
+        "items", "copy", "__iter__", "remove", "reverse", "sort", "rotate",
+    )
+)  # fmt: skip
+# Methods after which a list's positions are not known.
+_SHIFTING = frozenset(
+    ("insert", "appendleft", "extendleft", "popleft", "remove", "reverse", "sort", "rotate")
+)
 
 
-class Evaluator(Hierarchy):
+class Evaluator(Containers):
     """What an expression of the facts may hold."""
 
     def _assign(self, mod: str, scope_index: int, target: Expr, values: set[Value]) -> None:
-        if not values:
-            return
         tag = target[0]
+        if not values and tag != "item":  # a key stored even with no known value
+            return
         if tag == "name":
             key = self._var_key(mod, scope_index, target[1])
             if key is not None:
@@ -36,11 +42,7 @@ class Evaluator(Hierarchy):
                 elif kind == "m" and base[1] in self.modules:
                     self._add(self.vars[(base[1], target[2])], values)
         elif tag == "item":
-            containers = [v for v in self.eval(mod, scope_index, target[1]) if v[0] == "k"]
-            for c in containers:
-                self._add(self.items[c[1]], values)
-            if not containers:
-                self._assign(mod, scope_index, target[1], values)
+            self._store_item(mod, scope_index, target, values)
         elif tag == "param":  # a default value, bound where the function is defined
             self._add(self.vars[(target[1], target[2])], values)
             self._add(self.defaults[(target[1], target[2])], values)
@@ -73,14 +75,15 @@ class Evaluator(Hierarchy):
         if tag == "coll":
             # A container is a value of its own, holding its elements: calling
             # `d.get()` must not dispatch to methods of the elements.
-            key = f"{mod}#{expr[2]}"
-            elements: set[Value] = set()
-            for e in expr[1]:
-                elements |= self.eval(mod, scope_index, e)
-            self._add_at(self.items, key, elements)
-            return {("k", key)}
-        if tag in ("item", "star"):
-            return self._items_of(self.eval(mod, scope_index, expr[1]))
+            return {self._literal(mod, scope_index, expr)}
+        if tag == "item":
+            return self._elements(
+                self.eval(mod, scope_index, expr[1]), expr[2] if len(expr) > 2 else None
+            )
+        if tag == "star":
+            return self._elements(self.eval(mod, scope_index, expr[1]))
+        if tag == "slice":
+            return {self._slice(mod, scope_index, expr)}
         if tag == "super":
             return self._super(expr[1])
         if tag == "const" and expr[1] in TRACKED_CONSTANTS:
@@ -90,28 +93,68 @@ class Evaluator(Hierarchy):
             return {("v", expr[1])}
         return set()
 
-    def _items_of(self, values: set[Value]) -> set[Value]:
-        """Elements of containers; other values stand for their own elements
-        (``*args`` parameters hold the arguments themselves)."""
-        out: set[Value] = set()
-        for v in values:
-            if v[0] == "k":
-                out |= self.items.get(v[1], set())
-            else:
-                out.add(v)
-        return out
-
     def _container_call(self, ref: SiteRef, mod: str, site: CallSite, f: Value) -> None:
+        """A method of a container: what it stores, where, and what it returns."""
         key, method = f[1], f[2]
-        args = [self.eval(mod, site["scope"], a) for a in site["args"]]
-        if method in _CONTAINER_ADD and args:
-            self._add(self.items[key], args[-1])
-        elif method in _CONTAINER_MERGE and args:
-            self._add(self.items[key], self._items_of(args[0]))
-        if method in _CONTAINER_GET:
-            self._add_at(self.results, ref, self.items.get(key, set()))
-        elif method in _CONTAINER_VIEW:
-            self._add_at(self.results, ref, {("k", key)})
+        i = site["scope"]
+        exprs = site["args"]
+        slot = _slot(exprs[0]) if exprs and method not in ("append", "add", "extend") else ""
+        if method in _SHIFTING or (method == "pop" and exprs and self.kinds.get(key) != "dict"):
+            self._shift(key)
+        if method in ("append", "add", "appendleft", "insert") and exprs:
+            self._write(key, "*", self._stored(mod, i, exprs[-1]))
+        elif method in ("extend", "extendleft") and exprs:
+            self._write(key, "*", self._elements(self.eval(mod, i, exprs[0])))
+        elif method == "setdefault" and exprs:
+            stored = self._stored(mod, i, exprs[1]) if len(exprs) > 1 else {("const", "None")}
+            self._write(key, slot or "*", stored)
+        elif method == "update":
+            self._update(key, mod, site)
+        got: set[Value] = set()
+        if method in ("get", "pop", "setdefault", "__getitem__"):
+            got = self._read(key, slot)
+            if method in ("get", "pop") and len(exprs) > 1:  # the default
+                got = got | self.eval(mod, i, exprs[1])
+        elif method == "popleft":
+            got = self._read(key, "")
+        elif method == "popitem":
+            got = {self._pairs(ref, key, "")}
+        elif method == "values":
+            got = {self._site_container(ref, "list")}
+            self._write(got_key(got), "*", self._read(key, ""))
+        elif method == "keys":
+            got = {self._site_container(ref, "list")}
+            self._write(got_key(got), "*", self._got((key, "k")))
+        elif method == "items":
+            got = {self._site_container(ref, "list")}
+            self._write(got_key(got), "*", {self._pairs(ref, key, ".p")})
+        elif method == "copy":
+            got = {self._site_container(ref, self.kinds.get(key, "list"))}
+            self._copy(got_key(got), key)
+        elif method == "__iter__":
+            got = {("k", key)}
+        self._add_at(self.results, ref, without_markers(got))
+
+    def _pairs(self, ref: SiteRef, key: str, part: str) -> Value:
+        """A ``(key, value)`` tuple of a dict, built at ``ref``."""
+        pair = self._site_container(ref, "tuple", part or ".p")
+        self._write(pair[1], "i:0", self._got((key, "k")))
+        self._write(pair[1], "i:1", self._read(key, ""))
+        return pair
+
+    def _update(self, key: str, mod: str, site: CallSite) -> None:
+        """``d.update(other, k=v, **more)``."""
+        i = site["scope"]
+        sources = site["args"][:1] + [e for k, e in site["kwargs"] if k is None]
+        for e in sources:
+            for v in self.eval(mod, i, e):
+                if v[0] == "k":
+                    self._copy(key, v[1])
+                else:
+                    self._write(key, "*", set())  # keys that are not known
+        for name, e in site["kwargs"]:
+            if name is not None:
+                self._write(key, slot_of(name), self._stored(mod, i, e))
 
     def _name(self, mod: str, scope_index: int, name: str) -> set[Value]:
         key = self._var_key(mod, scope_index, name)
@@ -192,3 +235,13 @@ class Evaluator(Hierarchy):
         if kind == "sup":
             return self._memo_lookup((value[1], attr, "sup"))
         return set()
+
+
+def _slot(expr: Expr) -> str:
+    """The slot a method's key argument names; ``""`` when it is not a constant."""
+    return slot_of(expr[1]) if expr[0] == "const" else ""
+
+
+def got_key(values: set[Value]) -> str:
+    """The key of the one container in ``values``."""
+    return str(next(iter(values))[1])

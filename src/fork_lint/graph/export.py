@@ -35,6 +35,7 @@ from fork_lint.output import RenderContext
 from fork_lint.output import render as render_text
 
 BUILTIN = "<builtin>"
+_DESCRIPTORS = frozenset(f"{BUILTIN}.{n}" for n in ("staticmethod", "classmethod", "property"))
 IMAGE_FORMATS = ("svg", "png")
 # `get_context('fork')`, `Thread()`, `open(?)`: the call parts of an external path.
 _CALL_PART = re.compile(r"\((?:'[^']*'|\?)?\)")
@@ -91,8 +92,17 @@ def external_name(path: str) -> str | None:
 
 
 def site_callees(program: Program, ref: SiteRef) -> set[str]:
-    """Names of everything call site ``ref`` calls: project functions and externals."""
+    """Names of everything call site ``ref`` calls: project functions and externals.
+
+    As in PyCG's graphs, two implicit calls name no external callee: ``raise Cls``
+    of a library class (the interpreter builds the exception; no function of the
+    program runs, while a project class's ``__init__`` does and is an edge), and
+    the built-in descriptors applied as decorators (``@staticmethod``,
+    ``@classmethod``, ``@property`` wrap the function without calling it)."""
     names = {q for q in program.edges.get(ref, ()) if q not in program.modules}
+    kind = program.site(ref)["kind"]
+    if kind == "raise":
+        return names
     callees = program.callees.get(ref, set())
     constructed: set[str] = set()
     for value in callees:
@@ -106,7 +116,7 @@ def site_callees(program: Program, ref: SiteRef) -> set[str]:
         if value[2] == "" and value[1] in constructed:
             continue
         name = external_name(value[1])
-        if name is not None:
+        if name is not None and not (kind == "decorator" and name in _DESCRIPTORS):
             names.add(name)
     return names
 
@@ -419,6 +429,6 @@ def explain_output(findings: Sequence[Finding], fmt: str) -> bytes:
     """What ``check --explain-path`` writes: the findings with their witness, as text
     (the ``full`` report) or as a picture."""
     if fmt == "text":
-        return render_text("full", findings, RenderContext(show_fixes=False)).encode()
+        return render_text("full", findings, RenderContext(show_fixes=False, why=True)).encode()
     text = printable(witness_dot(findings))
     return text.encode() if fmt == "dot" else render(text, fmt)

@@ -7,8 +7,15 @@ from collections import defaultdict
 
 from fork_lint.graph.state import ProgramState
 from fork_lint.graph.values import LOOKUP, LookupKey, Value, closure
+from fork_lint.index.facts import Scope
 
 __all__ = ["Hierarchy"]
+
+# Special methods the solver calls on their receivers itself (constructors, calls
+# of instances); the interpreter calls the others on any instance.
+_RECEIVED = frozenset(("__init__", "__new__", "__post_init__", "__call__"))
+# Past this many receivers, ``self`` is the cone of the method's class.
+_MAX_RECEIVERS = 8
 
 
 class Hierarchy(ProgramState):
@@ -40,20 +47,110 @@ class Hierarchy(ProgramState):
                     self._queue.append(unit)
 
     def _bind_self(self) -> None:
+        """Give ``self`` the cone of its class (an instance of the class or of any
+        subclass) in the methods that code outside the project may call on any
+        instance: the methods of classes with a library base (which calls the
+        methods it declares on whatever instance it is given), properties (read,
+        never entered) and the special methods the interpreter calls itself. Every
+        other method binds ``self`` to the receivers it is called on
+        (`_bind_receiver`), and takes the cone only if nothing in the project calls
+        it (`_seed_uncalled`)."""
         for qualname, refs in self.scopes.items():
-            mod, i = refs[0]
+            mod, i = refs[-1]
             sc = self.modules[mod]["scopes"][i]
             kind = sc["method_kind"]
-            if kind in ("method", "property", "classmethod") and sc["params"]:
-                cls = self.modules[mod]["scopes"][sc["parent"]]["qualname"]
-                if kind == "classmethod":
-                    values = [("c", c) for c in sorted(self.subclasses(cls))]
-                else:
-                    # One value for the instances of every subclass: a base class
-                    # with a hundred subclasses would otherwise fill every set that
-                    # `self` flows into (see `_cone_attr`).
-                    values = [("s", cls)]
-                self._add(self.vars[(qualname, sc["params"][0])], values)
+            if kind not in ("method", "property", "classmethod") or not sc["params"]:
+                continue
+            cls = self.modules[mod]["scopes"][sc["parent"]]["qualname"]
+            name = sc["name"]
+            if (
+                kind == "property"
+                or (name.startswith("__") and name.endswith("__") and name not in _RECEIVED)
+                or self._open(cls)
+            ):
+                self._bind_cone(qualname, sc, cls)
+
+    def _seed_uncalled(self) -> bool:
+        """At a fixed point, the methods whose ``self`` is still unknown are not called
+        on any receiver the project knows (entry points, public API, callbacks of
+        frameworks): their ``self`` is the cone of their class. True if one was."""
+        seeded = False
+        for qualname, refs in self.scopes.items():
+            mod, i = refs[-1]
+            sc = self.modules[mod]["scopes"][i]
+            if sc["method_kind"] not in ("method", "classmethod") or not sc["params"]:
+                continue
+            if self.vars.get((qualname, sc["params"][0])):
+                continue
+            cls = self.modules[mod]["scopes"][sc["parent"]]["qualname"]
+            self._bind_cone(qualname, sc, cls)
+            seeded = True
+        return seeded
+
+    def _bind_cone(self, qualname: str, sc: Scope, cls: str) -> None:
+        if sc["method_kind"] == "classmethod":
+            values = [("c", c) for c in sorted(self.subclasses(cls))]
+        else:
+            # One value for the instances of every subclass: a base class
+            # with a hundred subclasses would otherwise fill every set that
+            # `self` flows into (see `_cone_attr`).
+            values = [("s", cls)]
+        self._add(self.vars[(qualname, sc["params"][0])], values)
+
+    def _open(self, cls: str) -> bool:
+        """Whether a class has a base outside the project whose code may call the
+        methods the class defines (a library base class, or one not tracked)."""
+        if self._opened is None:
+            self._opened = set()
+            for base in self._open_bases:
+                self._opened |= self.subclasses(base)
+        return cls in self._opened
+
+    def _receiver_values(self, method: Value) -> set[Value]:
+        """What ``self`` (``cls``) of a bound method is: its receiver."""
+        mode, cls = method[2], method[3]
+        sc = self.scope(method[1])
+        if sc is not None and sc["method_kind"] == "classmethod":
+            return {("c", c) for c in self.subclasses(cls)} if mode == "s" else {("c", cls)}
+        return {("i" if mode == "c" else mode, cls)}
+
+    def _bind_receiver(self, method: Value) -> None:
+        """Bind ``self`` (``cls``) of a bound method being called to its receiver, so
+        that ``self.m()`` in it resolves in the classes the receiver can be, not in
+        every subclass of the class that defines it."""
+        if method in self._bound:  # bound before: its receivers are there
+            return
+        self._bound.add(method)
+        qualname = method[1]
+        sc = self.scope(qualname)
+        if sc is None or not sc["params"] or sc["method_kind"] == "staticmethod":
+            return
+        store = self.vars[(qualname, sc["params"][0])]
+        values = self._receiver_values(method)
+        cones = [v[1] for v in store if v[0] == "s"]
+        if cones:
+            # Already an instance of any subclass of these: nothing to add.
+            values = {v for v in values if not any(v[1] in self.subclasses(c) for c in cones)}
+        if not values:
+            return
+        if len(store) + len(values) > _MAX_RECEIVERS and sc["method_kind"] != "classmethod":
+            # Called on many classes: the cone of the class that defines it holds them all.
+            owner = qualname.rpartition(".")[0]
+            if owner in self._classes:
+                values = {("s", owner)}
+        self._add(store, values)
+
+    def _namespace(self, cls: str) -> frozenset[str]:
+        """The names a class body binds (every definition of the class)."""
+        names = self._namespaces.get(cls)
+        if names is None:
+            found: set[str] = set()
+            for mod, i in self.scopes.get(cls, ()):
+                sc = self.modules[mod]["scopes"][i]
+                if sc["kind"] == "class":
+                    found.update(sc["locals"])
+            names = self._namespaces[cls] = frozenset(found)
+        return names
 
     def subclasses(self, cls: str) -> set[str]:
         if not self._subclasses:
@@ -123,6 +220,8 @@ class Hierarchy(ProgramState):
         self._mro.clear()
         self._subclasses.clear()
         self._tails.clear()
+        self._bound.clear()  # a cone of classes may hold more of them
+        self._opened = None
         for key in sorted(self._fresh):
             cls, _, mode = key
             if cls not in (cones if mode in ("s", "sup") else affected):
@@ -177,13 +276,28 @@ class Hierarchy(ProgramState):
         cls, attr, mode = key
         out: set[Value] = set()
         if mode == "s":
-            for sub in sorted(self.subclasses(cls)):
-                out |= self._class_attr(sub, attr, instance=True)
+            cone = self.subclasses(cls)
+            found: dict[Value, set[str]] = {}  # method -> the subclasses that find it
+            for sub in sorted(cone):
+                for v in self._class_attr(sub, attr, instance=True):
+                    if v[0] == "b" and v[3] == sub:
+                        found.setdefault(v[:2], set()).add(sub)
+                    else:
+                        out.add(v)
+            for (_, method), subs in found.items():
+                # Called on an instance of any subclass of ``cls`` that finds it: of
+                # the topmost such classes (``cls``, the subclass that overrides it,
+                # or the class that mixes it in beside ``cls``), or of a subclass.
+                for sub in sorted(subs):
+                    if not any(b[0] == "c" and b[1] in subs for b in self.bases.get(sub, ())):
+                        out.add(("b", method, "s", sub))
         elif mode == "sup":
             for tail in self._super_tails(cls):
-                out |= self._lookup_in(tail, cls, attr, instance=True, skip_fields=True)
+                out |= self._lookup_in(
+                    tail, cls, attr, instance=True, skip_fields=True, recv=("s", cls)
+                )
         else:
-            out = self._lookup_in(self.mro(cls), cls, attr, instance=mode == "i")
+            out = self._lookup_in(self.mro(cls), cls, attr, instance=mode == "i", recv=(mode, cls))
         self._add_at(self.lookups, key, out)
 
     def _lookup_in(
@@ -193,13 +307,19 @@ class Hierarchy(ProgramState):
         attr: str,
         *,
         instance: bool,
+        recv: tuple[str, str],
         skip_fields: bool = False,
     ) -> set[Value]:
+        """What ``attr`` is on ``cls`` (walking ``mro``); methods are bound to the
+        receiver ``recv`` (mode, class): ``("i", C)`` an instance of exactly ``C``,
+        ``("c", C)`` the class itself, ``("s", C)`` an instance of ``C`` or of a
+        subclass."""
         out: set[Value] = set()
         # The walk reads class attributes and fields without recording itself as
         # their reader: the readers of ``(M, attr)`` are known from the hierarchy
         # (`_notify_lookups`), and recording them took 10 million reads and 300 MB.
         fields, variables = self._fields_get, self._vars_get
+        namespaces = self._namespaces
         if not skip_fields:
             # Set on the object by code of its class or of a base class (`self.x = ...`
             # in a base method stores on the base, see `("s", cls)`).
@@ -217,21 +337,24 @@ class Hierarchy(ProgramState):
                 path = f"{entry[1]}().{attr}" if instance else f"{entry[1]}.{attr}"
                 out |= self._ext(path, "")
                 continue
-            values = variables((entry[1], attr))
-            if not values:
+            names = namespaces.get(entry[1])
+            if attr not in (names if names is not None else self._namespace(entry[1])):
                 continue
-            for v in values:
+            # The first class in the MRO whose body binds it wins, even before what
+            # it binds is known: the walk must not go on to a base (or a library
+            # class) whose attribute the class hides.
+            for v in variables((entry[1], attr)) or ():
                 if v[0] == "f":
                     sc = self.scope(v[1])
                     mk = sc["method_kind"] if sc else ""
                     if mk == "staticmethod":
                         out.add(v)
                     elif mk == "classmethod":
-                        out.add(("b", v[1]))
+                        out.add(("b", v[1], recv[0], recv[1]))
                     elif mk == "property" and instance:
                         out |= self._returns(v[1])
                     elif instance:
-                        out.add(("b", v[1]))
+                        out.add(("b", v[1], recv[0], recv[1]))
                     else:
                         out.add(v)
                 else:

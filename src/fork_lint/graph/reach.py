@@ -28,6 +28,7 @@ from fork_lint.graph.library import next_call_witness
 from fork_lint.graph.order import runs_after
 from fork_lint.graph.paths import Joins, dead_sites, without_sites
 from fork_lint.graph.solver import Program, SiteRef, alloc_name
+from fork_lint.graph.why import edge_reason
 from fork_lint.index.facts import CallSite
 from fork_lint.model import Hop, Location, Span, Witness
 
@@ -471,7 +472,7 @@ class Reachability:
         if kind in ("caller", "after"):
             call_ref = reason[1]
             assert isinstance(call_ref, tuple)
-            hop = self.hop(call_ref, f"calls `{self._site(call_ref)['text']}()`")
+            hop = self.hop(call_ref, f"calls `{self._site(call_ref)['text']}()`", func)
             return self._witness_at(call_ref, [hop, *tail], seen, sink)
         if kind == "thread":
             hit = reason[1]
@@ -540,7 +541,7 @@ class Reachability:
             ref = parents[func]
             if ref is None:
                 break
-            hops.append(self.hop(ref, f"calls `{self._site(ref)['text']}()`"))
+            hops.append(self.hop(ref, f"calls `{self._site(ref)['text']}()`", func))
             func = self.func_of(ref)
         hops.reverse()
         return hops
@@ -557,7 +558,7 @@ class Reachability:
                 break
             callee = reason[2]
             assert isinstance(callee, str)
-            hops.append(self.hop(ref, f"calls `{self._site(ref)['text']}()`"))
+            hops.append(self.hop(ref, f"calls `{self._site(ref)['text']}()`", callee))
             nxt = self.starts.get(callee)
             if nxt is None:
                 break
@@ -580,7 +581,9 @@ class Reachability:
             return ""
         return desc[start + 3 : desc.index("`", start + 3)]
 
-    def hop(self, ref: SiteRef, description: str) -> Hop:
+    def hop(self, ref: SiteRef, description: str, callee: str = "") -> Hop:
+        """A step at call site ``ref``; with the ``callee`` it leads to, why it does."""
         site = self._site(ref)
         path = self.p.modules[ref[0]]["path"]
-        return Hop(self.func_of(ref), Location(path, Span(*site["span"])), description)
+        why = edge_reason(self.p, ref, callee) if callee else ""
+        return Hop(self.func_of(ref), Location(path, Span(*site["span"])), description, why)

@@ -10,7 +10,11 @@ the sets grow until nothing changes. Abstract values are tuples:
 ``("c", qualname)``         a class of the project
 ``("i", qualname)``         an instance of a project class
 ``("s", qualname)``         ``self``: an instance of the class or of any subclass
-``("b", func)``             a method bound to an instance
+``("b", func, mode, cls)``  a method bound to a receiver: an instance of
+                            exactly ``cls`` (mode ``"i"``), of ``cls`` or a
+                            subclass (``"s"``), or the class ``cls`` (``"c"``)
+``("k", key)``              a container (see `graph.containers`)
+``("km", key, method)``     a method of such a container
 ``("v", text)``             a constant string the analysis follows (a start
                             method name, see ``facts.TRACKED_CONSTANTS``)
 ``("x", path, alloc)``      a value from outside the project, named by its
@@ -18,25 +22,28 @@ the sets grow until nothing changes. Abstract values are tuples:
                             is the call site that created it, ``""`` if none
 ==========================  ==============================================
 
-Precision choices: a container literal is a value ``("k", key)`` whose
-elements are kept together (keys and indices are not told apart); ``self`` is
-one value standing for an instance of the method's class or of any subclass
-(so overrides are found, and a base class with many subclasses costs one
-value, not one per subclass); a function that returns a parameter unchanged
-returns, at each call, that call's own argument; a project decorator's result
-keeps the definition it decorates and its own wrappers, not every other
-definition it was applied to; a wrapper that forwards to the function it
-decorates is entered with that function, not through its forwarding call
-(`Program._find_forwarders`); unknown external calls do not call their
-arguments; a set that grows past ``_WIDEN`` values keeps only functions,
-methods and library values, in sorted order (widening), which bounds the work
-on large dynamic code bases. Attribute lookups on classes are memoised as
-units of their own.
+Precision choices: a container is a value ``("k", key)`` whose elements are
+kept slot by slot (constant keys and positions, see `graph.containers`);
+``self`` is the receivers a method is called on (`Hierarchy._bind_receiver`),
+or one value standing for an instance of the method's class or of any subclass
+where the receivers are not known (methods nothing in the project calls,
+methods of classes with a library base) or are many; a function that returns a
+parameter unchanged returns, at each call, that call's own argument; a project
+decorator's result keeps the definition it decorates and its own wrappers, not
+every other definition it was applied to; a wrapper that forwards to the
+function it decorates is entered with that function, and its forwarding call
+passes on only what the wrapper adds (`Decorators._find_forwarders`); unknown
+external calls do not call their arguments; an element of a value that is not
+a container is not that value; a set that grows past ``_WIDEN`` values keeps
+only functions, methods and library values, in sorted order (widening), which
+bounds the work on large dynamic code bases: it drops values, it never adds
+one. Attribute lookups on classes are memoised as units of their own.
 
 The analysis is built in layers, each a module: `state` (stores, widening),
-`hierarchy` (classes and attribute lookups), `evaluate` (expressions),
-`decorators`, `calls`, `annotations` (values for what nothing in the project
-sets), and this one, which runs the units to a fixed point.
+`hierarchy` (classes and attribute lookups), `containers` (slots),
+`evaluate` (expressions), `decorators`, `calls`, `annotations` (values for
+what nothing in the project sets), and this one, which runs the units to a
+fixed point; `why` reads back why an edge exists.
 """
 
 from __future__ import annotations
@@ -130,7 +137,7 @@ class Program(Annotations):
         self._bind_self()
         self._drain(rest)
         for _ in range(_MAX_ROUNDS):
-            if self._settle_decorators():
+            if self._settle_decorators() or self._seed_uncalled():
                 self._drain(())
                 continue
             if not self._update_bases():
@@ -192,17 +199,27 @@ class Program(Annotations):
         sc = facts["scopes"][i]
         if kind == ASSIGN:
             target, value = sc["assigns"][k]
-            self._assign(mod, i, target, self.eval(mod, i, value))
+            # A constant stored in a container is kept as a marker (`graph.containers`).
+            stored = self._stored if target[0] == "item" else self.eval
+            self._assign(mod, i, target, stored(mod, i, value))
         else:
             qualname = sc["qualname"]
             out: set[Value] = set()
             direct: set[Value] = set()
             returning = self._returning(mod, sc)
+            generator = None
             for n, r in enumerate(sc["returns"]):
+                if r[0] == "yield":
+                    # A call of a generator returns it: iterating it gives what it yields.
+                    generator = generator or self._container(qualname + "#yield", "gen")
+                    self._write(generator[1], "*", self._stored(mod, i, r[1]))
+                    continue
                 values = self.eval(mod, i, r)
                 out |= values
                 if n not in returning:
                     direct |= values
+            if generator is not None:  # what it returns ends the iteration
+                out, direct = {generator}, {generator}
             self._add_at(self.rets, qualname, out)
             if returning:
                 self._add_at(self.direct_rets, qualname, direct)
@@ -212,17 +229,59 @@ class Program(Annotations):
         # has the bases of both; comparing per definition would flip between them
         # and never reach a fixed point.
         new: dict[str, list[Value]] = {}
+        opened: set[str] = set()
         for mod, facts in self.modules.items():
             for i, sc in enumerate(facts["scopes"]):
                 if sc["kind"] == "class":
                     bases = new.setdefault(sc["qualname"], [])
                     for b in sc["bases"]:
-                        bases.extend(v for v in sorted(self.eval(mod, i, b)) if v not in bases)
-        changed = new != self.bases
+                        values = sorted(self.eval(mod, i, b))
+                        bases.extend(v for v in values if v not in bases)
+                        if not (
+                            any(v[0] == "c" or _inert_base(v) for v in values)
+                            if values
+                            else _inert_name(facts, b)
+                        ):
+                            opened.add(sc["qualname"])
+        changed = new != self.bases or opened != self._open_bases
         if changed:
             self._old_bases = self.bases
         self.bases = new
+        self._open_bases = opened
+        self._opened = None
         return changed
+
+
+# Library bases that call no method a subclass defines (other than special ones).
+_INERT_ROOTS = ("builtins.", "typing.", "typing_extensions.", "abc.", "collections.abc.", "enum.")
+
+
+def _inert_base(value: Value) -> bool:
+    return value[0] == "x" and value[1].startswith(_INERT_ROOTS) and "(" not in value[1]
+
+
+def _inert_name(facts: ModuleFacts, base: Expr) -> bool:
+    """Whether a base that names nothing the analysis tracks (``ABC`` from ``abc``,
+    a module outside the tracked roots) is imported from an inert library module."""
+    while base[0] == "item":  # `Generic[T]`
+        base = base[1]
+    attr = ""
+    if base[0] == "attr" and base[1][0] == "name":
+        base, attr = base[1], base[2]
+    if base[0] != "name":
+        return False
+    for target, value in facts["scopes"][0]["assigns"]:
+        if target == base:
+            if value[0] == "from":
+                path = f"{value[1]}.{value[2]}"
+            elif value[0] == "module":
+                path = value[1]
+            else:
+                continue
+            path = f"{path}.{attr}" if attr else path
+            if (path + ".").startswith(_INERT_ROOTS):
+                return True
+    return False
 
 
 def _last_call(expr: Expr, calls: list[CallSite]) -> int:

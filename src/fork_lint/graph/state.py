@@ -90,8 +90,12 @@ class ProgramState:
         self._returned: dict[int, dict[int, str]] = {}
         # default values of parameters, (function, parameter) -> values
         self.defaults: dict[tuple[str, str], set[Value]] = Store(self)
-        # elements of each container literal
-        self.items: dict[str, set[Value]] = Store(self)
+        # what containers hold, slot by slot, and their slots (`graph.containers`)
+        self.items: dict[tuple[str, str], set[Value]] = Store(self)
+        self.slots: dict[str, set[Value]] = Store(self)
+        self.kinds: dict[str, str] = {}
+        # what callers pass into each `**kwargs` container, slot by slot
+        self.passed_in: dict[tuple[str, str], set[Value]] = {}
         # memoised lookups of (class, attribute, mode), see `LookupKey`
         self.lookups: dict[LookupKey, set[Value]] = Store(self)
         self._fresh: set[LookupKey] = set()
@@ -109,6 +113,11 @@ class ProgramState:
         # call site -> project functions / modules it invokes (its call edges)
         self.edges: dict[SiteRef, set[str]] = defaultdict(set)
         self.bases: dict[str, list[Value]] = {}
+        # classes with a base whose code may call their methods (see `_open`)
+        self._open_bases: set[str] = set()
+        self._opened: set[str] | None = None  # classes with an open base in their MRO
+        self._namespaces: dict[str, frozenset[str]] = {}
+        self._bound: set[Value] = set()  # bound methods whose receiver `self` holds
         self._mro: dict[str, list[Value]] = {}
         self._subclasses: dict[str, set[str]] = {}
         self._tails: dict[str, list[list[Value]]] = {}
@@ -118,10 +127,13 @@ class ProgramState:
         self._entered: dict[tuple[SiteRef, str], tuple[int | None, ...]] = {}
         self._changed = False
         self.rounds = 0
-        # Forwarding wrappers (see `_find_forwarders`): decorator -> its wrappers;
+        # Forwarding wrappers (see `_find_forwarders`): decorator -> its wrappers
+        # (the values to call: functions, or a class's bound `__call__`), and the
+        # units of its forwarding calls;
         # forwarding call site -> its decorator; decorated definition -> the
         # wrappers around it; decorators whose wrappers may hold something else.
-        self._forwarders: dict[str, frozenset[str]] = {}
+        self._forwarders: dict[str, frozenset[Value]] = {}
+        self._forwarding_units: dict[str, list[Unit]] = {}
         self._forwarded: dict[str, str] = {}  # decorator -> the parameter forwarded to
         self.forwarding: dict[SiteRef, str] = {}
         self.wrappers: dict[str, set[Value]] = Store(self)
@@ -133,7 +145,7 @@ class ProgramState:
         millions of small objects are walked once more before they are freed."""
         for store in (
             self.vars, self.fields, self.results, self.rets, self.direct_rets, self.items,
-            self.lookups, self.wrappers, self.defaults,
+            self.slots, self.lookups, self.wrappers, self.defaults,
         ):  # fmt: skip
             if isinstance(store, Store):
                 store.program = RELEASED
@@ -168,10 +180,12 @@ class ProgramState:
 
     # -- scope helpers ----------------------------------------------------
     def scope(self, qualname: str) -> Scope | None:
+        """The scope of a function or class; of its last definition when there are
+        several (`typing.overload` stubs come before the implementation)."""
         refs = self.scopes.get(qualname)
         if not refs:
             return None
-        mod, i = refs[0]
+        mod, i = refs[-1]
         return self.modules[mod]["scopes"][i]
 
     def site(self, ref: SiteRef) -> CallSite:

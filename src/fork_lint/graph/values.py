@@ -8,12 +8,15 @@ Abstract values are tuples:
 ``("c", qualname)``         a class of the project
 ``("i", qualname)``         an instance of a project class
 ``("s", qualname)``         ``self``: an instance of the class or of any subclass
-``("b", func)``             a method bound to an instance
-``("k", key)``              a container (literal or comprehension) and its elements
+``("b", func, mode, cls)``  a method bound to a receiver: an instance of
+                            exactly ``cls`` (mode ``"i"``), of ``cls`` or a
+                            subclass (``"s"``), or the class ``cls`` (``"c"``)
+``("k", key)``              a container (see `fork_lint.graph.containers`)
 ``("km", key, method)``     a method of such a container
 ``("sup", cls)``            ``super()`` inside class ``cls``
 ``("v", text)``             a constant string the analysis follows (a start
                             method name, see ``facts.TRACKED_CONSTANTS``)
+``("const", text)``         in a container slot: a constant stored there
 ``("x", path, alloc)``      a value from outside the project, named by its
                             import path (see ``fork_lint.catalog``); ``alloc``
                             is the call site that created it, ``""`` if none
@@ -60,8 +63,9 @@ LookupKey = tuple[str, str, str]
 # Waves run in sorted order: statements in source order, then lookups.
 STATEMENT, LOOKUP = "a", "l"
 CALL, ASSIGN, RETURN = 0, 1, 2
-# Positional argument values (with whether each is `*args`), keyword argument values.
-Args = tuple[list[tuple[bool, set[Value]]], list[tuple[str, set[Value]]]]
+# Positional argument values (with whether each is `*args`), keyword argument values
+# (key None: a `**mapping`; a constant keyword value is a marker `("const", repr)`).
+Args = tuple[list[tuple[bool, set[Value]]], list[tuple[str | None, set[Value]]]]
 INSTANCES = frozenset(("i", "s"))
 
 

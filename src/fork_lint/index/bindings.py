@@ -8,8 +8,8 @@ import ast
 from fork_lint.index.annotations import annotation_types
 from fork_lint.index.expressions import Expressions
 from fork_lint.index.facts import TRACKED_CONSTANTS, Expr
-from fork_lint.index.syntax import dotted, names_fork
-from fork_lint.index.versions import Flow
+from fork_lint.index.syntax import dotted, key_slot, names_fork
+from fork_lint.index.walker import Flow
 
 __all__ = ["Bindings"]
 
@@ -44,8 +44,9 @@ class Bindings(Expressions):
             sc["assigns"].append((("attr", self.expr(target.value), target.attr), value))
         elif isinstance(target, ast.Subscript):
             base = self.expr(target.value)
-            self.expr(target.slice)
-            sc["assigns"].append((("item", base), value))
+            key = self.expr(target.slice)
+            slot = "~" if isinstance(target.slice, ast.Slice) else key_slot(key)
+            sc["assigns"].append((("item", base, slot), value))
             if (
                 isinstance(target.value, ast.Name)
                 and isinstance(target.slice, ast.Constant)
@@ -56,15 +57,20 @@ class Bindings(Expressions):
         elif isinstance(target, (ast.Tuple, ast.List)):
             if self._unpack(target.elts, value, value_node):
                 return
+            star = next(
+                (i for i, elt in enumerate(target.elts) if isinstance(elt, ast.Starred)),
+                len(target.elts),
+            )
             for i, elt in enumerate(target.elts):
                 sub_node = None
                 if i == 0 and isinstance(value_node, ast.Call):
                     sub_node = value_node  # `pid, fd = pty.fork()`
+                # The i-th element up to a starred target, which gets a list of them.
+                element = ("item", value, i) if i < star else ("item", value)
+                if i == star:
+                    element = self._coll((("item", value),), ("",))
                 self._assign(
-                    elt,
-                    ("item", value),
-                    sub_node if isinstance(elt, ast.Name) else None,
-                    scoped=scoped,
+                    elt, element, sub_node if isinstance(elt, ast.Name) else None, scoped=scoped
                 )
         elif isinstance(target, ast.Starred):
             self._assign(target.value, value, None, scoped=scoped)

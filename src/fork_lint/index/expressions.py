@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import ast
 
-from fork_lint.index.facts import TRACKED_CONSTANTS, UNKNOWN, Expr
+from fork_lint.index.facts import TRACKED_CONSTANTS, UNKNOWN, Expr, slot_of
 from fork_lint.index.syntax import (
     CONST_TYPES,
-    CONTAINER_ADD,
     JOIN_METHODS,
     MAX_EXPR_DEPTH,
     callee_text,
+    key_slot,
     kw_false,
     own_super,
+    sequence_slots,
+    slice_bounds,
 )
 from fork_lint.index.versions import Versions, expr_key, target_names
 
 __all__ = ["Expressions"]
+
+_KINDS: dict[type, str] = {ast.Tuple: "tuple", ast.List: "list", ast.Set: "set"}
 
 
 class Expressions(Versions):
@@ -52,10 +56,15 @@ class Expressions(Versions):
             return UNKNOWN
         if type(node) is ast.Subscript:
             base = self._inner(node.value)
-            self.expr(node.slice)
-            return ("item", base)
+            key = self.expr(node.slice)
+            if type(node.slice) is ast.Slice:
+                self.containers += 1
+                return ("slice", base, self.containers, *slice_bounds(node.slice))
+            return ("item", base, key_slot(key))
         if type(node) is ast.Tuple or type(node) is ast.List or type(node) is ast.Set:
-            return self._coll(tuple(self._inner(e) for e in node.elts))
+            kind = _KINDS[type(node)]
+            parts = tuple(self._inner(e) for e in node.elts)
+            return self._coll(parts, sequence_slots(node.elts, kind), kind)
         if type(node) is ast.BoolOp:
             return ("union", tuple(self._inner(v) for v in node.values))
         if type(node) is ast.BinOp:
@@ -64,10 +73,20 @@ class Expressions(Versions):
             self.expr(node.operand)
             return UNKNOWN
         if type(node) is ast.Dict:
-            for k in node.keys:
-                if k is not None:
-                    self.expr(k)
-            return self._coll(tuple(self._inner(v) for v in node.values))
+            values: list[Expr] = []
+            slots: list[str] = []
+            for k, v in zip(node.keys, node.values, strict=True):
+                dict_key = self.expr(k) if k is not None else None
+                values.append(self._inner(v))
+                if dict_key is None:
+                    slots.append("**")  # `{**other}`
+                elif dict_key[0] == "const":
+                    slots.append(slot_of(dict_key[1]))
+                else:
+                    slots.append("")
+                    values.append(dict_key)  # a key that may be a function: `{f: 1}`
+                    slots.append("k")
+            return self._coll(tuple(values), tuple(slots), "dict")
         if type(node) is ast.JoinedStr:
             for v in node.values:
                 self.expr(v)
@@ -93,7 +112,7 @@ class Expressions(Versions):
             if node.value is not None:
                 value = self.expr(node.value)
                 self.cur.scope["returns"].append(
-                    ("item", value) if isinstance(node, ast.YieldFrom) else value
+                    ("yield", ("item", value) if isinstance(node, ast.YieldFrom) else value)
                 )
             return UNKNOWN
         for child in ast.iter_child_nodes(node):  # FormattedValue, Slice, later additions
@@ -142,16 +161,13 @@ class Expressions(Versions):
         recv = expr_key(func[1]) if isinstance(func_node, ast.Attribute) else ""
         site = self._site(func, args, kwargs, node, "call", callee_text(func_node), recv, via)
         st = self.cur
-        if isinstance(func_node, ast.Attribute):
-            method = func_node.attr
-            if method in JOIN_METHODS and recv:
-                if not (method == "shutdown" and kw_false(node, "wait")):
-                    st.scope["joins"].append((recv, st.order - 1))
-            elif method in CONTAINER_ADD and node.args:
-                target = func_node.value
-                if isinstance(target, (ast.Name, ast.Attribute)):
-                    for a in args:
-                        st.scope["assigns"].append((("item", self.expr(target)), a))
+        if (
+            isinstance(func_node, ast.Attribute)
+            and func_node.attr in JOIN_METHODS
+            and recv
+            and not (func_node.attr == "shutdown" and kw_false(node, "wait"))
+        ):
+            st.scope["joins"].append((recv, st.order - 1))
         return ("call", site)
 
     def _lambda(self, node: ast.Lambda) -> Expr:
@@ -205,9 +221,10 @@ class Expressions(Versions):
                 for cond in gen.ifs:
                     self.expr(cond)
             if isinstance(node, ast.DictComp):
-                self.expr(node.key)
-                return self._coll((self.expr(node.value),))
-            return self._coll((self.expr(node.elt),))
+                key = self.expr(node.key)
+                return self._coll((self.expr(node.value), key), ("", "k"), "dict")
+            kind = "set" if isinstance(node, ast.SetComp) else "list"
+            return self._coll((self.expr(node.elt),), ("",), kind)
 
         self._enter_loop()
         result = body()

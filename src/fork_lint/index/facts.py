@@ -16,8 +16,20 @@ Expressions are nested tuples whose first element is a tag:
 ``("class", qn)``    a class defined in this module
 ``("module", m)``    a module, by absolute dotted name (imports)
 ``("from", m, n)``   name ``n`` imported from module ``m``
-``("coll", es, n)``  the ``n``-th container literal or comprehension; its elements
-``("item", e)``      an element of container ``e`` (subscript, iteration)
+``("coll", es, n, keys, kind)``
+                     the ``n``-th container literal or comprehension: its elements,
+                     the slot of each (`slot_of` a constant key or index; ``""`` not
+                     known; ``"**"`` a dict merged in; ``"k"`` a key that is not a
+                     constant) and its kind (``list``, ``tuple``, ``set``, ``dict``)
+``("item", e)``      an element iteration gives of ``e`` (a dict's keys)
+``("item", e, k)``   ``e[k]``: ``k`` a slot (``""`` not known; ``"~"`` a slice), an
+                     expression (a key that is not a constant), or an ``int``: the
+                     ``k``-th element unpacking gives
+``("slice", e, n, i, j)``
+                     ``e[i:j]``: the ``n``-th container, holding ``e``'s elements;
+                     ``i``, ``j`` the constant bounds (``j`` -1: open; both -1:
+                     not known)
+``("yield", e)``     in ``returns``: a value a generator yields
 ``("union", es)``    any of ``es`` (conditional expressions, ``or``)
 ``("super", c)``     ``super()`` inside class ``c``
 ``("unknown",)``     anything else
@@ -108,7 +120,7 @@ class Scope(TypedDict):
 
 
 # Substrings one of which every built-in fork sink is spelled with somewhere in
-# the project (`project.may_hold_sink`): a project without any needs no call graph.
+# the project (`index.source.may_hold_sink`): a project without any needs no call graph.
 # The process words name sinks of `PROCESS_ROOTS` only, so they count only in a
 # project that mentions one of those modules: "Manager" and "Pool" are common words
 # (Django's managers, urllib3's PoolManager, ThreadPoolExecutor).
@@ -132,6 +144,9 @@ class _OptionalFacts(TypedDict, total=False):
     traceback: str
     # (shape, positions) digests (`cache.fact_digests`), set by the extractor.
     digests: tuple[bytes, bytes]
+    # Line -> character columns (start, end) of the first noqa comment naming
+    # codes on it (`index.noqa.parse_noqa`), where FRK100 reports.
+    noqa_cols: dict[str, tuple[int, int]]
 
 
 class ModuleFacts(_OptionalFacts):
@@ -143,3 +158,19 @@ class ModuleFacts(_OptionalFacts):
     star_imports: list[str]
     noqa: dict[str, list[str] | None]  # line (as str, for JSON) -> codes, None = bare noqa
     error: tuple[str, str, int, int] | None  # (code, message, line, col) if not analysable
+
+
+def slot_of(value: object) -> str:
+    """The slot of a constant key or index: equal keys share one (``1``, ``1.0`` and
+    ``True`` are one dict key), different types of equal text do not (``1``, ``"1"``)."""
+    if isinstance(value, bool):
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int):
+        return f"i:{value}"
+    if isinstance(value, str):
+        return f"s:{value}"
+    if value is None:
+        return "n:"
+    return f"f:{value!r}"

@@ -6,10 +6,11 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from fork_lint.index.facts import Expr, slot_of
+
 EXITS = frozenset(("sys.exit", "os._exit", "exit", "quit", "os.abort"))
 FORK_NAMES = ("fork", "forkpty")
 JOIN_METHODS = frozenset(("join", "shutdown", "terminate", "stop"))
-CONTAINER_ADD = frozenset(("append", "add", "extend", "insert", "appendleft", "update"))
 CONST_TYPES = (str, int, float, bool, type(None))
 # Operands nested deeper than this inside one expression have an unknown value
 # (`Expressions._inner`): the facts of `1 + 1 + ...` with 1,500 terms, which `ast`
@@ -130,3 +131,41 @@ def pattern_names(pattern: Any) -> list[str]:
             if isinstance(value, str):
                 names.append(value)
     return names
+
+
+def key_slot(key: Expr) -> str | Expr:
+    """The slot a subscript reads or writes: of a constant key, or the key's own
+    expression (a dict key that may be a function); ``""`` when nothing is known."""
+    if key[0] == "const":
+        return slot_of(key[1])
+    return key if key[0] in ("name", "attr", "call") else ""
+
+
+def sequence_slots(elements: list[ast.expr], kind: str) -> tuple[str, ...]:
+    """The slots of a literal's elements: positions up to the first ``*x``; a set's
+    elements have none."""
+    out: list[str] = []
+    known = kind != "set"
+    for i, e in enumerate(elements):
+        known = known and not isinstance(e, ast.Starred)
+        out.append(f"i:{i}" if known else "")
+    return tuple(out)
+
+
+def slice_bounds(node: ast.Slice) -> tuple[int, int]:
+    """``[i:j]`` with constant ``0 <= i`` (and ``j``, or none) and no step: (i, j),
+    ``j`` -1 when open; (-1, -1) when the positions cannot be told."""
+    lower, upper = node.lower, node.upper
+    if node.step is not None:
+        return (-1, -1)
+    start = 0 if lower is None else _index(lower)
+    stop = -1 if upper is None else _index(upper)
+    if start < 0 or (upper is not None and stop < 0):
+        return (-1, -1)
+    return (start, stop)
+
+
+def _index(node: ast.expr) -> int:
+    if isinstance(node, ast.Constant) and type(node.value) is int and node.value >= 0:
+        return node.value
+    return -1

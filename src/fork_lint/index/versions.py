@@ -32,61 +32,9 @@ import ast
 from collections.abc import Iterable
 
 from fork_lint.index.facts import Expr
-from fork_lint.index.walker import ScopeState, Walker
+from fork_lint.index.walker import Env, Flow, Loop, Reaching, ScopeState, State, Walker
 
 __all__ = ["Flow", "Loop", "Versions", "bound_names", "expr_key", "target_names", "widen"]
-
-# What reaches a name: one version, or several not yet merged by one of their own.
-Reaching = str | frozenset[str]
-Env = dict[str, Reaching]
-State = tuple[Env, bool]  # (versions, dead)
-
-
-class Loop:
-    """A loop being walked: its head's versions and the states that reach them."""
-
-    __slots__ = ("breaks", "continues", "dead", "heads", "late", "pre")
-
-    def __init__(self, pre: Env, dead: bool) -> None:
-        self.pre = pre  # the versions on entry
-        self.dead = dead
-        self.heads: dict[str, str] = {}  # name -> its version at the loop head
-        self.breaks: list[State] = []
-        self.continues: list[State] = []
-        self.late: set[str] = set()  # bound in the loop, but not found by the scan
-
-
-class Flow:
-    """The versions of one function's locals while its body is walked."""
-
-    __slots__ = (
-        "consts", "counts", "dead", "declared", "defs", "env", "generator", "hook", "lazy",
-        "lazy_bound", "logs", "loops", "nest", "open", "ops", "passes", "phis", "returned",
-        "wanted",
-    )  # fmt: skip
-
-    def __init__(self, params: Iterable[str]) -> None:
-        self.env: Env = {p: p for p in params}
-        self.dead = False  # no path reaches the statement being walked
-        self.counts: dict[str, int] = {}
-        self.defs: dict[str, list[str]] = {}  # name -> the versions its bindings made
-        # Versions bound to a constant (`t = None`): they hold no value a merge needs.
-        self.consts: set[str] = set()
-        self.phis: dict[frozenset[str], str] = {}  # merged versions -> their version
-        self.ops: dict[str, frozenset[str]] = {}  # a merging version -> what it merges
-        # Loop-head versions not yet written: their operands, None while the loop is open.
-        self.open: dict[str, frozenset[str] | None] = {}
-        self.wanted: set[str] = set()  # loop-head versions read while the loop is open
-        self.loops: list[Loop] = []
-        self.logs: list[list[tuple[str, str]]] = []  # bindings inside `try` bodies
-        self.declared: set[str] = set()  # global and nonlocal
-        self.returned = False  # a reachable `return` (or the end of the body) was seen
-        self.generator = False
-        self.hook = False  # raises NotImplementedError, or is an abstract method
-        self.nest = 0  # blocks the walk is in (1: the function's own body)
-        self.lazy = 0  # generator expressions the walk is in (past their first `in`)
-        self.lazy_bound: set[str] = set()  # their own targets
-        self.passes: list[int] = []
 
 
 def bound_names(body: list[ast.stmt], out: set[str]) -> set[str]:

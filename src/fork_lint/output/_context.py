@@ -47,9 +47,12 @@ class RenderContext:
     unsafe_hidden: int = 0  # unsafe fixes available but not enabled
     unsafe_fixes: bool = False  # `--unsafe-fixes`: unsafe fixes are marked `[*]` too
     show_fixes: bool = True  # `full` shows the diff of each fix under its `help:` line
+    why: bool = False  # `full` says why each witness step calls the next (`--explain-path`)
     # With `--diff-base`: 0 the finding's span changed, 1 a witness step changed, 2 neither.
     # Formats whose consumer shows only the first few findings (`github`) put low ranks first.
     rank: Callable[[Finding], int] | None = None
+    # Files analysed beyond the paths given (the rest of their projects), for `summary`.
+    beyond: int = 0
 
 
 def cached_reader(read: Callable[[str], list[str] | None]) -> Callable[[str], list[str] | None]:

@@ -25,7 +25,9 @@ def render_full(findings: Sequence[Finding], ctx: RenderContext) -> str:
     style = Style(ctx.color)
     blocks = [
         "\n".join(
-            _finding_lines(f, read, style, show_fixes=ctx.show_fixes, unsafe=ctx.unsafe_fixes)
+            _finding_lines(
+                f, read, style, show_fixes=ctx.show_fixes, unsafe=ctx.unsafe_fixes, why=ctx.why
+            )
         )
         + "\n"
         for f in sort_findings(findings)
@@ -34,18 +36,24 @@ def render_full(findings: Sequence[Finding], ctx: RenderContext) -> str:
 
 
 def _finding_lines(
-    finding: Finding, read: ReadLines, style: Style, *, show_fixes: bool, unsafe: bool
+    finding: Finding,
+    read: ReadLines,
+    style: Style,
+    *,
+    show_fixes: bool,
+    unsafe: bool,
+    why: bool = False,
 ) -> list[str]:
     out = [header(finding, style, unsafe=unsafe)]
     out += frame(read(finding.path), finding.location.span, style, label=finding.code)
     if finding.witness is not None:
-        out += _witness_lines(finding.witness, read, style)
+        out += _witness_lines(finding.witness, read, style, why=why)
     if finding.fix is not None:
         out += _fix_lines(finding.fix, finding.path, read, style, show_fixes=show_fixes)
     return out
 
 
-def _witness_lines(witness: Witness, read: ReadLines, style: Style) -> list[str]:
+def _witness_lines(witness: Witness, read: ReadLines, style: Style, *, why: bool) -> list[str]:
     out: list[str] = []
     if witness.thread_path:
         start = witness.thread_start
@@ -56,8 +64,11 @@ def _witness_lines(witness: Witness, read: ReadLines, style: Style) -> list[str]
         out += frame(read(start.path), start.span, style, first_line_only=True)
     out.append(f"{style.bold('witness')}: {witness.reason}")
     out.append(f"  starting from `{witness.anchor}`:")
-    out += [_hop_line("thread", hop, style) for hop in witness.thread_path]
-    out += [_hop_line("fork", hop, style) for hop in witness.fork_path]
+    for kind, path in (("thread", witness.thread_path), ("fork", witness.fork_path)):
+        for hop in path:
+            out.append(_hop_line(kind, hop, style))
+            if why and hop.why:
+                out.append(f"            {style.gutter('why:')} {hop.why}")
     return out
 
 

@@ -1,0 +1,148 @@
+"""Why a call edge exists: the reason a witness gives for each of its hops.
+
+The solver adds an edge when a value that can be called flows to a call site; the
+reason is read back, after solving, from the site's callee expression and what it
+holds (computed for the few hops of a witness only, so solving keeps no record).
+"""
+
+from __future__ import annotations
+
+from fork_lint.graph.solver import Program, SiteRef, Value
+from fork_lint.graph.values import INSTANCES
+
+__all__ = ["edge_reason"]
+
+_RECEIVERS = {
+    "i": "an instance of `{}`",
+    "s": "an instance of `{}` or of a subclass",
+    "c": "the class `{}`",
+}
+
+
+def edge_reason(program: Program, ref: SiteRef, callee: str) -> str:
+    """Why call site ``ref`` calls ``callee`` (a project function or module), in a
+    few words; empty when the edge is not one the solver made."""
+    if callee not in program.edges.get(ref, ()):
+        return ""
+    if callee in program.modules:
+        return "importing runs the module"
+    site = program.site(ref)
+    values = program.callees.get(ref, set())
+    if site["kind"] in ("iter", "aiter"):
+        return f"iterating calls `{callee.rpartition('.')[2]}` of the iterated object"
+    for v in sorted(values):
+        if v[0] in ("f", "b") and any(w[1] == callee for w in program.wrappers.get(v[1], ())):
+            return f"`{v[1]}` is decorated: calling it runs the decorator's wrapper"
+    for v in sorted(values):
+        if v[0] == "c" and _constructs(program, v[1], callee):
+            return f"constructing `{v[1]}` runs its `__init__`"
+    direct = [v for v in values if v[0] in ("f", "b") and v[1] == callee]
+    if not direct:
+        libraries = sorted(v[1] for v in values if v[0] == "x")
+        if libraries:
+            return f"`{libraries[0]}` calls it back (passed as an argument)"
+        instances = sorted(v[1] for v in values if v[0] in INSTANCES)
+        if instances:
+            return f"calling an instance of `{instances[0]}` runs its `__call__`"
+        return ""
+    how = _through(program, ref, site["func"], min(direct), direct)
+    if site["kind"] == "decorator":
+        return f"applies the decorator{': ' + how if how else ''}"
+    return how
+
+
+def _constructs(program: Program, cls: str, callee: str) -> bool:
+    return any(
+        v[0] == "b" and v[1] == callee
+        for v in program.getattr(("i", cls), callee.rpartition(".")[2])
+    )
+
+
+def _through(
+    program: Program, ref: SiteRef, func: tuple[object, ...], value: Value, same: list[Value]
+) -> str:
+    """How the callee expression ``func`` comes to hold ``value`` (``same``: the
+    values of that function it holds, bound to their receivers)."""
+    tag = func[0]
+    if tag == "name":
+        return _named(program, ref, str(func[1]), value)
+    if tag == "attr":
+        attr, base = str(func[2]), func[1]
+        assert isinstance(base, tuple)
+        if base[0] == "super":
+            return f"`super()` in `{base[1]}` finds `{attr}` after it in the MRO"
+        if value[0] == "b" and len(value) == 4:
+            return f"method `{attr}` in the MRO of the receiver, {_receivers(same)}"
+        site = program.site(ref)
+        kinds = {v[0] for v in program.eval(ref[0], site["scope"], base)}
+        if "m" in kinds:
+            return f"attribute `{attr}` of a module"
+        if "c" in kinds:
+            return f"attribute `{attr}` of a class"
+        return f"attribute `{attr}` of the object (assigned to it)"
+    if tag == "call":
+        calls = program.modules[ref[0]]["calls"]
+        return f"the value `{calls[int(str(func[1]))]['text']}()` returns"
+    if tag in ("item", "star"):
+        return "an element of a container"
+    return ""
+
+
+def _named(program: Program, ref: SiteRef, version: str, value: Value) -> str:
+    site = program.site(ref)
+    key = program._var_key(ref[0], site["scope"], version)
+    name = version.partition("@")[0]  # a local's version (`t@2`) is the name `t`
+    if key is None:
+        return f"`{name}` is imported with `*`"
+    owner, _ = key
+    sc = program.scope(owner)
+    params = (*sc["params"], *sc["kwonly"], sc["vararg"], sc["kwarg"]) if sc else ()
+    if sc is not None and sc["kind"] in ("function", "lambda") and version in params:
+        passed = _passing_site(program, owner, value)
+        return f"`{name}` is a parameter of `{owner}`: {passed or 'a caller passes it'}"
+    if owner in program.modules:
+        mod, scope = owner, program.modules[owner]["scopes"][0]
+    elif sc is not None:
+        mod, scope = program.scopes[owner][0][0], sc
+    else:
+        return ""
+    for target, assigned in scope["assigns"]:
+        if target != ("name", version):
+            continue
+        if assigned[0] in ("func", "class") and assigned[1] == value[1]:
+            return f"`{name}` is defined here"
+        if assigned[0] == "from":
+            return f"`{name}` is imported from `{assigned[1]}`"
+        if assigned[0] == "call":
+            made = program.site((mod, assigned[1]))
+            if made["kind"] == "decorator":
+                return f"`{name}` is defined here (decorated)"
+            return f"`{name}` holds the value `{made['text']}()` returns"
+    return f"`{name}` is assigned it"
+
+
+def _passing_site(program: Program, func: str, value: Value) -> str:
+    """A call of ``func`` that passes ``value`` as an argument, as ``passed at
+    path:line (`text()`)``; empty when none does directly."""
+    callers: dict[str, list[SiteRef]] | None = getattr(program, "_why_callers", None)
+    if callers is None:
+        callers = {}
+        for ref, targets in program.edges.items():
+            for target in targets:
+                callers.setdefault(target, []).append(ref)
+        program._why_callers = callers  # type: ignore[attr-defined]
+    for ref in sorted(callers.get(func, ())):
+        site = program.site(ref)
+        exprs = [*site["args"], *(e for _, e in site["kwargs"])]
+        if any(value in program.eval(ref[0], site["scope"], e) for e in exprs):
+            path = program.modules[ref[0]]["path"]
+            return f"passed at {path}:{site['span'][0]} (`{site['text']}()`)"
+    return ""
+
+
+def _receivers(methods: list[Value]) -> str:
+    """The receivers bound methods are called on, in words: the first three."""
+    said = sorted({_RECEIVERS.get(m[2], "`{}`").format(m[3]) for m in methods if len(m) == 4})
+    if len(said) > 3:
+        return ", ".join(said[:3]) + f" (or {len(said) - 3} more)"
+    return " or ".join(said)
