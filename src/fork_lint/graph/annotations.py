@@ -25,6 +25,8 @@ from fork_lint.index.facts import Expr
 
 __all__ = ["Annotations"]
 
+_Store = dict[Any, set[Value]]
+
 # Roots of library paths whose classes are no object a sink or source is made of
 # (`typing.Any`, `builtins.object`, `collections.abc.Iterator`).
 _NO_INSTANCE = frozenset(
@@ -43,7 +45,7 @@ class Annotations(Calls):
             for i, sc in enumerate(facts["scopes"]):
                 for target, types in sc["annotations"]:
                     values: set[Value] | None = None
-                    for store, key in self._annotated(mod, i, target):
+                    for label, store, key in self._annotated(mod, i, target):
                         if dict.get(store, key):
                             continue  # known: the annotation adds nothing
                         if values is None:
@@ -53,28 +55,29 @@ class Annotations(Calls):
                         self._add(store[key], values)
                         if store is self.rets:  # the same without returned parameters
                             self._add(self.direct_rets[key], values)
+                        self.annotated[(label, key)] = (frozenset(values), _text(types))
                         seeded = True
         return seeded
 
-    def _annotated(self, mod: str, i: int, target: Expr) -> list[tuple[dict[Any, set[Value]], Any]]:
-        """The stores and keys an annotation's target names."""
+    def _annotated(self, mod: str, i: int, target: Expr) -> list[tuple[str, _Store, Any]]:
+        """The stores (named as in `annotated`) and keys an annotation's target names."""
         tag = target[0]
         if tag == "param":
             if target[1] not in self.scopes:
                 return []
-            return [(self.vars, (target[1], target[2]))]
+            return [("vars", self.vars, (target[1], target[2]))]
         if tag == "return":
             if target[1] not in self.scopes:
                 return []
-            return [(self.rets, target[1])]
+            return [("rets", self.rets, target[1])]
         if tag == "name":
             key = self._var_key(mod, i, target[1])
-            return [] if key is None else [(self.vars, key)]
+            return [] if key is None else [("vars", self.vars, key)]
         if tag == "attr":
-            out: list[tuple[dict[Any, set[Value]], Any]] = []
+            out: list[tuple[str, _Store, Any]] = []
             for base in sorted(self.eval(mod, i, target[1])):
                 if base[0] in INSTANCES:
-                    out.append((self.fields, (base[1], target[2])))
+                    out.append(("fields", self.fields, (base[1], target[2])))
             return out
         return []
 
@@ -93,3 +96,16 @@ class Annotations(Calls):
                 ):
                     out |= self._ext(f"{v[1]}()", "")
         return out
+
+
+def _text(types: tuple[Expr, ...]) -> str:
+    """The classes an annotation names, as written (``redis.Redis | Worker``)."""
+    return " | ".join(_dotted(t) for t in types)
+
+
+def _dotted(expr: Expr) -> str:
+    if expr[0] == "name":
+        return str(expr[1]).partition("@")[0]  # a local's version: `T@1` is `T`
+    if expr[0] == "attr":
+        return f"{_dotted(expr[1])}.{expr[2]}"
+    return "?"
