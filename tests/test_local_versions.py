@@ -55,13 +55,18 @@ def test_a_rebinding_does_not_reach_earlier_uses() -> None:
     ) == {4: {"one"}, 6: {"two"}}
 
 
-def test_module_and_class_names_stay_whole() -> None:
-    # Read from anywhere (other modules, methods): one name each, as before.
+def test_module_names_rebound_in_the_module_block() -> None:
+    # Module code reads the binding before it; functions (and other modules) read
+    # the name at any time: every version. Class bodies stay whole.
     calls = _calls(
         """
         g = one
         g()
         g = two
+        g()
+
+        def later():
+            g()
 
         class C:
             h = one
@@ -69,7 +74,52 @@ def test_module_and_class_names_stay_whole() -> None:
             h = two
         """
     )
-    assert calls == {3: {"one", "two"}, 8: {"one", "two"}}
+    assert calls == {3: {"one"}, 5: {"two"}, 8: {"one", "two"}, 12: {"one", "two"}}
+
+
+def test_module_names_bound_otherwise_stay_whole() -> None:
+    # In a branch, by `global` in a function, in a comprehension or by `:=`:
+    # each read holds every binding.
+    calls = _calls(
+        """
+        a = one
+        if cond:
+            a = two
+        a()
+        b = one
+        b = one
+        b()
+        def rebind():
+            global b
+            b = two
+        c = one
+        c = one
+        [c for c in (two,)]
+        c()
+        d = one
+        d = one
+        (d := two)
+        d()
+        """
+    )
+    assert calls == {5: {"one", "two"}, 8: {"one", "two"}, 15: {"one", "two"}, 19: {"one", "two"}}
+
+
+def test_rebinding_at_module_level() -> None:
+    # `f = deco(f)` hands `deco` the function, not also what `deco` returns, and
+    # `f()` after it calls only that.
+    calls = _calls(
+        """
+        def deco(fn):
+            fn()
+            return two
+        def f():
+            one()
+        f = deco(f)
+        f()
+        """
+    )
+    assert calls == {3: {"f"}, 6: {"one"}, 7: {"deco"}, 8: {"two"}}
 
 
 def test_merges_at_if_loop_and_try() -> None:

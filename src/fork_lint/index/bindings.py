@@ -33,8 +33,10 @@ class Bindings(Expressions):
                 dict_keys = self._dict_literal(value_node)
             if dict_keys is not None:  # read before the name is bound: `kw = dict(kw=kw)`
                 st.dicts[name] = dict_keys
-            if st.flow is None:
+            if st.flow is None and st.top is None:
                 sc["locals"].append(name)  # self._define, inlined: the most common case
+            elif st.flow is None:
+                name = self._define(name, scoped=scoped)
             else:
                 name = self._define(name, scoped=scoped)
                 if value[0] == "const" and value[1] not in TRACKED_CONSTANTS:
@@ -108,11 +110,14 @@ class Bindings(Expressions):
     def _target_key(self, node: ast.expr) -> str:
         """The key (`CallSite.recv`) of a name or attribute chain just bound."""
         if type(node) is ast.Name:
-            flow = self.cur.flow
+            st = self.cur
+            flow = st.flow
             if flow is not None:
                 version = flow.env.get(node.id)
                 if isinstance(version, str):
                     return version
+            elif st.top is not None:
+                return st.top.env.get(node.id) or node.id
             return node.id
         if type(node) is ast.Attribute:
             base = self._target_key(node.value)

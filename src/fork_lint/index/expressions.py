@@ -33,6 +33,9 @@ class Expressions(Versions):
             st = self.cur
             flow = st.flow
             if flow is None:
+                top = st.top
+                if top is not None:
+                    return ("name", top.env.get(node.id) or node.id)
                 reads = st.reads
                 if reads is not None:
                     reads.add(node.id)
@@ -100,6 +103,9 @@ class Expressions(Versions):
             return ("union", (self._inner(node.body), self._inner(node.orelse)))
         if type(node) is ast.NamedExpr:
             value = self.expr(node.value)
+            top = self.cur.top
+            if top is not None and type(node.target) is ast.Name:
+                top.spoiled.add(node.target.id)  # perhaps in a generator, run later
             self._assign(node.target, value, node.value)
             return value
         if type(node) is ast.Lambda:

@@ -17,7 +17,8 @@ from fork_lint.index.syntax import (
     pattern_names,
     terminates,
 )
-from fork_lint.index.versions import expr_key, target_names, widen
+from fork_lint.index.versions import expr_key, target_names, top_names, widen
+from fork_lint.index.walker import TopVersions
 
 __all__ = ["Statements"]
 
@@ -27,6 +28,9 @@ class Statements(Bindings):
 
     def run(self, tree: ast.Module) -> None:
         st = self._new_scope("module", self.module.rpartition(".")[2], self.module, None, -1)
+        names = top_names(tree.body)
+        if names:
+            st.top = TopVersions(names)
         self.cur = st
         self._block(tree.body)
         self._finish(st)
@@ -36,6 +40,9 @@ class Statements(Bindings):
         flow = st.flow
         if flow is not None:
             flow.nest += 1
+        top = st.top
+        if top is not None:
+            top.depth += 1
         saved_child = st.child
         depth = len(st.arms)  # `_if` may put the rest of the block in an arm
         tails: list[int] | None = None
@@ -56,6 +63,8 @@ class Statements(Bindings):
         del st.arms[depth:]
         if flow is not None:
             flow.nest -= 1
+        if top is not None:
+            top.depth -= 1
 
     def _arm(self, body: list[ast.stmt], arm: int | None, *, typing_only: bool = False) -> None:
         st = self.cur

@@ -13,8 +13,12 @@ known only at the end of the loop, so the loop's bound names are found first by
 a scan of its statements (`bound_names`), and a name bound only inside an
 expression there (``:=``) widens the version that reaches the loop instead.
 
-Only function scopes are versioned: module and class names are read from
-anywhere (other modules, methods) and stay one name each. A name a nested scope
+Function scopes are versioned fully. Module and class names are read from
+anywhere (other modules, methods): the unversioned name holds every binding. A
+module-level name bound more than once, each time by a statement of the module's
+own block (`top_names`), also gets a version per binding for the module code
+that reads it (`TopVersions`): ``a = dec1; a = dec2`` then ``@a`` applies
+``dec2``, and ``f = deco(f)`` passes only the function. A name a nested scope
 reads (a closure, a lambda, a class body, a generator expression's lazy part)
 may be read at any time: the unversioned name holds every version for it,
 while the function's own reads stay flow-sensitive. A name a nested function
@@ -32,9 +36,27 @@ import ast
 from collections.abc import Iterable
 
 from fork_lint.index.facts import Expr
-from fork_lint.index.walker import Env, Flow, Loop, Reaching, ScopeState, State, Walker
+from fork_lint.index.walker import (
+    Env,
+    Flow,
+    Loop,
+    Reaching,
+    ScopeState,
+    State,
+    TopVersions,
+    Walker,
+)
 
-__all__ = ["Flow", "Loop", "Versions", "bound_names", "expr_key", "target_names", "widen"]
+__all__ = [
+    "Flow",
+    "Loop",
+    "Versions",
+    "bound_names",
+    "expr_key",
+    "target_names",
+    "top_names",
+    "widen",
+]
 
 
 def bound_names(body: list[ast.stmt], out: set[str]) -> set[str]:
@@ -156,6 +178,9 @@ class Versions(Walker):
         st = self.cur
         flow = st.flow
         if flow is None:
+            top = st.top
+            if top is not None:
+                return top.env.get(name) or name
             if st.reads is not None:
                 st.reads.add(name)
             return name
@@ -167,7 +192,12 @@ class Versions(Walker):
         st = self.cur
         st.scope["locals"].append(name)
         flow = st.flow
-        if flow is None or name in flow.declared:
+        if flow is None:
+            top = st.top
+            if top is not None and name in top.env:
+                return _top_define(st, top, name, scoped=scoped)
+            return name
+        if name in flow.declared:
             return name
         if flow.lazy and not scoped:
             # `:=` in a generator expression binds whenever the generator runs.
@@ -347,6 +377,8 @@ class Versions(Walker):
         flow = st.flow
         if flow is not None:
             self._close_flow(st, flow)
+        elif st.top is not None:
+            self._close_top(st, st.top)
         if parent is not None and st.reads is not None:  # a function encloses it
             # Methods do not see class-level names: what a class body reads goes up.
             own = set() if sc["kind"] == "class" else set(sc["locals"])
@@ -356,6 +388,19 @@ class Versions(Walker):
         if sc["nonlocals"]:
             sc["locals"] = [n for n in sc["locals"] if n not in sc["nonlocals"]]
         super()._finish(st)
+
+    def _close_top(self, st: ScopeState, top: TopVersions) -> None:
+        """Functions and other modules read a module-level name at any time: it
+        holds every version; a binding not in the module's own block (a function's
+        ``global``, a comprehension) reaches every version."""
+        for scope in self.facts["scopes"]:
+            top.spoiled.update(scope["globals"])
+        assigns = st.scope["assigns"]
+        for name, count in sorted(top.counts.items()):
+            versions = [f"{name}@{k}" for k in range(1, count + 1)]
+            assigns.extend((("name", name), ("name", v)) for v in versions)
+            if name in top.spoiled:
+                assigns.extend((("name", v), ("name", name)) for v in versions)
 
     def _close_flow(self, st: ScopeState, flow: Flow) -> None:
         sc = st.scope
@@ -401,3 +446,45 @@ def _leaves(flow: Flow, version: str) -> list[str]:
             else:
                 out.add(op)
     return sorted(out)
+
+
+def _top_define(st: ScopeState, top: TopVersions, name: str, *, scoped: bool) -> str:
+    """A binding of a module-level name `TopVersions` keeps: a version of its own
+    when a statement of the module's block makes it."""
+    if scoped or top.depth != 1 or name in top.spoiled:
+        top.spoiled.add(name)
+        return name
+    count = top.counts.get(name, 0) + 1
+    top.counts[name] = count
+    version = f"{name}@{count}"
+    st.scope["locals"].append(version)
+    top.env[name] = version
+    return version
+
+
+def top_names(body: list[ast.stmt]) -> set[str]:
+    """The module-level names `TopVersions` keeps: bound more than once, each time
+    by an assignment, definition or import in the module's own block."""
+    counts: dict[str, int] = {}
+    others: set[str] = set()
+    for node in body:
+        kind = type(node)
+        names: set[str] = set()
+        if kind is ast.Assign:
+            for target in node.targets:  # type: ignore[attr-defined]
+                target_names(target, names)
+        elif kind is ast.AnnAssign:
+            if node.value is not None and type(node.target) is ast.Name:  # type: ignore[attr-defined]
+                names.add(node.target.id)  # type: ignore[attr-defined]
+        elif kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+            names.add(node.name)  # type: ignore[attr-defined]
+        elif kind is ast.Import or kind is ast.ImportFrom:
+            for alias in node.names:  # type: ignore[attr-defined]
+                if alias.name != "*":
+                    names.add(alias.asname or alias.name.partition(".")[0])
+        elif kind not in (ast.Expr, ast.Pass, ast.Raise, ast.Assert):
+            bound_names([node], others)  # in a branch or a loop: merges, not kept
+            continue
+        for name in names:
+            counts[name] = counts.get(name, 0) + 1
+    return {name for name, count in counts.items() if count > 1} - others

@@ -14,7 +14,17 @@ from typing import Any
 
 from fork_lint.index.facts import CallSite, Expr, ModuleFacts, Scope
 
-__all__ = ["SCOPE_LISTS", "Env", "Flow", "Loop", "Reaching", "ScopeState", "State", "Walker"]
+__all__ = [
+    "SCOPE_LISTS",
+    "Env",
+    "Flow",
+    "Loop",
+    "Reaching",
+    "ScopeState",
+    "State",
+    "TopVersions",
+    "Walker",
+]
 
 SCOPE_LISTS = (
     "params", "kwonly", "decorators", "bases", "locals", "globals", "nonlocals", "assigns",
@@ -76,10 +86,27 @@ class Flow:
         self.passes: list[int] = []
 
 
+class TopVersions:
+    """The versions of module-level names bound more than once, each time by a
+    statement of the module's own block (`fork_lint.index.versions`): module code
+    reads the binding before it (``a = dec1; a = dec2``, then ``@a`` is ``dec2``);
+    functions and other modules read the name itself, which holds every version."""
+
+    __slots__ = ("counts", "depth", "env", "spoiled")
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.env: dict[str, str] = dict.fromkeys(names, "")  # name -> its version now
+        self.counts: dict[str, int] = {}
+        self.depth = 0  # blocks the walk is in (1: the module's own)
+        # Bound otherwise too (a comprehension, `:=`, a function's `global`): every
+        # version holds what the name holds.
+        self.spoiled: set[str] = set()
+
+
 class ScopeState:
     __slots__ = (
         "arms", "child", "dicts", "flow", "fork_vars", "free", "guard", "index", "lambdas",
-        "loops", "order", "reads", "scope", "shared",
+        "loops", "order", "reads", "scope", "shared", "top",
     )  # fmt: skip
 
     def __init__(self, index: int, scope: Scope, *, enclosed: bool = False) -> None:
@@ -104,6 +131,7 @@ class ScopeState:
         self.reads: set[str] | None = set() if enclosed else None
         self.free: set[str] = set()
         self.shared: set[str] = set()
+        self.top: TopVersions | None = None  # in the module scope only
 
 
 class Walker:
