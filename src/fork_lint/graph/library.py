@@ -16,9 +16,11 @@ name do not start with ``_``, and its module path has no private part (``_impl``
 ``main`` runs once per process and is left out.
 
 Not reported: a function that only forks or only starts threads; a fork in a forked
-child; a thread and a fork that launch objects of one either-or backend
-(`Reachability._same_launcher`), or a pool whose use is the fork and whose
-management thread is the thread (`Reachability._own_pool`).
+child; a thread started in a forked child that ends the process before it leaves the
+code only the child runs (`paths.held`), which the parent never has; a thread and a
+fork that launch objects of one either-or backend (`Reachability._same_launcher`), or
+a pool whose use is the fork and whose management thread is the thread
+(`Reachability._own_pool`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
+from fork_lint.graph.paths import held
 from fork_lint.graph.solver import SiteRef
 from fork_lint.model import Hop, Witness
 
@@ -109,7 +112,7 @@ def _leaves_thread(
     pool's or a client's worker, which end with their object), one that is not
     the fork's own pool's or its backend's?"""
     site = reach.p.site(ref)
-    if site["child"] or site["guard"] or (reason[0] == "source" and reach.joined(ref, None)):
+    if held(site) or site["guard"] or (reason[0] == "source" and reach.joined(ref, None)):
         return False
     source = reach.first_source(ref, reason)
     if reach.own_pool(source, sink) or reach.same_launcher(source, sink):

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from fork_lint.graph.classify import Classification
 from fork_lint.graph.solver import Program, SiteRef, Value
-from fork_lint.index.facts import Scope
+from fork_lint.index.facts import CallSite, Scope
 
-__all__ = ["Joins", "dead_sites", "without_sites"]
+__all__ = ["Joins", "dead_sites", "held", "without_sites"]
 
 # Callees through which a call enters a function of the project (not a class's
 # constructor, not a library).
@@ -88,6 +88,14 @@ def _never_returns(program: Program, ref: SiteRef, leaving: set[str]) -> bool:
     if not callees:
         return False
     return all(v[0] in _FUNCTIONS and v[1] in leaving for v in callees)
+
+
+def held(site: CallSite) -> bool:
+    """Does a thread started at ``site`` stay in the forked child that runs it, one
+    that ends the process before it leaves the code only it runs
+    (`CallSite.child_exits`)? Such a thread is never alive in the parent, nor after
+    that code."""
+    return site["child"] and site["child_exits"]
 
 
 def without_sites(cls: Classification, dead: set[SiteRef]) -> Classification:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from fork_lint.graph.classify import PPE_USES, Classification, SinkHit, SourceHit
 from fork_lint.graph.library import next_call_witness
 from fork_lint.graph.order import runs_after
-from fork_lint.graph.paths import Joins, dead_sites, without_sites
+from fork_lint.graph.paths import Joins, dead_sites, held, without_sites
 from fork_lint.graph.solver import Program, SiteRef, alloc_name
 from fork_lint.graph.why import edge_reason
 from fork_lint.index.facts import CallSite
@@ -166,8 +166,14 @@ class Reachability:
             if sink is not None and reason[0] == "source" and self.same_launcher(ref, sink):
                 continue
             s = self._site(ref)
-            if s["child"] and not site["child"]:
-                continue  # threads started in a forked child are not the parent's
+            if site["child"]:
+                # In a forked child only the threads it started itself are alive:
+                # those started after the fork, in this run of the function.
+                if s["order"] > site["fork_order"] and self.precedes(ref, at, carried=False):
+                    return ref, reason
+                continue
+            if held(s):
+                continue  # threads of a child that ends the process are never the parent's
             if self.precedes(ref, at, carried=carried):
                 return ref, reason
         return None
@@ -198,7 +204,7 @@ class Reachability:
                 continue
             func = self.func_of(hit.ref)
             site = self._site(hit.ref)
-            if site["child"] or site.get("guard") or self.joined(hit.ref, None):
+            if held(site) or site.get("guard") or self.joined(hit.ref, None):
                 continue
             if func not in self.starts:
                 self.starts[func] = (hit.ref, ("source", hit))
@@ -207,7 +213,7 @@ class Reachability:
             func = queue.popleft()
             for ref in self.callers.get(func, ()):
                 site = self._site(ref)
-                if site["child"] or site.get("guard"):
+                if held(site) or site.get("guard"):
                     continue
                 caller = self.func_of(ref)
                 if caller not in self.starts:
@@ -242,6 +248,8 @@ class Reachability:
         while queue:
             func = queue.popleft()
             for ref in self.sites_of.get(func, ()):
+                if self._site(ref)["child"]:
+                    continue  # the caller's threads are not alive in its forked child
                 for callee in sorted(self.edges.get(ref, ())):
                     mark(callee, ("caller", ref))
 
@@ -264,7 +272,7 @@ class Reachability:
                 continue
             if not any(k.startswith("self.") for k in hit.keys):
                 continue
-            if self._site(hit.ref)["child"] or self.joined(hit.ref, None):
+            if held(self._site(hit.ref)) or self.joined(hit.ref, None):
                 continue
             owner_method = self.func_of(hit.ref)
             sc = self.p.scope(owner_method)
@@ -326,7 +334,7 @@ class Reachability:
             for func in parents:
                 for ref in self.sites_of.get(func, ()):
                     hits = [h for h in self.source_at.get(ref, ()) if not h.source.transient]
-                    if hits and not self._site(ref)["child"]:
+                    if hits and not held(self._site(ref)):
                         source = ref
                         break
                 if source is not None:
@@ -463,6 +471,8 @@ class Reachability:
                 thread_path=tuple(thread_path),
                 fork_path=tuple(tail),
             )
+        if self._site(ref)["child"]:
+            return None  # only the threads the forked child started are alive there
         alive = self.alive.get(func)
         if alive is None or func in seen:
             return None

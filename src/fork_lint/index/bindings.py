@@ -22,14 +22,12 @@ class Bindings(Expressions):
     ) -> None:
         st = self.cur
         sc = st.scope
+        if st.fork_vars or isinstance(value_node, ast.Call):
+            self._note_fork(target, value, value_node)
         if type(target) is ast.Name:
             name = target.id
             dict_keys = None
-            if isinstance(value_node, ast.Call):
-                if names_fork(value_node.func):
-                    st.fork_vars.add(name)
-                dict_keys = self._dict_literal(value_node)
-            elif isinstance(value_node, ast.Dict):
+            if isinstance(value_node, (ast.Call, ast.Dict)):
                 dict_keys = self._dict_literal(value_node)
             if dict_keys is not None:  # read before the name is bound: `kw = dict(kw=kw)`
                 st.dicts[name] = dict_keys
@@ -71,11 +69,29 @@ class Bindings(Expressions):
                 element = ("item", value, i) if i < star else ("item", value)
                 if i == star:
                     element = self._coll((("item", value),), ("",))
-                self._assign(
-                    elt, element, sub_node if isinstance(elt, ast.Name) else None, scoped=scoped
-                )
+                named = isinstance(elt, (ast.Name, ast.Attribute))
+                self._assign(elt, element, sub_node if named else None, scoped=scoped)
         elif isinstance(target, ast.Starred):
             self._assign(target.value, value, None, scoped=scoped)
+
+    def _note_fork(self, target: ast.expr, value: Expr, value_node: ast.expr | None) -> None:
+        """Track the names and attributes that hold a fork's result (`_fork_branch`
+        tests them): bound to a fork call, or to the first element of one
+        (``pid, fd = pty.fork()``); any other binding forgets them."""
+        key = dotted(target) if isinstance(target, (ast.Name, ast.Attribute)) else ""
+        if not key:
+            return
+        if value[0] == "item" and value[2:] == (0,):
+            value = value[1]  # the first element of an unpacked call's result
+        if (
+            isinstance(value_node, ast.Call)
+            and names_fork(value_node.func)
+            and value[0] == "call"
+            and isinstance(value[1], int)
+        ):
+            self.cur.fork_vars[key] = self.calls[value[1]]["order"]
+        else:
+            self.cur.fork_vars.pop(key, None)
 
     def _unpack(self, targets: list[ast.expr], value: Expr, value_node: ast.expr | None) -> bool:
         """``a, *b, c = x, y, z, w``: assign element by element; False if the shapes differ."""

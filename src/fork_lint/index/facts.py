@@ -63,6 +63,14 @@ class CallSite(TypedDict):
     # the two arms of one `if` never both run in one call of the scope.
     arms: list[int]
     child: bool  # runs only in the child of a fork() in this scope
+    # With `child`: every path of that child ends the process (exit, exec, raise)
+    # before it leaves the code only the child runs, so a thread started here is
+    # never alive after that code; without it the child may go on into the code
+    # it shares with the parent (returns, falls out of the `if`), its threads too.
+    child_exits: bool
+    # With `child`: the `order` of the fork call whose child runs this site (-1
+    # otherwise). Only the threads started after it are alive in the child.
+    fork_order: int
     guard: bool  # module level, under `if __name__ == "__main__":` (not run on import)
     # receiver key for matching joins, e.g. "t@1", "self._pool" (names by version); "" if none
     recv: str

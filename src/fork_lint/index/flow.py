@@ -10,6 +10,8 @@ from fork_lint.index.bindings import Bindings
 from fork_lint.index.syntax import (
     TRY_STAR,
     callee_text,
+    dotted,
+    ends_process,
     is_exit,
     is_main_guard,
     is_zero,
@@ -43,12 +45,13 @@ class Statements(Bindings):
         top = st.top
         if top is not None:
             top.depth += 1
-        saved_child = st.child
+        saved_child = st.child, st.child_exits, st.fork_at
         depth = len(st.arms)  # `_if` may put the rest of the block in an arm
         tails: list[int] | None = None
-        for stmt in body:
-            if self._stmt(stmt):  # the rest of the block runs in the child
-                st.child = True
+        for i, stmt in enumerate(body):
+            fork_at = self._stmt(stmt)
+            if fork_at is not None:  # the rest of the block runs in the child
+                self._enter_child(fork_at, body[i + 1 :])
             if self.tail is not None:
                 if tails is None:
                     tails = []
@@ -59,7 +62,7 @@ class Statements(Bindings):
             followed = tuple(t for t in tails if (~t if t < 0 else t) + 1 < end)
             if followed:
                 st.scope["tails"].append((end, *followed))
-        st.child = saved_child
+        st.child, st.child_exits, st.fork_at = saved_child
         del st.arms[depth:]
         if flow is not None:
             flow.nest -= 1
@@ -76,8 +79,19 @@ class Statements(Bindings):
         if arm is not None:
             st.arms.pop()
 
-    def _stmt(self, node: ast.stmt) -> bool:
-        """Handle one statement; True when the rest of the block runs only in a fork child."""
+    def _enter_child(self, fork_at: int, region: list[ast.stmt]) -> None:
+        """From here on, the code runs in the child of the fork call at ``fork_at``
+        (an order); ``region``: the statements that only the child runs."""
+        st = self.cur
+        st.child = True
+        st.fork_at = fork_at
+        # Inside a child that ends the process, an inner child that does not still
+        # ends with the outer one.
+        st.child_exits = st.child_exits or ends_process(region)
+
+    def _stmt(self, node: ast.stmt) -> int | None:
+        """Handle one statement; when the rest of the block runs only in a fork child,
+        the order of the fork call."""
         # The most common kinds first, matched by exact type: a parsed tree holds no
         # subclasses of the node classes, and a miss costs less than isinstance's.
         st = self.cur
@@ -211,7 +225,7 @@ class Statements(Bindings):
             self._jump(is_break=type(node) is ast.Break)
         elif type(node) is ast.Match:
             self._match(node)
-        return False
+        return None
 
     def _statement_call(self, node: ast.expr, site: int) -> None:
         """A call whose result is dropped: if it never returns, nothing after it in the
@@ -314,8 +328,9 @@ class Statements(Bindings):
         if flow is not None:
             self._merge(flow, ends)
 
-    def _if(self, node: ast.If) -> bool:
+    def _if(self, node: ast.If) -> int | None:
         st = self.cur
+        first = len(self.calls)
         self.expr(node.test)
         flow = st.flow
         if flow is not None:
@@ -333,28 +348,30 @@ class Statements(Bindings):
             st.guard = saved_guard
             self._arm(node.orelse, None if arm is None else arm + 1)
             self._rest_in_arm(node, arm)
-            return False
-        branch = self._fork_branch(node.test)
+            return None
+        branch, fork_at = self._fork_branch(node.test, first)
         checking = _type_checking_arm(node.test)
-        saved = st.child
+        saved = st.child, st.child_exits, st.fork_at
         if branch == "body":
-            st.child = True
+            self._enter_child(fork_at, node.body)
         self._arm(node.body, arm, typing_only=checking == "body")
-        st.child = saved
+        st.child, st.child_exits, st.fork_at = saved
         if flow is not None:
             body = (flow.env, flow.dead)
             flow.env, flow.dead = pre
         if branch == "else":
-            st.child = True
+            self._enter_child(fork_at, node.orelse)
         self._arm(node.orelse, None if arm is None else arm + 1, typing_only=checking == "else")
-        st.child = saved
+        st.child, st.child_exits, st.fork_at = saved
         if flow is not None:
             self._merge(flow, [body, (flow.env, flow.dead)])
         self._rest_in_arm(node, arm)
         # `if pid: return` leaves only the child to run the rest of the block.
         if branch == "else" and terminates(node.body) and not node.orelse:
-            return True
-        return branch == "body" and terminates(node.orelse) and bool(node.orelse)
+            return fork_at
+        if branch == "body" and terminates(node.orelse) and bool(node.orelse):
+            return fork_at
+        return None
 
     def _rest_in_arm(self, node: ast.If, arm: int | None) -> None:
         if arm is None:
@@ -365,35 +382,47 @@ class Statements(Bindings):
         elif else_leaves and not body_leaves:
             self.cur.arms.append(arm)
 
-    def _fork_branch(self, test: ast.expr) -> str | None:
-        """Which branch of ``if <test>`` runs in the child of a fork, if any."""
+    def _fork_branch(self, test: ast.expr, first: int) -> tuple[str | None, int]:
+        """Which branch of ``if <test>`` runs in the child of a fork, if any, and the
+        order of that fork call; ``first``: the first site the test made."""
         negate = False
         if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
             test, negate = test.operand, True
-        if self._is_fork_value(test):
-            return "body" if negate else "else"
+        fork_at = self._fork_value(test, first)
+        if fork_at >= 0:
+            return ("body" if negate else "else"), fork_at
         if isinstance(test, ast.Compare) and len(test.ops) == 1:
             left, right = test.left, test.comparators[0]
             if is_zero(left):
                 left, right = right, left
-            if self._is_fork_value(left) and is_zero(right):
+            fork_at = self._fork_value(left, first)
+            if fork_at >= 0 and is_zero(right):
                 op = test.ops[0]
                 child_in_body = isinstance(op, (ast.Eq, ast.Is))
                 if isinstance(op, (ast.NotEq, ast.Gt, ast.IsNot)):
                     child_in_body = False
                 elif not child_in_body:
-                    return None
+                    return None, -1
                 if negate:
                     child_in_body = not child_in_body
-                return "body" if child_in_body else "else"
-        return None
+                return ("body" if child_in_body else "else"), fork_at
+        return None, -1
 
-    def _is_fork_value(self, node: ast.expr) -> bool:
-        if isinstance(node, ast.Name):
-            return node.id in self.cur.fork_vars
-        if isinstance(node, ast.Call):
-            return names_fork(node.func)
-        return False
+    def _fork_value(self, node: ast.expr, first: int) -> int:
+        """The order of the fork call whose result ``node`` is (-1: none): a name or
+        attribute bound to one (`Bindings._note_fork`), ``pid := os.fork()``, or the
+        call itself, made by the test (its sites from ``first`` on)."""
+        if isinstance(node, ast.NamedExpr):
+            node = node.target
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            key = dotted(node)
+            return self.cur.fork_vars.get(key, -1) if key else -1
+        if isinstance(node, ast.Call) and names_fork(node.func):
+            span = self._span(node)
+            for site in self.calls[first:]:
+                if site["span"] == span and site["kind"] == "call":
+                    return site["order"]
+        return -1
 
 
 def _walrus_names(test: ast.expr) -> set[str]:

@@ -113,6 +113,85 @@ def terminates(body: list[ast.stmt]) -> bool:
     return isinstance(last, ast.Expr) and is_exit(last.value)
 
 
+def ends_process(body: list[ast.stmt]) -> bool:
+    """Does every path through ``body`` end the process (exit, exec, or an exception
+    it raises) before leaving it? A forked child running such a block never returns
+    to the code it shares with the parent. A ``return``, a ``break``/``continue`` out
+    of the block, a ``yield`` or an ``await`` before the end lets other code run."""
+    for stmt in body:
+        if _ends(stmt):
+            return True
+        if _may_leave(stmt):
+            return False
+    return False
+
+
+def _ends(stmt: ast.stmt) -> bool:
+    if isinstance(stmt, ast.Raise):
+        return True
+    if isinstance(stmt, ast.Expr):
+        return is_exit(stmt.value)
+    if isinstance(stmt, ast.If):
+        return ends_process(stmt.body) and ends_process(stmt.orelse)
+    if isinstance(stmt, (ast.With, ast.AsyncWith)):
+        return ends_process(stmt.body)
+    if isinstance(stmt, ast.Try) or (TRY_STAR is not None and isinstance(stmt, TRY_STAR)):
+        if ends_process(stmt.finalbody):  # type: ignore[attr-defined]
+            return True
+        body = stmt.body + stmt.orelse  # type: ignore[attr-defined]
+        handlers = stmt.handlers  # type: ignore[attr-defined]
+        return ends_process(body) and all(ends_process(h.body) for h in handlers)
+    if isinstance(stmt, ast.While):  # `while True:` without a `break` of its own
+        return (
+            isinstance(stmt.test, ast.Constant)
+            and bool(stmt.test.value)
+            and not any(isinstance(n, ast.Break) for n in _own_loop_nodes(stmt.body))
+            and not any(_may_leave(s, in_loop=True) for s in stmt.body)
+        )
+    return False
+
+
+def _may_leave(stmt: ast.stmt, *, in_loop: bool = False) -> bool:
+    """Can control leave ``stmt`` for code after its block other than by running on
+    (a ``return``, a ``break``/``continue`` of an enclosing loop), or suspend
+    (``yield``, ``await``) so that other code runs?"""
+    loops = 1 if in_loop else 0
+    todo: list[tuple[ast.AST, int]] = [(stmt, loops)]
+    while todo:
+        node, depth = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom, ast.Await)):
+            return True
+        if isinstance(node, (ast.Break, ast.Continue)) and depth == 0:
+            return True
+        inner = depth + 1 if isinstance(node, (ast.For, ast.AsyncFor, ast.While)) else depth
+        for child in ast.iter_child_nodes(node):
+            if isinstance(node, (ast.For, ast.AsyncFor, ast.While)) and child in node.orelse:
+                todo.append((child, depth))  # a loop's `else` is outside the loop
+            else:
+                todo.append((child, inner))
+    return False
+
+
+def _own_loop_nodes(body: list[ast.stmt]) -> list[ast.AST]:
+    """The nodes of a loop body outside nested loops and definitions."""
+    out: list[ast.AST] = []
+    todo: list[ast.AST] = list(body)
+    while todo:
+        node = todo.pop()
+        out.append(node)
+        if isinstance(
+            node,
+            (ast.For, ast.AsyncFor, ast.While, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef),
+        ):
+            if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+                todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return out
+
+
 def is_exit(node: ast.expr) -> bool:
     """Whether ``node`` is a call that exits the process (or replaces it)."""
     if type(node) is ast.Await:

@@ -105,8 +105,8 @@ class TopVersions:
 
 class ScopeState:
     __slots__ = (
-        "arms", "child", "dicts", "flow", "fork_vars", "free", "guard", "index", "lambdas",
-        "loops", "order", "reads", "scope", "shared", "top",
+        "arms", "child", "child_exits", "dicts", "flow", "fork_at", "fork_vars", "free", "guard",
+        "index", "lambdas", "loops", "order", "reads", "scope", "shared", "top",
     )  # fmt: skip
 
     def __init__(self, index: int, scope: Scope, *, enclosed: bool = False) -> None:
@@ -116,9 +116,13 @@ class ScopeState:
         self.loops: list[int] = []
         self.arms: list[int] = []  # see `CallSite.arms`
         self.child = False
+        self.child_exits = False  # see `CallSite.child_exits`
+        self.fork_at = -1  # see `CallSite.fork_order`
         self.guard = False  # inside `if __name__ == "__main__":`
         self.lambdas = 0
-        self.fork_vars: set[str] = set()
+        # The names and attributes (``self.pid``) last bound to what a fork call
+        # returns, with that call's order.
+        self.fork_vars: dict[str, int] = {}
         # name -> {key: expr} for dicts that may be passed as **name
         self.dicts: dict[str, dict[str, Expr]] = {}
         # The versions of a function's locals (`fork_lint.index.versions`); None
@@ -267,6 +271,8 @@ class Walker:
             "loops": list(st.loops) if st.loops else empty,
             "arms": list(st.arms) if st.arms else empty,
             "child": st.child,
+            "child_exits": st.child_exits,
+            "fork_order": st.fork_at,
             "guard": st.guard,
             "recv": recv,
             "text": text,
