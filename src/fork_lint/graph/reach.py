@@ -248,8 +248,13 @@ class Reachability:
         while queue:
             func = queue.popleft()
             for ref in self.sites_of.get(func, ()):
-                if self._site(ref)["child"]:
-                    continue  # the caller's threads are not alive in its forked child
+                # The caller's threads are not alive in its forked child. A module's
+                # body is reached here by an import, which does not run its `if
+                # __name__ == "__main__":` block (run as a script, the block's calls
+                # after a thread start are marked above).
+                site = self._site(ref)
+                if site["child"] or site.get("guard"):
+                    continue
                 for callee in sorted(self.edges.get(ref, ())):
                     mark(callee, ("caller", ref))
 
