@@ -9,6 +9,8 @@ from typing import Any
 from fork_lint.index.facts import Expr, slot_of
 
 EXITS = frozenset(("sys.exit", "os._exit", "exit", "quit", "os.abort"))
+# Exits that raise `SystemExit`, which an `except` or a context manager may stop.
+_SOFT_EXITS = frozenset(("sys.exit", "exit", "quit"))
 FORK_NAMES = ("fork", "forkpty")
 JOIN_METHODS = frozenset(("join", "shutdown", "terminate", "stop"))
 CONST_TYPES = (str, int, float, bool, type(None))
@@ -113,34 +115,41 @@ def terminates(body: list[ast.stmt]) -> bool:
     return isinstance(last, ast.Expr) and is_exit(last.value)
 
 
-def ends_process(body: list[ast.stmt]) -> bool:
+def ends_process(body: list[ast.stmt], *, hard: bool = False) -> bool:
     """Does every path through ``body`` end the process (exit, exec, or an exception
     it raises) before leaving it? A forked child running such a block never returns
     to the code it shares with the parent. A ``return``, a ``break``/``continue`` out
-    of the block, a ``yield`` or an ``await`` before the end lets other code run."""
+    of the block, a ``yield`` or an ``await`` before the end lets other code run.
+    ``hard``: only by what no ``except`` or context manager can stop (``os._exit``,
+    ``os.exec*``, ``os.abort``, a loop without end)."""
     for stmt in body:
-        if _ends(stmt):
+        if _ends(stmt, hard):
             return True
         if _may_leave(stmt):
             return False
     return False
 
 
-def _ends(stmt: ast.stmt) -> bool:
+def _ends(stmt: ast.stmt, hard: bool) -> bool:
     if isinstance(stmt, ast.Raise):
-        return True
+        return not hard
     if isinstance(stmt, ast.Expr):
-        return is_exit(stmt.value)
+        if not is_exit(stmt.value):
+            return False
+        return not hard or dotted(stmt.value.func) not in _SOFT_EXITS  # type: ignore[attr-defined]
     if isinstance(stmt, ast.If):
-        return ends_process(stmt.body) and ends_process(stmt.orelse)
+        return ends_process(stmt.body, hard=hard) and ends_process(stmt.orelse, hard=hard)
     if isinstance(stmt, (ast.With, ast.AsyncWith)):
-        return ends_process(stmt.body)
+        # The context manager may swallow the exception (`SystemExit` too).
+        return ends_process(stmt.body, hard=True)
     if isinstance(stmt, ast.Try) or (TRY_STAR is not None and isinstance(stmt, TRY_STAR)):
-        if ends_process(stmt.finalbody):  # type: ignore[attr-defined]
+        if ends_process(stmt.finalbody, hard=hard):  # type: ignore[attr-defined]
             return True
         body = stmt.body + stmt.orelse  # type: ignore[attr-defined]
         handlers = stmt.handlers  # type: ignore[attr-defined]
-        return ends_process(body) and all(ends_process(h.body) for h in handlers)
+        return ends_process(body, hard=hard) and all(
+            ends_process(h.body, hard=hard) for h in handlers
+        )
     if isinstance(stmt, ast.While):  # `while True:` without a `break` of its own
         return (
             isinstance(stmt.test, ast.Constant)
