@@ -28,6 +28,7 @@ PENDING: tuple[frozenset[str], ...] = (
     frozenset(
         {
             "fork_lint.fixes",
+            "fork_lint.fixes._annotations",
             "fork_lint.fixes._cst",
             "fork_lint.fixes._popen",
             "fork_lint.fixes.add_noqa",

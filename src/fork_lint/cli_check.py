@@ -557,6 +557,7 @@ def _settings_text(settings: Settings, request: CheckRequest) -> str:
         f"unsafe-fixes = {toml(settings.unsafe_fixes)}",
         f"output-format = {toml(settings.output_format or 'full')}",
         f"cache-dir = {toml(str(cache) if cache is not None else '')}",
+        f"line-length = {settings.line_length}  # {settings.line_length_source}",
         "",
         "[fix]",
         f"apply = {toml(settings.fix)}",
