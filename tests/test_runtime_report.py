@@ -288,3 +288,35 @@ def test_a_callers_frame_confirms_a_finding_on_the_call(tmp_path: Path) -> None:
     match = match_findings([finding], [hazard], tmp_path, tmp_path)
     assert list(match.confirmed) == [finding]
     assert match.missed == []
+
+
+def test_the_pool_hook_waits_for_the_import_and_leaves_with_the_guard(tmp_path: Path) -> None:
+    """The guard does not import multiprocessing at start-up: the executor's constructor
+    is wrapped when `concurrent.futures.process` is imported, and unwrapped by
+    `uninstall()`."""
+    code = """\
+import sys
+from fork_lint.runtime import guard
+assert "concurrent.futures.process" not in sys.modules
+guard.install("warn")
+assert "concurrent.futures.process" not in sys.modules
+assert guard._pool_import in sys.meta_path
+from concurrent.futures import ProcessPoolExecutor
+assert guard._pool_import not in sys.meta_path
+assert hasattr(ProcessPoolExecutor.__init__, "__wrapped__")
+import inspect, concurrent.futures.process as module
+assert "class ProcessPoolExecutor" in inspect.getsource(module)
+guard.uninstall()
+assert not hasattr(ProcessPoolExecutor.__init__, "__wrapped__")
+print("ok")
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.stdout == "ok\n", proc.stderr
