@@ -17,8 +17,10 @@ from pathlib import Path
 
 from fork_lint.config import Settings
 from fork_lint.engine import AnalysisOptions
-from fork_lint.fixes import FixOptions, attach, propose, split_lines
 from fork_lint.fixes.apply import DiskSources, FixResult, FixRun
+from fork_lint.fixes.base import split_lines
+from fork_lint.fixes.options import FixOptions
+from fork_lint.fixes.registry import attach, propose
 from fork_lint.fsio import printable
 from fork_lint.index.facts import ModuleFacts
 from fork_lint.interrupts import signals_held
@@ -147,6 +149,10 @@ def apply_fixes(
         warnings.append(
             f"{f.path}:{s.line}:{s.col + 1}: {f.code} fix not applied: {dropped.reason}"
         )
+    for failure in result.failed:
+        f = failure.finding
+        s = f.location.span
+        warnings.append(f"{f.path}:{s.line}:{s.col + 1}: {f.code} no fix: {failure.reason}")
     if not result.converged:
         warnings.append(
             f"fixes did not settle after {result.passes} passes; run again to apply the rest"

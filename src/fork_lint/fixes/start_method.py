@@ -20,7 +20,6 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from fork_lint.fixes import FixContext, NoFix, Proposal
 from fork_lint.fixes._annotations import widened_annotations
 from fork_lint.fixes._cst import (
     ParsedFile,
@@ -29,13 +28,16 @@ from fork_lint.fixes._cst import (
     ensure_import,
     keyword,
     positional,
+    proposal,
+    prune_module,
     quote_of,
-    remove_unused_imports,
     resolve,
     scope_table,
     string_value,
 )
 from fork_lint.fixes._layout import fit_line
+from fork_lint.fixes.base import NoFix, Proposal
+from fork_lint.fixes.context import FixContext
 from fork_lint.model import Applicability, Finding
 
 _MP_CLASSES = ("Process", "Pool", "Manager")
@@ -136,13 +138,13 @@ def _multiprocessing(
         nodes: dict[cst.CSTNode, cst.CSTNode] = {func: new_func}
         if kind == "Process":  # a Pool or a manager is of the same class from any context
             nodes.update(widened_annotations(pf, call, mp))
-        new_module = _replace_in(module, pf.module, nodes)
+        new_module = _replace_in(module, pf, nodes)
         new_module = fit_line(new_module, new_func, width)
-        new_module = remove_unused_imports(pf.module, new_module)
-        return Proposal(
+        new_module = prune_module(pf.text, new_module)
+        return proposal(
             f'Use the "{method}" start method: `{code(new_func)}(...)`',
             Applicability.UNSAFE,
-            {path: new_module.code},
+            {path: (pf, new_module)},
         )
     if isinstance(func, cst.Attribute):
         return _context_literal(pf, call, func.value, path, method, width)
@@ -186,12 +188,12 @@ def _executor(
             last = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
         args[-1] = last
     new_call = call.with_changes(args=[*args, new_arg])
-    new_module = _replace_in(module, pf.module, {call: new_call})
+    new_module = _replace_in(module, pf, {call: new_call})
     new_module = fit_line(new_module, new_call, width)
-    return Proposal(
+    return proposal(
         f'Use the "{method}" start method: `mp_context={code(value)}`',
         Applicability.UNSAFE,
-        {path: new_module.code},
+        {path: (pf, new_module)},
     )
 
 
@@ -238,23 +240,21 @@ def _context_literal(
     new_literal = literal.with_changes(
         value=f"{literal.prefix}{literal.quote}{method}{literal.quote}"
     )
-    new_module = _replace_in(pf.module, pf.module, {literal: new_literal})
+    new_module = _replace_in(pf.module, pf, {literal: new_literal})
     new_module = fit_line(new_module, new_literal, width)
-    return Proposal(
+    return proposal(
         f'Use the "{method}" start method: `get_context({new_literal.value})`',
         Applicability.UNSAFE,
-        {path: new_module.code},
+        {path: (pf, new_module)},
     )
 
 
 def _replace_in(
-    module: cst.Module, original: cst.Module, nodes: dict[cst.CSTNode, cst.CSTNode]
+    module: cst.Module, pf: ParsedFile, nodes: dict[cst.CSTNode, cst.CSTNode]
 ) -> cst.Module:
-    """Replace nodes of `original` inside `module` (which may have gained an import)."""
-    if module is original:
-        return original.visit(Rewriter(nodes=nodes))
-    # ensure_import rebuilt the body list but kept the statement nodes themselves.
-    return module.visit(Rewriter(nodes=nodes))
+    """Replace nodes of the parsed file inside `module`, which is its tree or (after
+    ensure_import rebuilt the body list, keeping the statement nodes) a new one."""
+    return module.visit(Rewriter(nodes=nodes, parents=pf.parents))
 
 
 # ---------------------------------------------------------------------------- picklability
