@@ -78,7 +78,11 @@ def _parse_on_a_deep_stack(text: str) -> cst.Module:
     previous = threading.stack_size()
     try:
         threading.stack_size(_STACK)
-        thread = threading.Thread(target=work, name="fork-lint libcst", daemon=True)
+        # Not a daemon: at exit (Ctrl-C while parsing) the interpreter ends daemon
+        # threads with pthread_exit, which unwinding through libcst's native
+        # parser turns into an abort. A parse is bounded by `MAX_CHARS`, so the
+        # exit waits seconds at most.
+        thread = threading.Thread(target=work, name="fork-lint libcst", daemon=False)
         thread.start()
     except (RuntimeError, ValueError, MemoryError) as exc:
         raise CannotParse(f"cannot start the parsing thread: {exc}") from exc

@@ -73,6 +73,8 @@ class Applied:
     fixed: list[Finding]  # the findings whose fix was applied (or, for a diff, would be)
     diff: str = ""  # with ``write=False``: the unified diff of every change
     written: dict[str, str] = field(default_factory=dict)  # path -> new text, as written
+    # path -> (text before, text after) of every file changed (with ``write``: written)
+    changes: dict[str, tuple[str, str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     # A file could not be written: what is on disk is not what the gate saw, and
     # the remaining findings must come from a new analysis.
@@ -158,13 +160,27 @@ def apply_fixes(
             f"fixes did not settle after {result.passes} passes; run again to apply the rest"
         )
     if not write:
-        return Applied(result.remaining, result.fixed, unified_diff(result), warnings=warnings)
+        return Applied(
+            result.remaining,
+            result.fixed,
+            unified_diff(result),
+            changes=dict(result.changed),
+            warnings=warnings,
+        )
     written, problems = _write(result, stage.sources)
     for path, problem in problems:
         warnings.append(f"{path}: fixes not written: {problem}")
     fixed = [f for f, files in result.touched if files <= written]
     texts = {path: result.changed[path][1] for path in written}
-    return Applied(result.remaining, fixed, written=texts, warnings=warnings, stale=bool(problems))
+    changes = {path: result.changed[path] for path in written}
+    return Applied(
+        result.remaining,
+        fixed,
+        written=texts,
+        changes=changes,
+        warnings=warnings,
+        stale=bool(problems),
+    )
 
 
 def _write(result: FixResult, sources: DiskSources) -> tuple[set[str], list[tuple[str, str]]]:
