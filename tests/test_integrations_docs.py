@@ -89,22 +89,21 @@ REPOSITORY = "https://github.com/fork-lint/fork-lint"
 
 def test_docs_install_only_from_routes_that_exist() -> None:
     """No release is on PyPI yet: every `pip install` in the README and the docs installs
-    from a checkout (`.`) or from the repository (`git+URL@REV`), and says so."""
+    from a checkout (`.`, with extras) or from the repository (`git+URL@REV`), and a
+    page that shows the repository route says why."""
     pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    target = re.compile(r"""pip install (?:-\S+ )*(?:'([^']+)'|"([^"]+)"|([^\s`'"]+))""")
     installs = 0
     for page in pages:
         text = page.read_text(encoding="utf-8")
-        for match in re.finditer(r"pip install ([^\n`]*)", text):
+        for match in target.finditer(text):
             installs += 1
-            words = shlex.split(match[1].split("&&")[0])
-            targets = [w for w in words if not w.startswith("-")]
-            assert targets, f"{page.name}: {match[0]}"
-            for target in targets:
-                ok = target in (".", ".[test]") or target.startswith(
-                    (f"git+{REPOSITORY}@", f"fork-lint[watch] @ git+{REPOSITORY}@")
-                )
-                assert ok, f"{page.name}: `{match[0]}` installs from a route that does not exist"
-        if f"git+{REPOSITORY}" in text:  # the page says why
+            what = next(group for group in match.groups() if group)
+            ok = what.startswith(".") or what.startswith(
+                (f"git+{REPOSITORY}@", f"fork-lint[watch] @ git+{REPOSITORY}@")
+            )
+            assert ok, f"{page.name}: `{match[0]}` installs from a route that does not exist"
+        if f"git+{REPOSITORY}" in text:
             assert "no release on PyPI yet" in text, page.name
     assert installs >= 5
     assert INFORMATION_URI == REPOSITORY
