@@ -192,6 +192,8 @@ class Evaluator(Containers):
         name = self.canon(name)
         if name in self.modules:
             return {("m", name)}
+        if name in self.namespace_packages:
+            return {("m", name)} | self._ext(name, "")
         return self._ext(name, "")
 
     def _from(self, module: str, name: str) -> set[Value]:
@@ -221,8 +223,11 @@ class Evaluator(Containers):
             mod = value[1]
             sub = f"{mod}.{attr}"
             out = set(self.vars.get((mod, attr), ()))
-            if sub in self.modules:
+            if sub in self.modules or sub in self.namespace_packages:
                 out.add(("m", sub))
+            if mod in self.namespace_packages:
+                # A portion of the namespace that another distribution installs.
+                return out | self._ext(sub, "")
             if not out:
                 out = self._global(mod, attr, set()) - {("x", f"builtins.{attr}", "")}
             return out

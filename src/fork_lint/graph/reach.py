@@ -242,6 +242,11 @@ class Reachability:
         while queue:
             func = queue.popleft()
             for ref in self.sites_of.get(func, ()):
+                # A module's body is reached here by an import, which does not run
+                # its `if __name__ == "__main__":` block (run as a script, the
+                # block's calls after a thread start are marked above).
+                if self._site(ref).get("guard"):
+                    continue
                 for callee in sorted(self.edges.get(ref, ())):
                     mark(callee, ("caller", ref))
 

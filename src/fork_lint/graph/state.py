@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import partial
 from typing import Any
 
@@ -70,6 +70,15 @@ class ProgramState:
                 continue
             if short != name and short not in self.modules:
                 self.alias.setdefault(short, name)
+        # Packages without an `__init__.py` that hold project modules: `import a.b`
+        # binds `a`, whose attribute `b` is the project's module. Other
+        # distributions may add portions to the same namespace.
+        self.namespace_packages = frozenset(
+            prefix
+            for name in (*self.modules, *self.alias)
+            for prefix in _prefixes(name)
+            if prefix not in self.modules
+        )
         # qualname -> [(module, scope index)]
         self.scopes: dict[str, list[tuple[str, int]]] = defaultdict(list)
         for mod, facts in self.modules.items():
@@ -296,3 +305,10 @@ class ProgramState:
         """Re-run the memoised lookups that read ``(cls, attr)``: defined by the class
         hierarchy layer (`fork_lint.graph.hierarchy`), which owns the lookups."""
         raise NotImplementedError
+
+
+def _prefixes(name: str) -> Iterator[str]:
+    """``a`` and ``a.b`` for ``a.b.c``."""
+    parts = name.split(".")
+    for n in range(1, len(parts)):
+        yield ".".join(parts[:n])
