@@ -237,10 +237,16 @@ def test_fact_digests_separate_shape_from_positions(project: Path) -> None:
 
     base = digests("import os\n\ndef f():\n    os.fork()\n")
     moved = digests("import os\n\n\ndef f():\n    os.fork()  # the child\n")
-    noqa = digests("import os\n\ndef f():\n    os.fork()  # noqa: FRK001\n")
+    noqa = digests("import os\n\ndef f():\n    os.fork()  # noqa: E501\n")
     other = digests("import os\n\ndef f():\n    os.forkpty()\n")
     assert base[0] == moved[0] == noqa[0] != other[0]
     assert len({base[1], moved[1], noqa[1]}) == 3
+    # A comment naming a fork-lint code is shape: FRK100 judges it (a file whose
+    # positions the early cut-off does not check would keep an old verdict).
+    ours = digests("import os\n\ndef f():\n    os.fork()  # noqa: FRK001\n")
+    moved_ours = digests("import os\n\n\ndef f():\n    os.fork()  # noqa: FRK001\n")
+    assert ours[0] == moved_ours[0] != base[0]
+    assert ours[1] != moved_ours[1]
 
 
 def test_early_cut_off_entries_that_are_damaged_or_false_are_not_trusted(

@@ -19,7 +19,7 @@ from fork_lint.config import (
     validate_codes,
 )
 
-ALL = {"FRK001", "FRK002", "FRK003", "FRK004", "FRK005", "FRK900", "FRK999"}
+ALL = {"FRK001", "FRK002", "FRK003", "FRK004", "FRK005", "FRK100", "FRK900", "FRK999"}
 
 
 def write(root: Path, rel: str, text: str = "") -> Path:
@@ -115,7 +115,7 @@ def test_default_selects_every_rule(project: Path) -> None:
         ("select = ['FRK001']", {"FRK001"}),
         ("select = ['FRK00']", {"FRK001", "FRK002", "FRK003", "FRK004", "FRK005"}),
         ("select = []", set()),
-        ("ignore = ['FRK0']", {"FRK900", "FRK999"}),
+        ("ignore = ['FRK0']", {"FRK100", "FRK900", "FRK999"}),
         ("select = ['FRK'], ignore = ['FRK001']", ALL - {"FRK001"}),
         # The more specific selector wins, whichever list it is in.
         ("select = ['FRK001'], ignore = ['FRK']", {"FRK001"}),
@@ -299,7 +299,15 @@ NOT_STRINGS = "expected an array of strings, got"
             "per-file-ignores = {'t/*' = ['FRK8']}",
             "per-file-ignores.\"t/*\": unknown rule code 'FRK8'",
         ),
-        ("fix = true", "fix: expected a table, got a boolean"),
+        ("fix = 1", "fix: expected a boolean or a table, got an integer"),
+        ("unsafe-fixes = 'yes'", "unsafe-fixes: expected a boolean, got a string"),
+        (
+            "output-format = 'pretty'",
+            "output-format: expected one of concise, full, github, "
+            "gitlab, json, junit, sarif, got 'pretty'",
+        ),
+        ("cache-dir = ''", "cache-dir: expected a path, got an empty string"),
+        ("extend = 3", "extend: expected a string, got an integer"),
         (
             "fork-sinks = ['mypkg.start']",
             "fork-sinks: 'mypkg.start' is not of the form 'module:qualname' "
@@ -338,7 +346,7 @@ def test_fork_lint_toml_messages_name_the_file(project: Path) -> None:
 def test_messages_use_absolute_paths_outside_the_cwd(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write(tmp_path, "proj/pyproject.toml", "[tool.fork-lint]\nselect = ['FRK1']\n")
+    write(tmp_path, "proj/pyproject.toml", "[tool.fork-lint]\nselect = ['FRK7']\n")
     write(tmp_path, "elsewhere/.keep")
     monkeypatch.chdir(tmp_path / "elsewhere")
     with pytest.raises(ConfigError) as info:
@@ -378,7 +386,7 @@ def test_explicit_config_file(project: Path, tmp_path: Path) -> None:
     other = write(project, "other/pyproject.toml", "[tool.fork-lint]\nignore = ['FRK0']\n")
     settings = load_settings([project], Overrides(config=Path("other/pyproject.toml")))
     assert settings.config_file == other
-    assert settings.select == {"FRK900", "FRK999"}
+    assert settings.select == {"FRK100", "FRK900", "FRK999"}
 
 
 def test_explicit_config_must_exist(project: Path) -> None:

@@ -191,6 +191,19 @@ def test_nested_repository_does_not_inherit_ignores(project: Path) -> None:
     assert names(run()) == ["third_party/lib/vendored.py"]
 
 
+def test_an_ignored_directory_named_explicitly_is_walked(project: Path) -> None:
+    """As ruff and ripgrep: a walk never prunes the directory it starts from."""
+    touch(project, ".gitignore", text="instance/\n*.gen.py\n")
+    touch(project, "cases/instance/main.py", "cases/instance/out.gen.py", "cases/other/a.py")
+    touch(project, "cases/instance/.gitignore", text="local.py\n")
+    touch(project, "cases/instance/local.py")
+    assert names(run()) == ["cases/other/a.py"]
+    # The rule that ignores the named directory does not hide its files; the others
+    # (`*.gen.py`, its own `local.py`) still apply.
+    assert names(run("cases/instance")) == ["cases/instance/main.py"]
+    assert names(run("cases")) == ["cases/other/a.py"]
+
+
 def test_gitignore_in_config(project: Path) -> None:
     touch(project, ".gitignore", text="a.py\n")
     touch(project, "a.py")

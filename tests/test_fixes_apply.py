@@ -16,7 +16,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fork_lint import interrupts
-from fork_lint import project as project_module
 from fork_lint.cli import main
 from fork_lint.config import ConfigError, Overrides, load_settings
 from fork_lint.fixes import (
@@ -32,6 +31,7 @@ from fork_lint.fixes import (
 )
 from fork_lint.fixes.apply import DiskSources, FixResult, FixRun, fix_sources
 from fork_lint.fixes.stage import _write
+from fork_lint.index import source as source_module
 from fork_lint.model import Applicability, Finding
 
 THREADED = """\
@@ -96,9 +96,7 @@ def test_a_fix_that_breaks_the_syntax_is_dropped(monkeypatch: pytest.MonkeyPatch
     assert dropped.reason.startswith("the fixed m.py does not compile: ")
     assert dropped.reason.endswith("(m.py, line 8)")
     assert [f.code for f in result.remaining] == ["FRK004"]
-    remaining_fix = result.remaining[0].fix
-    assert remaining_fix is not None
-    assert "the fix was not applied: the fixed m.py does not compile" in remaining_fix.message
+    assert result.remaining[0].fix is None  # the reason is the dropped fix's, not a help line
 
 
 def test_a_fix_that_leaves_the_finding_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -186,8 +184,13 @@ def test_display_only_and_unsafe_fixes_are_not_applied_without_the_flag() -> Non
     result = fix_sources({"m.py": MIXED}, options=FixOptions(target_version=(3, 12)))
     assert [f.code for f in result.fixed] == ["FRK004"]
     codes = sorted((f.code, f.fix.applicability.value) for f in result.remaining if f.fix)
-    assert codes == [("FRK001", "unsafe"), ("FRK004", "display-only")]
+    assert codes == [("FRK001", "unsafe")]  # `os.nice` has no fix: no fix attached
     assert result.unsafe_hidden == 1
+    # A fix the target version cannot take is only shown.
+    setpgrp = MIXED.replace("lambda: os.nice(5)", "os.setpgrp")
+    result = fix_sources({"m.py": setpgrp}, options=FixOptions(target_version=(3, 10)))
+    codes = sorted((f.code, f.fix.applicability.value) for f in result.remaining if f.fix)
+    assert ("FRK004", "display-only") in codes
 
 
 def test_imports_a_fix_makes_unused_are_removed() -> None:
@@ -527,7 +530,7 @@ def test_exit_codes_when_stopped(
                 raise raised
         raise raised
 
-    monkeypatch.setattr("fork_lint.cli._check", stop)
+    monkeypatch.setattr("fork_lint.cli_check.run_check", stop)
     assert main(["."]) == code
     assert capsys.readouterr().err == message
 
@@ -539,9 +542,9 @@ def test_an_interruption_is_not_an_frk999(monkeypatch: pytest.MonkeyPatch) -> No
         with _FailingCleanUp():
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(project_module, "extract", interrupted)
+    monkeypatch.setattr(source_module, "extract", interrupted)
     with pytest.raises(KeyError) as excinfo:
-        project_module.facts_from_bytes(b"x = 1\n", "m.py", "m", False)
+        source_module.facts_from_bytes(b"x = 1\n", "m.py", "m", False)
     assert isinstance(excinfo.value.__context__, KeyboardInterrupt)
 
 

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -332,3 +333,23 @@ def test_git_is_never_found_through_a_relative_path_entry(
     proc = run_limited(repo, "--no-cache", "--diff-base", "HEAD")
     assert not marker.exists()
     assert proc.returncode == 1, proc.stderr
+
+
+@pytest.mark.skipif(
+    os.name == "nt" or shutil.which("sleep") is None, reason="a POSIX shell script as git"
+)
+def test_a_git_that_never_answers_is_given_up(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A git waiting on a lock or a network file system once held the check forever."""
+    from fork_lint import vcs
+
+    bin_dir = tree.parent / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "git"
+    fake.write_text(f"#!/bin/sh\nexec {shutil.which('sleep')} 60\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setattr(vcs, "GIT_TIMEOUT", 0.5)
+    started = time.monotonic()
+    with pytest.raises(vcs.VcsError, match=r"did not finish within 0\.5 s"):
+        vcs.run_git(["diff", "HEAD"], tree)
+    assert time.monotonic() - started < 10

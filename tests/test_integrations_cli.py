@@ -46,12 +46,13 @@ def test_the_installed_command_takes_the_new_flags(repo: Path) -> None:
 
 
 def test_whole_project_reports_findings_in_or_through_the_given_files(repo: Path) -> None:
-    # Alone, svc/main.py has no sink: plain mode analyses only the files it is given.
-    assert reported(repo, "svc/main.py") == (0, [])
-    # The project analysed whole, findings whose witness passes through main.py.
-    code, rows = reported(repo, "--whole-project", "svc/main.py")
+    # Alone, svc/main.py has no sink: --no-whole-project analyses only the files given.
+    assert reported(repo, "--no-whole-project", "svc/main.py") == (0, [])
+    # The project analysed whole (the default), findings whose witness passes through main.py.
+    code, rows = reported(repo, "svc/main.py")
     assert code == 1
     assert set(rows) == {("svc/jobs.py", 5, "FRK001"), ("svc/tool.py", 6, "FRK004")}
+    assert reported(repo, "--whole-project", "svc/main.py") == (code, rows)
     assert reported(repo, "--whole-project", "svc/worker.py") == (
         1,
         [("svc/worker.py", 7, "FRK004")],
@@ -85,9 +86,13 @@ def test_whole_project_respects_the_projects_exclusions(repo: Path) -> None:
         PROJECT["pyproject.toml"] + '\n[tool.fork-lint]\nextend-exclude = ["svc/jobs.py"]\n',
         encoding="utf-8",
     )
-    assert reported(repo, "--whole-project", "svc/jobs.py") == (0, [])
-    # ... while an explicit path is analysed in plain mode, as in ruff.
-    assert reported(repo, "svc/jobs.py") == (0, [])  # (alone it has no thread)
+    # The walk of the project leaves it out: not analysed, not reported.
+    assert ("svc/jobs.py", 5, "FRK001") not in reported(repo, ".")[1]
+    # Named explicitly, an excluded file is analysed (within its project), as in ruff,
+    # unless --force-exclude (the hooks' flag) leaves it out as the walk does.
+    assert reported(repo, "svc/jobs.py") == (1, [("svc/jobs.py", 5, "FRK001")])
+    assert reported(repo, "--force-exclude", "svc/jobs.py") == (0, [])
+    assert reported(repo, "--no-whole-project", "svc/jobs.py") == (0, [])  # alone: no thread
 
 
 TWO_PROJECTS = {
@@ -169,8 +174,11 @@ def test_only_changed_leaves_out_the_rest_in_every_format(changed: Path) -> None
     code, rows = reported(changed, "--diff-base", "main", "--only-changed", ".")
     assert code == 1
     assert {path for path, _, _ in rows} == {"svc/extra.py", "svc/tool.py", "svc/worker.py"}
-    proc = run_cli(changed, "--diff-base", "main", "--only-changed", "svc/jobs.py", "svc/main.py")
+    args = ("--diff-base", "main", "--only-changed", "svc/jobs.py", "svc/main.py")
+    proc = run_cli(changed, "--no-whole-project", *args)
     assert (proc.returncode, proc.stdout) == (0, "All checks passed!\n")
+    # Within the project, the changed svc/tool.py is reached through svc/main.py.
+    assert reported(changed, *args) == (1, [("svc/tool.py", 6, "FRK004")])
 
 
 def test_step_summary_lists_every_reported_finding(changed: Path, tmp_path: Path) -> None:
@@ -352,7 +360,10 @@ def test_exit_non_zero_on_fix(repo: Path) -> None:
     assert "svc/jobs.py" not in proc.stdout  # only findings touching the given file
     assert "preexec_fn=os.nice" in (repo / "svc" / "tool.py").read_text(encoding="utf-8")
     proc = run_cli(repo, *hook, "--exit-non-zero-on-fix")
-    assert (proc.returncode, proc.stdout) == (0, "All checks passed!\n")
+    assert (proc.returncode, proc.stdout) == (
+        0,
+        "All checks passed!\nAnalysed 5 more files of the project, beyond the paths given.\n",
+    )
     git(repo, "checkout", "-q", "--", "svc/worker.py")
     assert run_cli(repo, *hook).returncode == 0  # without the flag, as ruff: nothing remains
 

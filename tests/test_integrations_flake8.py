@@ -185,17 +185,17 @@ def test_fork_sinks_option(tmp_path: Path) -> None:
 def test_analysis_runs_once_per_project_per_process(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import fork_lint.engine
+    import fork_lint.core
     from fork_lint.integrations import flake8 as plugin
 
     calls: list[int] = []
-    real = fork_lint.engine.analyse
+    real = fork_lint.core.check
 
     def counting(*args: object, **kwargs: object) -> object:
         calls.append(1)
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(fork_lint.engine, "analyse", counting)
+    monkeypatch.setattr(fork_lint.core, "check", counting)
     monkeypatch.setattr(plugin, "_MEMO", {})
     monkeypatch.setattr(plugin, "_ROOTS", {})
     monkeypatch.chdir(project)

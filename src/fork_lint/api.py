@@ -1,4 +1,6 @@
-"""Programmatic entry points (used by the CLI, the flake8 plugin, docs tests)."""
+"""Programmatic entry points: an in-memory project (`check_sources`), or paths on
+disk checked as the command line checks them (`check_paths`, through `fork_lint.core`,
+which front ends that need more, such as fixes or unsaved buffers, use directly)."""
 
 from __future__ import annotations
 
@@ -50,30 +52,32 @@ def check_paths(
     cache_dir: str | Path | None = None,
     no_cache: bool = False,
     jobs: int | None = 1,
+    whole_project: bool = True,
 ) -> Report:
     """Analyse files and directories on disk with the configuration that applies to them.
 
-    Reads and writes the cache as the CLI does (``cache_dir`` like ``--cache-dir``,
-    ``no_cache`` like ``--no-cache``). ``jobs`` defaults to this process only, as
-    befits a library call; ``None`` uses every CPU available, and then the calling
-    script needs an ``if __name__ == "__main__":`` guard (worker processes import it).
-    Raises ``ConfigError`` / ``DiscoveryError`` for bad configuration or missing paths.
+    As the command line does (the check core, `fork_lint.core`): each path is
+    analysed within its project and the findings in (or whose witness passes
+    through) the paths are reported; ``whole_project=False`` analyses the paths
+    alone. Reads and writes the cache as the command line does (``cache_dir``
+    like ``--cache-dir``, ``no_cache`` like ``--no-cache``). ``jobs`` defaults to
+    this process only, as befits a library call; ``None`` uses every CPU
+    available, and then the calling script needs an ``if __name__ ==
+    "__main__":`` guard (worker processes import it). Raises `core.CheckError`
+    for bad configuration or missing paths. Findings come without fixes.
     """
-    from fork_lint.cache import resolve_cache_dir
-    from fork_lint.config import Overrides, load_settings
-    from fork_lint.discovery import discover
-    from fork_lint.project import analyse_project, index_project
+    from fork_lint.config import Overrides
+    from fork_lint.core import CheckRequest, FixMode, check
 
-    roots = [Path(p) for p in paths] or [Path(".")]
-    settings = load_settings(roots, Overrides(isolated=isolated))
-    found = discover(roots, settings)
-    cwd = Path.cwd()
-    cache = resolve_cache_dir(cache_dir, no_cache, settings.project_root, cwd)
-    modules = index_project(found.files, settings.project_root, cwd, cache_dir=cache, jobs=jobs)
-    options = AnalysisOptions.from_settings(settings)
-    findings = [
-        f
-        for f in analyse_project(modules, options)
-        if settings.enabled(f.code, str(cwd / f.location.path))
-    ]
-    return Report(findings=findings, files_analyzed=len(modules))
+    request = CheckRequest(
+        paths=tuple(Path(p) for p in paths),
+        overrides=Overrides(isolated=isolated),
+        whole_project=whole_project,
+        fix=FixMode.PROPOSE,
+        propose_fixes=False,
+        cache_dir=Path(cache_dir) if cache_dir is not None else None,
+        no_cache=no_cache,
+        jobs=jobs,
+    )
+    result = check(request)
+    return Report(findings=result.findings, files_analyzed=result.files_analysed)

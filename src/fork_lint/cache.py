@@ -93,8 +93,8 @@ _PACKAGE = Path(__file__).resolve().parent
 # Every module of the extractor (`fork_lint.index`, a test checks none is missing).
 _FACTS_SOURCES = (
     "index/bindings.py", "index/expressions.py", "index/extract.py", "index/facts.py",
-    "index/flow.py", "index/noqa.py", "index/syntax.py", "index/walker.py", "project.py",
-    "cache.py",
+    "index/flow.py", "index/noqa.py", "index/source.py", "index/syntax.py", "index/walker.py",
+    "project.py", "cache.py",
 )  # fmt: skip
 _FACT_FIELDS = frozenset(ModuleFacts.__annotations__)
 _REQUIRED_FACT_FIELDS = frozenset(ModuleFacts.__required_keys__)
@@ -212,30 +212,44 @@ def fact_digests(facts: ModuleFacts) -> tuple[bytes, bytes]:
     """(shape, positions) digests of one file's facts.
 
     The shape is everything but positions: the spans of call sites and scopes and
-    the ``noqa`` comments (keyed by line). Nothing before the findings reads those,
-    so two files of the same shape give the same call graph and hazards. Marshal
-    version 0 is used because later versions encode object sharing and string
-    interning, which differ between equal values built in different ways.
+    the ``noqa`` comments (keyed by line) with their columns. Nothing before the
+    findings reads those, so two files of the same shape give the same call graph
+    and hazards. One bit of the comments is shape: whether one names a fork-lint
+    code. A file with such a comment always has a finding located in it (the one
+    it suppresses, or FRK100 saying it suppresses nothing), so its positions are
+    checked; the bit makes the first such comment of a file count as a change.
+    Marshal version 0 is used because later versions encode object sharing and
+    string interning, which differ between equal values built in different ways.
     """
-    calls, scopes = facts["calls"], facts["scopes"]
-    positions = ([c["span"] for c in calls], [sc["span"] for sc in scopes], facts["noqa"])
+    calls, scopes, noqa = facts["calls"], facts["scopes"], facts["noqa"]
+    order = list(facts)
+    columns = facts.pop("noqa_cols", None)
+    positions = ([c["span"] for c in calls], [sc["span"] for sc in scopes], noqa, columns)
     digests = facts.pop("digests", None)
+    names_ours = any(code.startswith("FRK") for codes in noqa.values() for code in codes or ())
     # Blanked in place (the facts are large; a copy would cost more than the digest).
     try:
         for c in calls:
             c["span"] = _NO_SPAN
         for sc in scopes:
             sc["span"] = _NO_SPAN
-        facts["noqa"] = {}
+        facts["noqa"] = {"FRK": []} if names_ours else {}
         shape = hashlib.sha256(marshal.dumps(cast(Any, facts), 0)).digest()
     finally:
         for c, span in zip(calls, positions[0], strict=True):
             c["span"] = span
         for sc, span in zip(scopes, positions[1], strict=True):
             sc["span"] = span
-        facts["noqa"] = positions[2]
+        facts["noqa"] = noqa
+        if columns is not None:
+            facts["noqa_cols"] = columns
         if digests is not None:
             facts["digests"] = digests
+        if list(facts) != order:  # the same keys in the same order: the same marshal data
+            plain = cast(dict[str, Any], facts)
+            items = [(key, plain[key]) for key in order]
+            plain.clear()
+            plain.update(items)
     return shape, hashlib.sha256(marshal.dumps(cast(Any, positions), 0)).digest()
 
 

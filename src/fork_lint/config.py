@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 import difflib
-import functools
 import keyword
 import os
 import posixpath
@@ -20,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fork_lint.fixes import LaunchOptions
+from fork_lint.fixes.options import LaunchOptions
 from fork_lint.fsio import read_regular
+from fork_lint.globs import GlobMatcher, matcher
 from fork_lint.rules import BY_CODE
 
 if sys.version_info >= (3, 11):
@@ -94,7 +94,14 @@ _KEYS = (
     "thread-sources",
     "fork-sinks",
     "fix",
+    "unsafe-fixes",
+    "output-format",
+    "cache-dir",
+    "extend",
 )
+# The names of `output.FORMATS` (kept here so that reading a configuration does not
+# import every reporter; a test keeps the two equal).
+OUTPUT_FORMATS = ("concise", "full", "github", "gitlab", "json", "junit", "sarif")
 
 
 class ConfigError(Exception):
@@ -167,147 +174,6 @@ def _resolve_selection(layers: Sequence[_Selection]) -> frozenset[str]:
     return frozenset(enabled)
 
 
-# ---------------------------------------------------------------------------- globs
-
-
-def _translate(glob: str) -> str:
-    """Translate a globset-style glob (ruff's) to a regex. As in ruff, `*` and `?` also
-    match `/`, `**/` matches zero or more directories, `{a,b}` is an alternation."""
-    out: list[str] = []
-    i, n = 0, len(glob)
-    while i < n:
-        c = glob[i]
-        if c == "*":
-            j = i
-            while j < n and glob[j] == "*":
-                j += 1
-            if j - i >= 2 and (i == 0 or glob[i - 1] == "/") and j < n and glob[j] == "/":
-                out.append("(?:.*/)?")
-                j += 1
-            else:
-                out.append(".*")
-            i = j
-        elif c == "?":
-            out.append(".")
-            i += 1
-        elif c == "[":
-            j = i + 1
-            if j < n and glob[j] in "!^":
-                j += 1
-            if j < n and glob[j] == "]":
-                j += 1
-            while j < n and glob[j] != "]":
-                j += 1
-            if j >= n:
-                out.append(re.escape(c))
-                i += 1
-                continue
-            body = glob[i + 1 : j]
-            negate = body[:1] in ("!", "^")
-            body = body[1:] if negate else body
-            body = "".join("\\" + ch if ch in "\\[]&~|^" else ch for ch in body)
-            out.append(f"[{'^' if negate else ''}{body}]")
-            i = j + 1
-        elif c == "{":
-            depth, j, start, alternatives = 0, i, i + 1, []
-            while j < n:
-                if glob[j] == "{":
-                    depth += 1
-                elif glob[j] == "}":
-                    depth -= 1
-                    if depth == 0:
-                        break
-                elif glob[j] == "," and depth == 1:
-                    alternatives.append(glob[start:j])
-                    start = j + 1
-                j += 1
-            if j >= n:
-                out.append(re.escape(c))
-                i += 1
-                continue
-            alternatives.append(glob[start:j])
-            out.append("(?:" + "|".join(_translate(a) for a in alternatives) + ")")
-            i = j + 1
-        elif c == "\\" and i + 1 < n:
-            out.append(re.escape(glob[i + 1]))
-            i += 2
-        else:
-            out.append(re.escape(c))
-            i += 1
-    return "".join(out)
-
-
-def _alternatives(parts: Sequence[str]) -> str:
-    return "(?:" + "|".join(parts) + ")" if parts else ""
-
-
-def _join_regex(parts: Sequence[str]) -> re.Pattern[str] | None:
-    return re.compile(_alternatives(parts) + r"\Z", re.S) if parts else None
-
-
-class GlobMatcher:
-    """ruff-style path globs, compiled once for the hot path of the file walk.
-
-    A pattern with a slash is anchored at `root` ("tests/fixtures" is the project's,
-    not any) and matched against the whole path; a pattern without one matches the
-    basename at any depth ("build", "*_pb2.py"). Absolute patterns stay absolute. A
-    trailing slash restricts a pattern to directories. Callers prune a matching
-    directory, so a pattern also covers everything below it.
-    """
-
-    __slots__ = ("_base", "_dir_base", "_dir_names", "_dir_path", "_names", "_path")
-
-    def __init__(self, patterns: Iterable[str], root: Path) -> None:
-        anchor = re.escape(Path(os.path.abspath(root)).as_posix().rstrip("/") + "/")
-        names: dict[bool, set[str]] = {False: set(), True: set()}
-        relative: dict[bool, list[str]] = {False: [], True: []}
-        absolute: dict[bool, list[str]] = {False: [], True: []}
-        bases: dict[bool, list[str]] = {False: [], True: []}
-        for raw in patterns:
-            pattern = raw.replace(os.sep, "/") if os.sep != "/" else raw
-            dir_only = pattern.endswith("/") and pattern != "/"
-            pattern = pattern.rstrip("/") if dir_only else pattern
-            while pattern.startswith("./"):
-                pattern = pattern[2:]
-            if "/" not in pattern and not any(ch in pattern for ch in "*?[{\\"):
-                names[dir_only].add(pattern)  # the common case: a plain name
-                continue
-            if "/" not in pattern:
-                bases[dir_only].append(_translate(pattern))
-                continue
-            is_abs = pattern.startswith("/") or bool(re.match(r"[A-Za-z]:/", pattern))
-            (absolute if is_abs else relative)[dir_only].append(_translate(pattern))
-
-        def paths(dir_only: bool) -> re.Pattern[str] | None:
-            # One shared literal prefix lets the regex engine reject other paths quickly.
-            rel = _alternatives(relative[dir_only])
-            either = [*absolute[dir_only], *([anchor + rel] if rel else [])]
-            return re.compile(_alternatives(either) + r"\Z", re.S) if either else None
-
-        self._names, self._dir_names = frozenset(names[False]), frozenset(names[True])
-        self._path, self._dir_path = paths(False), paths(True)
-        self._base, self._dir_base = _join_regex(bases[False]), _join_regex(bases[True])
-
-    def match(self, abs_path: str, name: str, is_dir: bool = False) -> bool:
-        """`abs_path` is absolute and uses "/"; `name` is its last component."""
-        if name in self._names or (self._path and self._path.match(abs_path)):
-            return True
-        if self._base and self._base.match(name):
-            return True
-        if not is_dir:
-            return False
-        return (
-            name in self._dir_names
-            or bool(self._dir_path and self._dir_path.match(abs_path))
-            or bool(self._dir_base and self._dir_base.match(name))
-        )
-
-
-@functools.lru_cache(maxsize=256)
-def _matcher(pattern: str, root: Path) -> GlobMatcher:
-    return GlobMatcher((pattern,), root)
-
-
 # ---------------------------------------------------------------------------- settings
 
 
@@ -329,6 +195,11 @@ class Settings:
     target_platform: str = "linux"  # decides the multiprocessing default start method
     fix_start_method: str = "forkserver"  # [tool.fork-lint.fix] start-method
     fix_launch: LaunchOptions = dataclasses.field(default_factory=LaunchOptions)
+    fix: bool = False  # `fix = true`: apply safe fixes without `--fix`
+    unsafe_fixes: bool = False  # `unsafe-fixes = true`: offer and apply unsafe fixes too
+    output_format: str | None = None  # `output-format`; None: the command line's default
+    cache_dir: Path | None = None  # `cache-dir`, absolute; None: the default place
+    config_files: tuple[Path, ...] = ()  # every file read, extended ones first
 
     def ignored_codes(self, path: str) -> frozenset[str]:
         """Codes per-file-ignores switch off for `path` (relative to the root, or absolute).
@@ -343,7 +214,7 @@ class Settings:
         out: set[str] = set()
         for pattern, codes in self.per_file_ignores:
             negated = pattern.startswith("!")
-            hit = _matcher(pattern[1:] if negated else pattern, self.project_root).match(path, name)
+            hit = matcher(pattern[1:] if negated else pattern, self.project_root).match(path, name)
             if hit != negated:
                 out |= codes
         return frozenset(out)
@@ -368,6 +239,12 @@ class Overrides:
     config: Path | None = None  # a pyproject.toml, or a fork-lint.toml-style file
     isolated: bool = False  # ignore every configuration file
     respect_gitignore: bool | None = None
+    # `--config "KEY = VALUE"`: TOML pairs as a configuration file would hold them,
+    # above every configuration file (applied in order).
+    config_values: Sequence[str] = ()
+    # Added to the configured ones (the flake8 plugin's options).
+    extend_thread_sources: Sequence[str] = ()
+    extend_fork_sinks: Sequence[str] = ()
 
 
 # ---------------------------------------------------------------------------- locating files
@@ -381,6 +258,44 @@ def _display(path: Path) -> str:
         return str(path)
 
 
+# Far beyond any real configuration, far below the interpreter's recursion limit.
+_MAX_TOML_NESTING = 100
+
+
+def _nesting_depth(text: str) -> int:
+    """The deepest nesting of arrays and inline tables, outside strings and comments.
+
+    A lexical scan, not a parse: table headers open and close on their line, so
+    they add nothing to the depth that remains.
+    """
+    depth = deepest = 0
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth = max(depth - 1, 0)
+        elif c == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif c in "\"'":
+            quote = c * 3 if text.startswith(c * 3, i) else c
+            i += len(quote)
+            while i < n and not text.startswith(quote, i):
+                if c == '"' and text[i] == "\\":
+                    i += 1
+                elif len(quote) == 1 and text[i] == "\n":
+                    break
+                i += 1
+            i += len(quote)
+            continue
+        i += 1
+    return deepest
+
+
 def _read_toml(path: Path, raw: bytes | None = None) -> dict[str, Any]:
     try:
         data = (read_regular(path) if raw is None else raw).decode("utf-8")
@@ -388,13 +303,18 @@ def _read_toml(path: Path, raw: bytes | None = None) -> dict[str, Any]:
         raise ConfigError(f"{_display(path)}: cannot read: {e.strerror or e}") from None
     except UnicodeDecodeError as e:
         raise ConfigError(f"{_display(path)}: invalid TOML: not UTF-8 ({e.reason})") from None
+    too_deep = ConfigError(
+        f"{_display(path)}: invalid TOML: arrays or inline tables nested too deeply"
+    )
+    # tomllib parses nested arrays and inline tables recursively: refused before
+    # parsing, since a RecursionError deep inside the parser can also fail in
+    # finalisers and print to stderr on its way out.
+    if _nesting_depth(data) > _MAX_TOML_NESTING:
+        raise too_deep
     try:
         return tomllib.loads(data)
     except RecursionError:
-        # tomllib parses nested arrays and inline tables recursively.
-        raise ConfigError(
-            f"{_display(path)}: invalid TOML: arrays or inline tables nested too deeply"
-        ) from None
+        raise too_deep from None
     except tomllib.TOMLDecodeError as e:
         msg = str(e)
         at = re.search(r"\s*\(at line (\d+), column (\d+)\)$", msg)
@@ -454,7 +374,7 @@ def _locate(paths: Sequence[Path], *, read_config: bool = True) -> _Located:
     cwd = Path.cwd()
     if start == cwd or cwd in start.parents:
         return _Located(cwd)
-    from fork_lint.project import package_root
+    from fork_lint.index.source import package_root
 
     # A directory outside the working directory with no project around it (an
     # unpacked sdist or wheel): module names start above its outermost package.
@@ -598,22 +518,62 @@ def _inferred_target_version(pyproject: dict[str, Any] | None) -> tuple[tuple[in
 
 @dataclass
 class _FileValues:
-    """What the configuration file says, validated; None for keys it leaves out."""
+    """What a configuration says, validated; None (or empty) for keys it leaves out."""
 
-    selection: _Selection
+    selections: tuple[_Selection, ...] = ()  # one layer per file, extended ones first
     exclude: tuple[str, ...] | None = None
     extend_exclude: tuple[str, ...] = ()
-    per_file_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
+    per_file_ignores: tuple[tuple[str, frozenset[str]], ...] | None = None
     target_version: tuple[int, int] | None = None
+    target_version_source: str = ""  # where `target_version` was set, for --show-settings
     target_platform: str | None = None
     respect_gitignore: bool | None = None
-    thread_sources: tuple[str, ...] = ()
-    fork_sinks: tuple[str, ...] = ()
+    thread_sources: tuple[str, ...] | None = None
+    fork_sinks: tuple[str, ...] | None = None
+    fix: bool | None = None
+    unsafe_fixes: bool | None = None
+    output_format: str | None = None
+    cache_dir: str | None = None
     fix_start_method: str | None = None
-    fix_launch: LaunchOptions | None = None
+    launch: dict[str, Any] = dataclasses.field(default_factory=dict)  # keys of [fix.launch]
+    extend: str | None = None
+    files: tuple[Path, ...] = ()
+
+    def over(self, base: _FileValues) -> _FileValues:
+        """These values on top of ``base`` (the file this one extends, or everything
+        below a `--config KEY=VALUE`): what a layer sets replaces what is below it,
+        except that `extend-exclude` and the rule selection add up, as in ruff."""
+
+        def pick(name: str) -> Any:
+            mine = getattr(self, name)
+            return mine if mine is not None else getattr(base, name)
+
+        return _FileValues(
+            selections=(*base.selections, *self.selections),
+            exclude=pick("exclude"),
+            extend_exclude=(*base.extend_exclude, *self.extend_exclude),
+            per_file_ignores=pick("per_file_ignores"),
+            target_version=pick("target_version"),
+            target_version_source=(
+                self.target_version_source
+                if self.target_version is not None
+                else base.target_version_source
+            ),
+            target_platform=pick("target_platform"),
+            respect_gitignore=pick("respect_gitignore"),
+            thread_sources=pick("thread_sources"),
+            fork_sinks=pick("fork_sinks"),
+            fix=pick("fix"),
+            unsafe_fixes=pick("unsafe_fixes"),
+            output_format=pick("output_format"),
+            cache_dir=pick("cache_dir"),
+            fix_start_method=pick("fix_start_method"),
+            launch={**base.launch, **self.launch},
+            files=(*base.files, *self.files),
+        )
 
 
-_FIX_KEYS = ("start-method", "launch")
+_FIX_KEYS = ("apply", "start-method", "launch")
 _START_METHODS = ("forkserver", "spawn")
 _LAUNCH_KEYS = (
     "entry-module",
@@ -637,13 +597,26 @@ def _string(value: object, where: str) -> str:
     return value
 
 
+def _boolean(value: object, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected a boolean, got {_type_name(value)}")
+    return value
+
+
 def _parse_fix(table: object, where: str, values: _FileValues) -> None:
-    """`[tool.fork-lint.fix]` and `[tool.fork-lint.fix.launch]`."""
+    """`fix = true` (ruff's key: apply fixes without `--fix`), or the table
+    `[tool.fork-lint.fix]` with `[tool.fork-lint.fix.launch]`, where `apply = true`
+    says the same (TOML cannot hold both a `fix` value and a `fix` table)."""
+    if isinstance(table, bool):
+        values.fix = table
+        return
     if not isinstance(table, dict):
-        raise ConfigError(f"{where}: expected a table, got {_type_name(table)}")
+        raise ConfigError(f"{where}: expected a boolean or a table, got {_type_name(table)}")
     for key in table:
         if key not in _FIX_KEYS:
             raise _unknown_key(key, _FIX_KEYS, where)
+    if "apply" in table:
+        values.fix = _boolean(table["apply"], f"{where}.apply")
     if "start-method" in table:
         method = _string(table["start-method"], f"{where}.start-method")
         if method not in _START_METHODS:
@@ -652,24 +625,25 @@ def _parse_fix(table: object, where: str, values: _FileValues) -> None:
             )
         values.fix_start_method = method
     if "launch" in table:
-        values.fix_launch = _parse_launch(table["launch"], f"{where}.launch")
+        values.launch = _parse_launch(table["launch"], f"{where}.launch")
 
 
-def _parse_launch(table: object, where: str) -> LaunchOptions:
+def _parse_launch(table: object, where: str) -> dict[str, Any]:
+    """The `LaunchOptions` fields the table sets (an extending file sets the others)."""
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: expected a table, got {_type_name(table)}")
     for key in table:
         if key not in _LAUNCH_KEYS:
             raise _unknown_key(key, _LAUNCH_KEYS, where)
-    out = LaunchOptions()
+    out: dict[str, Any] = {}
     if "entry-module" in table:
         module = _string(table["entry-module"], f"{where}.entry-module")
         if not _dotted(module):
             raise ConfigError(f"{where}.entry-module: {module!r} is not a dotted module name")
-        out = dataclasses.replace(out, entry_module=module)
+        out["entry_module"] = module
     if "json-option" in table:
         option = _string(table["json-option"], f"{where}.json-option")
-        out = dataclasses.replace(out, json_option=option)
+        out["json_option"] = option
     if "serialize-expression" in table:
         w = f"{where}.serialize-expression"
         expr = _string(table["serialize-expression"], w)
@@ -681,20 +655,20 @@ def _parse_launch(table: object, where: str) -> LaunchOptions:
             ast.parse(expr.format(workload="workload"), mode="eval")
         except (SyntaxError, ValueError, IndexError, KeyError) as exc:
             raise ConfigError(f"{w}: not a Python expression: {exc}") from None
-        out = dataclasses.replace(out, serialize_expression=expr)
+        out["serialize_expression"] = expr
     if "target-methods" in table:
         w = f"{where}.target-methods"
         methods = _string_list(table["target-methods"], w)
         for name in methods:
             if not name.isidentifier():
                 raise ConfigError(f"{w}: {name!r} is not a method name")
-        out = dataclasses.replace(out, target_methods=methods)
+        out["target_methods"] = methods
     if "workload-parameter" in table:
         w = f"{where}.workload-parameter"
         name = _string(table["workload-parameter"], w)
         if not name.isidentifier():
             raise ConfigError(f"{w}: {name!r} is not a parameter name")
-        out = dataclasses.replace(out, workload_parameter=name)
+        out["workload_parameter"] = name
     if "popen-arguments" in table:
         w = f"{where}.popen-arguments"
         arguments = _string_list(table["popen-arguments"], w)
@@ -710,7 +684,7 @@ def _parse_launch(table: object, where: str) -> LaunchOptions:
                 and call.keywords[0].arg is not None
             ):
                 raise ConfigError(f"{w}: {argument!r} is not of the form 'name=expression'")
-        out = dataclasses.replace(out, popen_arguments=arguments)
+        out["popen_arguments"] = arguments
     return out
 
 
@@ -735,7 +709,7 @@ def _parse_table(table: dict[str, Any], prefix: str) -> _FileValues:
     select = codes("select") if "select" in table else None
     extend = codes("extend-select") if "extend-select" in table else ()
     ignore = codes("ignore") if "ignore" in table else ()
-    values = _FileValues(_Selection(select, extend, ignore))
+    values = _FileValues((_Selection(select, extend, ignore),))
     if "exclude" in table:
         values.exclude = _string_list(table["exclude"], where("exclude"))
     if "extend-exclude" in table:
@@ -758,12 +732,21 @@ def _parse_table(table: dict[str, Any], prefix: str) -> _FileValues:
             table["target-platform"], where("target-platform")
         )
     if "respect-gitignore" in table:
-        flag = table["respect-gitignore"]
-        if not isinstance(flag, bool):
-            raise ConfigError(
-                f"{where('respect-gitignore')}: expected a boolean, got {_type_name(flag)}"
-            )
-        values.respect_gitignore = flag
+        values.respect_gitignore = _boolean(table["respect-gitignore"], where("respect-gitignore"))
+    if "unsafe-fixes" in table:
+        values.unsafe_fixes = _boolean(table["unsafe-fixes"], where("unsafe-fixes"))
+    if "output-format" in table:
+        fmt = _string(table["output-format"], where("output-format"))
+        if fmt not in OUTPUT_FORMATS:
+            known = ", ".join(OUTPUT_FORMATS)
+            raise ConfigError(f"{where('output-format')}: expected one of {known}, got {fmt!r}")
+        values.output_format = fmt
+    for key in ("cache-dir", "extend"):
+        if key in table:
+            text = _string(table[key], where(key))
+            if not text.strip():
+                raise ConfigError(f"{where(key)}: expected a path, got an empty string")
+            setattr(values, key.replace("-", "_"), text)
     for key in ("thread-sources", "fork-sinks"):
         if key in table:
             names = _qualified_names(_string_list(table[key], where(key)), where(key))
@@ -785,28 +768,81 @@ def _explicit_config(path: Path) -> _Located:
     if not path.is_file():
         problem = "is a directory" if path.is_dir() else "no such file"
         raise ConfigError(f"{_display(path)}: {problem} (given as --config)")
-    data = _read_toml(path) if path.name == "pyproject.toml" else None
-    return _Located(path.parent, path, data)
+    data = _read_toml(path)
+    return _Located(path.parent, path, data if _pyproject_shaped(path, data) else None)
 
 
-def _file_values(located: _Located) -> tuple[_FileValues, str]:
-    """Values from the config file, and the label its target-version is reported under."""
-    path = located.config_file
-    if path is None:
-        return _FileValues(_Selection()), ""
-    if path.name == "pyproject.toml":
-        data = located.pyproject if located.pyproject is not None else _read_toml(path)
+def _pyproject_shaped(path: Path, data: dict[str, Any]) -> bool:
+    """Whether a configuration file holds its settings in `[tool.fork-lint]`: a
+    pyproject.toml, or any file with a pyproject's tables. A fork-lint.toml has
+    none of them (they are not fork-lint keys), so its content tells it apart
+    whatever its name."""
+    return path.name == "pyproject.toml" or any(
+        key in data for key in ("tool", "project", "build-system")
+    )
+
+
+def _read_config(
+    path: Path, data: dict[str, Any] | None = None, chain: tuple[Path, ...] = ()
+) -> _FileValues:
+    """The values of one configuration file, on top of those of the file it extends."""
+    data = data if data is not None else _read_toml(path)
+    if _pyproject_shaped(path, data):
         table = _fork_lint_table(data)
         label = f"{_display(path)}: {TOOL_TABLE}"
         if table is not None and not isinstance(table, dict):
             raise ConfigError(f"{label}: expected a table, got {_type_name(table)}")
         values = _parse_table(table or {}, label + " ")
-        return values, f"pyproject.toml {TOOL_TABLE} target-version"
-    return _parse_table(_read_toml(path), f"{_display(path)}: "), f"{path.name} target-version"
+        source = f"{path.name} {TOOL_TABLE} target-version"
+        where = f"{label} extend"
+    else:
+        values = _parse_table(data, f"{_display(path)}: ")
+        source = f"{path.name} target-version"
+        where = f"{_display(path)}: extend"
+    values.target_version_source = source
+    values.files = (path,)
+    if values.extend is None:
+        return values
+    base = _extended(values.extend, path.parent, where)
+    if base == path or base in chain:
+        raise ConfigError(f"{where}: {_display(base)} extends this file again (a cycle)")
+    return values.over(_read_config(base, chain=(*chain, path)))
+
+
+def _extended(text: str, directory: Path, where: str) -> Path:
+    """The file `extend` names: ``~`` and environment variables expanded, relative
+    to the directory of the file that names it."""
+    path = Path(os.path.expandvars(os.path.expanduser(text)))
+    path = Path(os.path.abspath(directory / path))
+    if not path.is_file():
+        problem = "is a directory" if path.is_dir() else "no such file"
+        raise ConfigError(f"{where}: {_display(path)}: {problem}")
+    return path
+
+
+def _inline_values(pairs: Sequence[str]) -> _FileValues:
+    """`--config "KEY = VALUE"` pairs, each a TOML document in a fork-lint.toml's shape."""
+    values = _FileValues()
+    for text in pairs:
+        where = f"--config {text!r}"
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(
+                f"{where}: neither a configuration file nor a TOML 'KEY = VALUE' pair ({exc})"
+            ) from None
+        pair = _parse_table(data, f"{where}: ")
+        pair.target_version_source = "--config"
+        if pair.extend is not None:
+            base = _extended(pair.extend, Path.cwd(), f"{where}: extend")
+            pair = pair.over(_read_config(base))
+        values = pair.over(values)
+    return values
 
 
 def load_settings(paths: Sequence[Path], overrides: Overrides) -> Settings:
-    """Resolve settings: defaults < configuration file < command line.
+    """Resolve settings: defaults < configuration file (< the files it extends)
+    < `--config KEY=VALUE` < the other command-line options.
 
     The configuration file is `overrides.config`, or the one `find_project_root`
     finds; `requires-python` is read from the pyproject.toml in the project root.
@@ -819,7 +855,11 @@ def load_settings(paths: Sequence[Path], overrides: Overrides) -> Settings:
         pyproject = located.pyproject
         if pyproject is None and (located.root / "pyproject.toml").is_file():
             pyproject = _read_toml(located.root / "pyproject.toml")
-    values, tv_label = _file_values(located)
+    values = _FileValues()
+    if located.config_file is not None:
+        values = _read_config(located.config_file, located.pyproject)
+    if overrides.config_values:
+        values = _inline_values(overrides.config_values).over(values)
 
     def cli_codes(flag: str, value: Sequence[str] | None) -> tuple[str, ...] | None:
         if value is None:
@@ -832,17 +872,17 @@ def load_settings(paths: Sequence[Path], overrides: Overrides) -> Settings:
         cli_codes("--extend-select", overrides.extend_select) or (),
         cli_codes("--ignore", overrides.ignore) or (),
     )
-    select = _resolve_selection([_Selection(tuple(DEFAULT_SELECT)), values.selection, cli])
+    select = _resolve_selection([_Selection(tuple(DEFAULT_SELECT)), *values.selections, cli])
 
     if overrides.target_version is not None:
         target = _target_version(overrides.target_version, "--target-version")
         source = "command line"
     elif values.target_version is not None:
-        target, source = values.target_version, tv_label
+        target, source = values.target_version, values.target_version_source
     else:
         target, source = _inferred_target_version(pyproject)
 
-    per_file_ignores = values.per_file_ignores
+    per_file_ignores = values.per_file_ignores or ()
     if overrides.per_file_ignores is not None:
         per_file_ignores = tuple(
             (pattern, validate_codes(codes, "--per-file-ignores"))
@@ -868,13 +908,30 @@ def load_settings(paths: Sequence[Path], overrides: Overrides) -> Settings:
         respect_gitignore=respect_gitignore,
         target_version=target,
         target_version_source=source,
-        thread_sources=values.thread_sources,
-        fork_sinks=values.fork_sinks,
+        thread_sources=_extended_names(values.thread_sources, overrides.extend_thread_sources),
+        fork_sinks=_extended_names(values.fork_sinks, overrides.extend_fork_sinks),
         target_platform=(
             _target_platform(overrides.target_platform, "--target-platform")
             if overrides.target_platform is not None
             else values.target_platform or "linux"
         ),
         fix_start_method=values.fix_start_method or "forkserver",
-        fix_launch=values.fix_launch or LaunchOptions(),
+        fix_launch=dataclasses.replace(LaunchOptions(), **values.launch),
+        fix=bool(values.fix),
+        unsafe_fixes=bool(values.unsafe_fixes),
+        output_format=values.output_format,
+        cache_dir=_cache_dir(values.cache_dir, located.root),
+        config_files=values.files,
     )
+
+
+def _extended_names(configured: tuple[str, ...] | None, extra: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((*(configured or ()), *extra)))
+
+
+def _cache_dir(text: str | None, root: Path) -> Path | None:
+    """`cache-dir`, relative to the project root, ``~`` and variables expanded."""
+    if text is None:
+        return None
+    path = Path(os.path.expandvars(os.path.expanduser(text)))
+    return Path(os.path.abspath(root / path))

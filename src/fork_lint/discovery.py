@@ -59,8 +59,13 @@ class _IgnoreFile:
         sub = rel_repo[len(self.base) + 1 :] if self.base else rel_repo
         if is_dir:
             sub += "/"
+        # A whole-path match, as git's own matching: a directory rule (`instance/`)
+        # decides the directory, and the walk prunes it there, so the files below it
+        # are never asked about; matching a prefix would also hide the files of an
+        # ignored directory the user names on the command line, which a walk never
+        # prunes (ruff, ripgrep).
         for ignores, regex in reversed(self.runs):
-            if regex.match(sub):
+            if regex.fullmatch(sub):
                 return ignores
         return None
 

@@ -21,6 +21,7 @@ from fork_lint.graph.solver import Program
 from fork_lint.index.facts import ModuleFacts
 from fork_lint.model import Finding, Location, Span
 from fork_lint.rules import BY_CODE, rule_for_sink
+from fork_lint.rules.unused_noqa import unused_noqa
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class AnalysisOptions:
     platform: str = "linux"
     thread_sources: tuple[str, ...] = ()  # "module:qualname"
     fork_sinks: tuple[str, ...] = ()
+    # FRK100: judge the ``noqa`` comments; only an analysis of the whole program can.
+    unused_noqa: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AnalysisOptions:
@@ -102,6 +105,8 @@ def analyse_located(
             )
     if needs_call_graph(modules, options):
         findings.extend(_hazards(modules, options))
+    if options.unused_noqa:
+        findings.extend(unused_noqa(modules, findings))
     located = {path for f in findings for path in _paths(f)}
     noqa = {facts["path"]: facts["noqa"] for facts in modules}
     findings = [f for f in findings if not _suppressed(f, noqa)]

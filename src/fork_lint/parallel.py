@@ -25,7 +25,7 @@ from typing import Any, cast
 from fork_lint.cache import FactsCache, facts_key, gc_paused
 from fork_lint.fsio import read_regular
 from fork_lint.index.facts import ModuleFacts
-from fork_lint.project import SourceFile, facts_from_bytes, read_error_facts
+from fork_lint.index.source import SourceFile, facts_from_bytes, read_error_facts
 
 __all__ = ["MIN_PARALLEL_BYTES", "default_jobs", "extract_files", "worker_count"]
 

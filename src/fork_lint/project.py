@@ -11,12 +11,8 @@ changed reads no facts at all.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
-import tokenize
-import traceback
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, cast, overload
 
@@ -30,15 +26,17 @@ from fork_lint.cache import (
     results_key,
 )
 from fork_lint.fsio import read_regular
-from fork_lint.index.extract import extract, module_name_for
-from fork_lint.index.facts import (
-    FORK_HINTS,
-    PROCESS_HINTS,
-    PROCESS_ROOTS,
-    SINK_HINTS,
-    ModuleFacts,
+from fork_lint.index.extract import module_name_for
+from fork_lint.index.facts import ModuleFacts
+from fork_lint.index.source import (
+    SourceFile,
+    decode_source,
+    facts_from_bytes,
+    internal_error_facts,
+    may_hold_sink,
+    package_root,
+    read_error_facts,
 )
-from fork_lint.interrupts import interruption
 
 if TYPE_CHECKING:
     from fork_lint.engine import AnalysisOptions
@@ -51,11 +49,13 @@ __all__ = [
     "collect_facts",
     "decode_source",
     "display_path",
+    "facts_from_bytes",
     "file_diagnostics",
     "index_project",
     "internal_error_facts",
     "may_hold_sink",
     "module_for",
+    "package_root",
     "read_error_facts",
     "read_facts",
 ]
@@ -126,80 +126,6 @@ class _ModuleNamer:
         return module_name_for("/".join(parts))
 
 
-def package_root(directory: Path) -> Path:
-    """The parent of the outermost regular package that ``directory`` is in (or
-    ``directory`` itself when it is not in one): where its modules' names start."""
-    while (directory / "__init__.py").is_file() and directory.parent != directory:
-        directory = directory.parent
-    return directory
-
-
-def decode_source(data: bytes) -> str:
-    """Decode like the interpreter does: BOM, then PEP 263 cookie, then UTF-8."""
-    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    text = data.decode(encoding)
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    return text
-
-
-def may_hold_sink(source: str, facts: ModuleFacts) -> bool:
-    """Whether this file could contain a fork sink, for skipping the call graph.
-
-    Every built-in sink is spelled with one of `SINK_HINTS` somewhere in the
-    project, except ``preexec_fn`` passed by position (the seventh positional
-    argument of ``subprocess.Popen`` and friends), which the call sites show.
-    """
-    return any(h in source for h in SINK_HINTS) or _positional_preexec(facts)
-
-
-def _positional_preexec(facts: ModuleFacts) -> bool:
-    return any(len(site["args"]) > 6 for site in facts["calls"])
-
-
-def _set_sink_hints(source: str, facts: ModuleFacts) -> None:
-    """The pre-filter's flags of one file (see `engine.needs_call_graph`)."""
-    if facts["error"] is not None:
-        facts["maybe_sink"] = facts["process_only"] = facts["sink_root"] = False
-        return
-    fork = any(h in source for h in FORK_HINTS) or _positional_preexec(facts)
-    process = any(h in source for h in PROCESS_HINTS)
-    facts["maybe_sink"] = fork or process
-    facts["process_only"] = process and not fork
-    facts["sink_root"] = any(r in source for r in PROCESS_ROOTS)
-
-
-def facts_from_bytes(data: bytes, shown: str, module: str, is_package: bool) -> ModuleFacts:
-    """Facts of one file's content, with their digests; never raises for bad input
-    (FRK900 facts instead)."""
-    facts = _facts_from_bytes(data, shown, module, is_package)
-    facts["digests"] = fact_digests(facts)
-    return facts
-
-
-def _facts_from_bytes(data: bytes, shown: str, module: str, is_package: bool) -> ModuleFacts:
-    try:
-        source = decode_source(data)
-    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
-        return _error_facts(shown, module, is_package, f"cannot decode file: {exc}")
-    try:
-        facts = extract(source, shown, module, is_package)
-        _set_sink_hints(source, facts)
-    except Exception as exc:  # a crash is a bug: report it on this file, go on with the others
-        if interruption(exc) is not None:
-            raise  # Ctrl-C: stop, however the clean-up it ran failed
-        return internal_error_facts(shown, module, is_package, exc)
-    return facts
-
-
-def internal_error_facts(shown: str, module: str, is_package: bool, exc: Exception) -> ModuleFacts:
-    """FRK999 facts for a file whose extraction raised; the traceback is kept for --verbose."""
-    facts = _error_facts(shown, module, is_package, "")
-    facts["error"] = ("FRK999", f"internal error: {type(exc).__name__}: {exc}", 1, 0)
-    facts["traceback"] = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return facts
-
-
 def read_facts(path: Path, shown: str, root: Path) -> ModuleFacts:
     module, is_package = module_for(path, root)
     try:
@@ -209,40 +135,7 @@ def read_facts(path: Path, shown: str, root: Path) -> ModuleFacts:
     return facts_from_bytes(data, shown, module, is_package)
 
 
-def read_error_facts(shown: str, module: str, is_package: bool, exc: OSError) -> ModuleFacts:
-    """FRK900 facts for a file that cannot be read."""
-    return _error_facts(shown, module, is_package, f"cannot read file: {exc.strerror or exc}")
-
-
-def _error_facts(path: str, module: str, is_package: bool, message: str) -> ModuleFacts:
-    return {
-        "path": path,
-        "module": module,
-        "is_package": is_package,
-        "scopes": [],
-        "calls": [],
-        "star_imports": [],
-        "noqa": {},
-        "error": ("FRK900", message, 1, 0),
-        "maybe_sink": False,
-        "process_only": False,
-        "sink_root": False,
-    }
-
-
 # ---------------------------------------------------------------------------- projects
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    """One file to analyse and the names it is known by."""
-
-    path: str  # as found on disk (absolute or relative to the working directory)
-    shown: str  # as reported
-    module: str
-    is_package: bool
-    size: int = 0  # bytes, to balance work between processes
-    digest: bytes = b""  # SHA-256 of the content, as read when the project was indexed
 
 
 class ProjectFacts(Sequence[ModuleFacts]):
@@ -385,20 +278,29 @@ def index_project(
     *,
     cache_dir: Path | None = None,
     jobs: int | None = 1,
+    overlay: Mapping[str, bytes] | None = None,
+    explicit_cache: bool | None = None,
 ) -> ProjectFacts:
     """Name, read and hash every file; facts come later, from `ProjectFacts`.
 
-    ``cache_dir=None`` uses no cache. ``jobs`` is the number of processes that
-    may extract facts: 1 is this process only, ``None`` the CPUs available.
-    Worker processes re-import the ``__main__`` module (the multiprocessing
-    rule), so a script that calls this with ``jobs != 1`` needs an
-    ``if __name__ == "__main__":`` guard.
+    ``cache_dir=None`` uses no cache; ``explicit_cache`` says whether the user named
+    it, so that it may be reached through a link (default: it is not the default
+    place in the project root). ``jobs`` is the number of processes that may
+    extract facts: 1 is this process only, ``None`` the CPUs available. Worker
+    processes re-import the ``__main__`` module (the multiprocessing rule), so a
+    script that calls this with ``jobs != 1`` needs an ``if __name__ ==
+    "__main__":`` guard. ``overlay`` maps a file's shown name to content to
+    analyse instead of what is on disk (an unsaved buffer); its facts are built at
+    once, in this process.
     """
     cwd = cwd or Path(os.getcwd())
     cache = None
     if cache_dir is not None:
-        # Only a directory the user named may be reached through a link.
-        cache = FactsCache(cache_dir, explicit=cache_dir != root / DEFAULT_CACHE_DIR)
+        explicit = (
+            cache_dir != root / DEFAULT_CACHE_DIR if explicit_cache is None else explicit_cache
+        )
+        cache = FactsCache(cache_dir, explicit=explicit)
+    overlay = overlay or {}
     namer = _ModuleNamer(root)
     sources: list[SourceFile] = []
     keys: list[bytes | None] = []
@@ -406,8 +308,9 @@ def index_project(
     for path in files:
         shown = display_path(path, cwd)
         module, is_package = namer.name(path)
+        buffer = overlay.get(shown)
         try:
-            data = read_regular(path)
+            data = read_regular(path) if buffer is None else buffer
         except OSError as exc:
             sources.append(SourceFile(str(path), shown, module, is_package))
             keys.append(None)
@@ -416,7 +319,7 @@ def index_project(
         digest = hashlib.sha256(data).digest()
         sources.append(SourceFile(str(path), shown, module, is_package, len(data), digest))
         keys.append(facts_key(digest, module, is_package, shown))
-        facts.append(None)
+        facts.append(None if buffer is None else facts_from_bytes(data, shown, module, is_package))
     return ProjectFacts(sources, keys, facts, cache, jobs)
 
 

@@ -188,6 +188,12 @@ def _filter_drivers(git: str, options: list[str], cwd: Path) -> set[str]:
     return names
 
 
+# A git that waits for a lock, a credential prompt or a network file system would
+# otherwise hold the check (and a pre-commit hook) forever; no query fork-lint
+# makes takes seconds on a healthy repository.
+GIT_TIMEOUT = 120.0
+
+
 def _run(git: str, options: Sequence[str], args: Sequence[str], cwd: Path) -> bytes:
     env = {k: v for k, v in os.environ.items() if k not in _UNSAFE_ENV}
     env.update(_SAFE_ENV)
@@ -199,7 +205,10 @@ def _run(git: str, options: Sequence[str], args: Sequence[str], cwd: Path) -> by
             capture_output=True,
             check=False,
             env=env,
+            timeout=GIT_TIMEOUT,
         )
+    except subprocess.TimeoutExpired:
+        raise VcsError(f"git {args[0]} did not finish within {GIT_TIMEOUT:g} s") from None
     except OSError as exc:
         raise VcsError(f"cannot run git: {exc.strerror or exc}") from None
     if proc.returncode != 0:

@@ -14,10 +14,11 @@ import difflib
 import importlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from fork_lint.fixes.options import FixOptions, LaunchOptions
 from fork_lint.index.facts import ModuleFacts
 from fork_lint.model import Applicability, Edit, Finding, Fix, Span
 
@@ -38,32 +39,6 @@ __all__ = [
     "edits_between",
     "propose",
 ]
-
-
-@dataclass(frozen=True)
-class LaunchOptions:
-    """`[tool.fork-lint.fix.launch]`: how a forked supervisor launch becomes a fresh interpreter.
-
-    The defaults are Airflow's: the edge worker's `_run_job_via_supervisor`
-    becomes ``python -m airflow.sdk.execution_time.execute_workload --json-string
-    <workload JSON>``, the command Airflow's ECS, Batch and Lambda executors build.
-    """
-
-    entry_module: str = "airflow.sdk.execution_time.execute_workload"
-    json_option: str = "--json-string"
-    serialize_expression: str = "{workload}.model_dump_json()"
-    target_methods: tuple[str, ...] = ("_run_job_via_supervisor",)
-    workload_parameter: str = "workload"
-    popen_arguments: tuple[str, ...] = ("start_new_session=True",)
-
-
-@dataclass(frozen=True)
-class FixOptions:
-    """What fixes need from the settings."""
-
-    target_version: tuple[int, int] = (3, 7)
-    start_method: str = "forkserver"
-    launch: LaunchOptions = field(default_factory=LaunchOptions)
 
 
 @dataclass(frozen=True)
@@ -256,6 +231,7 @@ REGISTRY: dict[str, tuple[str, ...]] = {
     "FRK002": ("edge_launch", "start_method"),
     "FRK003": ("start_method",),
     "FRK004": ("preexec",),
+    "FRK100": ("unused_noqa",),
 }
 FIXERS: dict[str, tuple[Fixer, ...]] = {}
 
@@ -381,10 +357,8 @@ def offset_of(text: str, line: int, col: int) -> int:
     return sum(len(x) for x in lines[: line - 1]) + col
 
 
-def to_fix(proposal: Proposal | NoFix, sources: Mapping[str, str]) -> Fix:
+def to_fix(proposal: Proposal, sources: Mapping[str, str]) -> Fix:
     """The reporting form of a proposal (spans in the files as they are now)."""
-    if isinstance(proposal, NoFix):
-        return Fix(f"No fix available: {proposal.reason}", Applicability.DISPLAY_ONLY, ())
     edits: list[Edit] = []
     for path in sorted(proposal.changes):
         old = sources[path]
@@ -396,8 +370,9 @@ def to_fix(proposal: Proposal | NoFix, sources: Mapping[str, str]) -> Fix:
 
 
 def attach(finding: Finding, proposal: Proposal | NoFix | None, ctx: FixContext) -> Finding:
-    if proposal is None:
+    """The finding with its fix. A `NoFix` attaches nothing: reports show a fix
+    where there is one, and no line about the fixes there are not."""
+    if not isinstance(proposal, Proposal):
         return finding
-    paths = proposal.changes if isinstance(proposal, Proposal) else {}
-    sources = {p: ctx.source(p) or "" for p in paths}
+    sources = {p: ctx.source(p) or "" for p in proposal.changes}
     return replace(finding, fix=to_fix(proposal, sources))

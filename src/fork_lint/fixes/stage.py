@@ -1,161 +1,163 @@
-"""The CLI's fix stage: attach fixes to findings, or apply them (`--fix`, `--diff`, `--fix-only`).
+"""The check's fix stage: attach fixes to findings, or apply them.
 
-Without a fix flag, every finding gets its proposed fix (for `[*]`, the `help:`
-line and the JSON `fix` object) and nothing is written. With one, `FixRun`
-applies the enabled fixes through the safety gate; `--diff` prints what would
-change, the others write the files.
+Called by the check core (`fork_lint.core`) with one project's facts, never by
+a front end directly, and prints nothing: what it has to say comes back as
+warnings. `propose_fixes` gives every finding its proposed fix (for `[*]`, the
+`help:` line and the JSON `fix` object) and writes nothing; `apply_fixes` runs
+the enabled fixes through the safety gate (`fixes.apply`) and writes the files,
+or only computes the diff.
 """
 
 from __future__ import annotations
 
 import difflib
-import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
+from fork_lint.config import Settings
+from fork_lint.engine import AnalysisOptions
 from fork_lint.fixes import FixOptions, attach, propose, split_lines
+from fork_lint.fixes.apply import DiskSources, FixResult, FixRun
 from fork_lint.fsio import printable
+from fork_lint.index.facts import ModuleFacts
 from fork_lint.interrupts import signals_held
-from fork_lint.model import Applicability, Finding
+from fork_lint.model import Finding
 
-if TYPE_CHECKING:
-    from fork_lint.cli import CheckRun
-    from fork_lint.fixes.apply import DiskSources, FixResult, FixRun
+__all__ = ["Applied", "FixStage", "apply_fixes", "fix_options", "propose_fixes", "unified_diff"]
 
 
-def fix_options(run: CheckRun) -> FixOptions:
-    s = run.settings
+def fix_options(settings: Settings) -> FixOptions:
     return FixOptions(
-        target_version=s.target_version, start_method=s.fix_start_method, launch=s.fix_launch
+        target_version=settings.target_version,
+        start_method=settings.fix_start_method,
+        launch=settings.fix_launch,
     )
 
 
-def _fix_run(run: CheckRun, sources: DiskSources) -> FixRun:
-    from fork_lint.cli import analysis_options
-    from fork_lint.fixes.apply import FixRun
+@dataclass
+class FixStage:
+    """One project as the fix stage sees it."""
 
-    settings, cwd = run.settings, run.cwd
+    modules: Sequence[ModuleFacts]  # usually a `project.ProjectFacts`
+    settings: Settings
+    analysis: AnalysisOptions
+    cwd: Path
+    sources: DiskSources  # how files are read and written (`core` may lay buffers over them)
 
-    def keep(f: Finding) -> bool:
-        return settings.enabled(f.code, str(cwd / f.location.path))
+    def fix_run(self) -> FixRun:
+        settings, cwd = self.settings, self.cwd
 
-    return FixRun(
-        run.modules,
-        analysis_options(settings),
-        fix_options(run),
-        sources.read,
-        keep,
-        sources.lacks,
-        sources.expect,
-    )
+        def keep(f: Finding) -> bool:
+            return settings.enabled(f.code, str(cwd / f.location.path))
 
-
-def applying(run: CheckRun) -> bool:
-    args = run.args
-    return bool(args.fix or args.diff or args.fix_only)
-
-
-def fix_stage(run: CheckRun) -> None:
-    if not run.findings:
-        return  # nothing to fix; spare the import of libcst
-    from fork_lint.fixes.apply import DiskSources
-
-    sources = DiskSources(run.cwd)
-    if not applying(run):
-        _attach_cached(run, sources)
-        return
-    scope = run.scope
-    cwd = run.cwd
-    select: Callable[[Finding], bool] = (
-        (lambda f: scope.touches(f, cwd)) if scope is not None else (lambda f: True)
-    )
-    result = _fix_run(run, sources).run(run.findings, unsafe=run.args.unsafe_fixes, select=select)
-    for dropped in result.dropped:
-        f = dropped.finding
-        s = f.location.span
-        sys.stderr.write(
-            f"fork-lint: warning: {f.path}:{s.line}:{s.col + 1}: {f.code} fix not applied: "
-            f"{dropped.reason}\n"
+        return FixRun(
+            self.modules,
+            self.analysis,
+            fix_options(settings),
+            self.sources.read,
+            keep,
+            self.sources.lacks,
+            self.sources.expect,
         )
-    if not result.converged:
-        sys.stderr.write(
-            f"fork-lint: warning: fixes did not settle after {result.passes} passes; "
-            "run again to apply the rest\n"
-        )
-    run.unsafe_hidden = result.unsafe_hidden
-    if run.args.diff:
-        sys.stdout.write(printable(unified_diff(result)))  # a path may not be UTF-8
-        run.findings = result.remaining
-        run.fixed = len(result.fixed)
-        return
-    written, problems = _write(result, sources)
-    for path, problem in problems:
-        sys.stderr.write(f"fork-lint: warning: {path}: fixes not written: {problem}\n")
-    run.fixed = sum(1 for _, files in result.touched if files <= written)
-    if problems:
-        # What is on disk is not what the gate saw: analyse it again.
-        from fork_lint.cli import _analyse, _index
-
-        _index(run)
-        _analyse(run)
-        _attach_all(run, _fix_run(run, DiskSources(run.cwd)))
-    else:
-        run.findings = result.remaining
 
 
-def _attach_cached(run: CheckRun, sources: DiskSources) -> None:
-    """`_attach_all`, answered from the cache: all at once when the project, the
+@dataclass
+class Applied:
+    """What `apply_fixes` did."""
+
+    remaining: list[Finding]  # findings left, with their fixes attached
+    fixed: list[Finding]  # the findings whose fix was applied (or, for a diff, would be)
+    diff: str = ""  # with ``write=False``: the unified diff of every change
+    written: dict[str, str] = field(default_factory=dict)  # path -> new text, as written
+    warnings: list[str] = field(default_factory=list)
+    # A file could not be written: what is on disk is not what the gate saw, and
+    # the remaining findings must come from a new analysis.
+    stale: bool = False
+
+
+def propose_fixes(stage: FixStage, findings: list[Finding]) -> list[Finding]:
+    """The findings with their proposed fixes attached; nothing is written.
+
+    Answered from the cache when it can be: all at once when the project, the
     findings and the fix settings are those of an earlier run, else finding by
     finding (`fixes.proposals`). Proposals parse the files they rewrite with
     libcst, which would otherwise dominate a run whose analysis was answered from
-    the cache, and weigh on a run after an edit elsewhere."""
+    the cache, and weigh on a run after an edit elsewhere.
+    """
+    if not findings:
+        return findings  # nothing to fix; spare the import of libcst
     from fork_lint.cache import fixes_key
-    from fork_lint.cli import analysis_options
     from fork_lint.fixes.proposals import attach_cached
     from fork_lint.project import ProjectFacts
 
-    modules = run.modules
+    modules = stage.modules
     results = None
     if isinstance(modules, ProjectFacts) and modules.cache is not None:
-        results = modules.results_key(analysis_options(run.settings))
+        results = modules.results_key(stage.analysis)
     if not isinstance(modules, ProjectFacts) or modules.cache is None or results is None:
-        _attach_all(run, _fix_run(run, sources))
-        return
-    options = fix_options(run)
-    key = fixes_key(results, options, run.findings)
+        return _attach_all(stage.fix_run(), findings)
+    options = fix_options(stage.settings)
+    key = fixes_key(results, options, findings)
     cached = modules.cache.load_results(key)
-    if cached is not None and len(cached) == len(run.findings):
-        run.findings = cached
-        run.unsafe_hidden = _unsafe_hidden(run)
-        return
+    if cached is not None and len(cached) == len(findings):
+        return cached
     if not modules.stable:
-        _attach_all(run, _fix_run(run, sources))
-        return
+        return _attach_all(stage.fix_run(), findings)
     file_keys = {f.shown: k for f, k in zip(modules.files, modules.keys, strict=True) if k}
     # The proposals' searches of every file, answered from earlier runs for files
     # whose content has not changed since (an edit reads one file, not all).
     words = modules.cache.load_words()
+    sources = stage.sources
     sources.seed({f.shown: words[f.digest] for f in modules.files if f.digest in words})
-    ctx = _fix_run(run, sources).context()
-    run.findings = attach_cached(run.findings, ctx, modules.cache, file_keys, results, options)
-    run.unsafe_hidden = _unsafe_hidden(run)
-    modules.cache.store_results(key, run.findings)
+    ctx = stage.fix_run().context()
+    out = attach_cached(findings, ctx, modules.cache, file_keys, results, options)
+    modules.cache.store_results(key, out)
     modules.cache.store_words(words, sources.searched())
+    return out
 
 
-def _attach_all(run: CheckRun, fixrun: FixRun) -> None:
+def _attach_all(fixrun: FixRun, findings: list[Finding]) -> list[Finding]:
     ctx = fixrun.context()
-    run.findings = [attach(f, propose(f, ctx), ctx) for f in run.findings]
-    run.unsafe_hidden = _unsafe_hidden(run)
+    return [attach(f, propose(f, ctx), ctx) for f in findings]
 
 
-def _unsafe_hidden(run: CheckRun) -> int:
-    """Unsafe fixes not shown without `--unsafe-fixes` (the summary's "hidden fixes")."""
-    if run.args.unsafe_fixes:
-        return 0
-    return sum(
-        1 for f in run.findings if f.fix is not None and f.fix.applicability is Applicability.UNSAFE
-    )
+def apply_fixes(
+    stage: FixStage,
+    findings: list[Finding],
+    *,
+    select: Callable[[Finding], bool],
+    unsafe: bool,
+    write: bool,
+) -> Applied:
+    """Apply the fixes of the findings `select` accepts (safe ones, and unsafe ones
+    if ``unsafe``); with ``write=False`` only compute the diff.
+
+    ``findings`` are all the project's selected findings, also those `select`
+    refuses: the safety gate compares them with the findings after the fix.
+    """
+    if not findings:
+        return Applied([], [])
+    result = stage.fix_run().run(findings, unsafe=unsafe, select=select)
+    warnings = []
+    for dropped in result.dropped:
+        f = dropped.finding
+        s = f.location.span
+        warnings.append(
+            f"{f.path}:{s.line}:{s.col + 1}: {f.code} fix not applied: {dropped.reason}"
+        )
+    if not result.converged:
+        warnings.append(
+            f"fixes did not settle after {result.passes} passes; run again to apply the rest"
+        )
+    if not write:
+        return Applied(result.remaining, result.fixed, unified_diff(result), warnings=warnings)
+    written, problems = _write(result, stage.sources)
+    for path, problem in problems:
+        warnings.append(f"{path}: fixes not written: {problem}")
+    fixed = [f for f, files in result.touched if files <= written]
+    texts = {path: result.changed[path][1] for path in written}
+    return Applied(result.remaining, fixed, written=texts, warnings=warnings, stale=bool(problems))
 
 
 def _write(result: FixResult, sources: DiskSources) -> tuple[set[str], list[tuple[str, str]]]:
@@ -169,6 +171,13 @@ def _write(result: FixResult, sources: DiskSources) -> tuple[set[str], list[tupl
     blocked = {path for path in result.changed if sources.stale(path)}
     for path in sorted(blocked):
         problems.append((path, "it changed on disk since it was read"))
+    refuses = getattr(sources, "refuses", None)  # `overlay.BufferSources`
+    if refuses is not None:
+        for path in sorted(result.changed):
+            reason = refuses(path)
+            if reason is not None and path not in blocked:
+                blocked.add(path)
+                problems.append((path, reason))
     grew = True
     while grew:
         grew = False
@@ -182,8 +191,8 @@ def _write(result: FixResult, sources: DiskSources) -> tuple[set[str], list[tupl
         with signals_held():
             for path in group:
                 if path in blocked:
-                    if not sources.stale(path):
-                        problems.append((path, "it shares a fix with a file that changed on disk"))
+                    if not any(p == path for p, _ in problems):
+                        problems.append((path, "it shares a fix with a file that was not written"))
                     continue
                 error = sources.write(path, result.changed[path][1])
                 if error is None:
@@ -207,6 +216,7 @@ def _fix_groups(result: FixResult) -> list[list[str]]:
 
 
 def unified_diff(result: FixResult) -> str:
+    """The changes as a unified diff; names that are not UTF-8 escaped (`fsio.printable`)."""
     out = []
     for path in sorted(result.changed):
         old, new = result.changed[path]
@@ -215,23 +225,4 @@ def unified_diff(result: FixResult) -> str:
             out.append(
                 line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n"
             )
-    return "".join(out)
-
-
-def fix_only_outcome(run: CheckRun) -> int:
-    """`--diff` and `--fix-only` report only what was (or would be) fixed."""
-    n = run.fixed
-    noun = "error" if n == 1 else "errors"
-    hidden = run.unsafe_hidden
-    extra = (
-        f" ({hidden} additional fix{'' if hidden == 1 else 'es'} available with `--unsafe-fixes`)"
-        if hidden
-        else ""
-    )
-    if run.args.diff:
-        if n or hidden:
-            sys.stderr.write(f"Would fix {n} {noun}{extra}.\n")
-        return 1 if n else 0
-    if not run.args.quiet:
-        sys.stdout.write(f"Fixed {n} {noun}{extra}.\n" if n or hidden else "No errors fixed.\n")
-    return 1 if n and getattr(run.args, "exit_non_zero_on_fix", False) else 0
+    return printable("".join(out))

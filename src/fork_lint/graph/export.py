@@ -36,6 +36,7 @@ from fork_lint.output import RenderContext
 from fork_lint.output import render as render_text
 
 BUILTIN = "<builtin>"
+_DESCRIPTORS = frozenset(f"{BUILTIN}.{n}" for n in ("staticmethod", "classmethod", "property"))
 IMAGE_FORMATS = ("svg", "png")
 # `get_context('fork')`, `Thread()`, `open(?)`: the call parts of an external path.
 _CALL_PART = re.compile(r"\((?:'[^']*'|\?)?\)")
@@ -93,12 +94,21 @@ def external_name(path: str) -> str | None:
 
 def site_callees(program: Program, ref: SiteRef) -> set[str]:
     """Names of everything call site ``ref`` calls, in any context of its function:
-    project functions and externals."""
+    project functions and externals.
+
+    As in PyCG's graphs, two implicit calls name no external callee: ``raise Cls``
+    of a library class (the interpreter builds the exception; no function of the
+    program runs, while a project class's ``__init__`` does and is an edge), and
+    the built-in descriptors applied as decorators (``@staticmethod``,
+    ``@classmethod``, ``@property`` wrap the function without calling it)."""
     names: set[str] = set()
     callees: set[Value] = set()
     for at in program.in_contexts(ref):
         names.update(base_name(q) for q in program.edges.get(at, ()) if q not in program.modules)
         callees |= program.callees.get(at, set())
+    kind = program.site(ref)["kind"]
+    if kind == "raise":
+        return names
     constructed: set[str] = set()
     for value in callees:
         if value[0] == "c":
@@ -111,7 +121,7 @@ def site_callees(program: Program, ref: SiteRef) -> set[str]:
         if value[2] == "" and value[1] in constructed:
             continue
         name = external_name(value[1])
-        if name is not None:
+        if name is not None and not (kind == "decorator" and name in _DESCRIPTORS):
             names.add(name)
     return names
 

@@ -51,7 +51,10 @@ def extract(source: str, path: str, module: str, is_package: bool) -> ModuleFact
     }
     tree = _parse(source, path, facts)
     # Without a tree (FRK900), a noqa comment cannot be told from text in a string.
-    facts["noqa"] = parse_noqa(source, tree)
+    columns: dict[str, tuple[int, int]] = {}
+    facts["noqa"] = parse_noqa(source, tree, columns)
+    if columns:
+        facts["noqa_cols"] = columns
     if tree is None:
         return facts
     ex = _Extractor(source, module, is_package, facts)

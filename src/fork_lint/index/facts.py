@@ -99,7 +99,7 @@ class Scope(TypedDict):
 
 
 # Substrings one of which every built-in fork sink is spelled with somewhere in
-# the project (`project.may_hold_sink`): a project without any needs no call graph.
+# the project (`index.source.may_hold_sink`): a project without any needs no call graph.
 # The process words name sinks of `PROCESS_ROOTS` only, so they count only in a
 # project that mentions one of those modules: "Manager" and "Pool" are common words
 # (Django's managers, urllib3's PoolManager, ThreadPoolExecutor).
@@ -123,6 +123,9 @@ class _OptionalFacts(TypedDict, total=False):
     traceback: str
     # (shape, positions) digests (`cache.fact_digests`), set by the extractor.
     digests: tuple[bytes, bytes]
+    # Line -> character columns (start, end) of the first noqa comment naming
+    # codes on it (`index.noqa.parse_noqa`), where FRK100 reports.
+    noqa_cols: dict[str, tuple[int, int]]
 
 
 class ModuleFacts(_OptionalFacts):

@@ -6,17 +6,24 @@ import ast
 import bisect
 import re
 
-__all__ = ["parse_noqa"]
+__all__ = ["NOQA", "parse_noqa"]
 
 _NOQA = re.compile(
     r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?",
     re.IGNORECASE,
 )
+NOQA = _NOQA  # the comment's syntax, for the fix of FRK100
 
 
-def parse_noqa(source: str, tree: ast.AST | None = None) -> dict[str, list[str] | None]:
+def parse_noqa(
+    source: str, tree: ast.AST | None = None, columns: dict[str, tuple[int, int]] | None = None
+) -> dict[str, list[str] | None]:
     """``# noqa`` comments by line. With the module's ``tree``, text that only looks
-    like one inside a string literal (a test's source code) is not a comment."""
+    like one inside a string literal (a test's source code) is not a comment.
+
+    ``columns`` receives, for each line with a comment that names codes, the
+    character columns (start, end) of the first such comment: where FRK100
+    reports a code that suppresses nothing."""
     if "noqa" not in source and "NOQA" not in source and "NoQA" not in source:
         return {}
     hits = list(_NOQA.finditer(source))
@@ -33,6 +40,8 @@ def parse_noqa(source: str, tree: ast.AST | None = None) -> dict[str, list[str] 
                 continue
         codes = m.group("codes")
         key = str(line)
+        if codes is not None and columns is not None and key not in columns:
+            columns[key] = (m.start() - line_start, m.end() - line_start)
         if codes is None:
             out[key] = None
         elif key not in out or out[key] is not None:

@@ -1,5 +1,5 @@
-"""Adapters for other tools: the flake8 plugin and the pre-commit file scope.
+"""Adapters for other tools: the flake8 plugin.
 
-Each adapter is thin: it finds the project, runs the same analysis as the command
-line and translates the findings; none of them analyses anything itself.
+Each adapter is thin: it runs the check core (`fork_lint.core`) on the project and
+translates the findings; none of them analyses anything itself.
 """

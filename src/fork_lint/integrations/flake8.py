@@ -1,10 +1,11 @@
 """flake8 plugin: `flake8 --select FRK` reports fork-lint's findings for each file it checks.
 
 fork-lint's rules need the whole program, flake8 hands a plugin one file at a time.
-So the first file of a project triggers the analysis of the whole project that
-contains it (the same root, discovery and configuration as `fork-lint` run in that
-root), the findings are kept per file for the rest of the process, and every later
-file of that project is a dictionary lookup. With `-j N`, flake8 forks N workers
+So the first file of a project triggers the check of the whole project that
+contains it (through the check core, `fork_lint.core`: the same root, discovery,
+configuration and cache as `fork-lint` run in that root), the findings are kept
+per file for the rest of the process, and every later file of that project is a
+dictionary lookup. With `-j N`, flake8 forks N workers
 after loading plugins; each worker analyses a project at most once.
 
 Importing this module does nothing but define the class: flake8 loads every plugin
@@ -25,7 +26,7 @@ import ast
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -64,30 +65,31 @@ def _project_root(directory: str, options: _Options) -> str:
 
 
 def _analyse_project(root: str, options: _Options) -> _Results:
-    """Run the command line's pipeline on the project at `root`; group findings by file."""
-    from fork_lint.config import Overrides, load_settings
-    from fork_lint.discovery import discover
-    from fork_lint.engine import AnalysisOptions, analyse
-    from fork_lint.project import collect_facts
+    """Check the project at `root` with the check core, as `fork-lint` run in that
+    root does (its cache included); group the findings by file."""
+    from fork_lint.config import Overrides
+    from fork_lint.core import CheckError, CheckRequest, FixMode, check
 
     overrides = Overrides(
         target_version=options.target_version,
         config=Path(options.config) if options.config else None,
+        extend_thread_sources=options.thread_sources,
+        extend_fork_sinks=options.fork_sinks,
     )
-    settings = load_settings([Path(root)], overrides)
-    settings = replace(
-        settings,
-        thread_sources=tuple(dict.fromkeys((*settings.thread_sources, *options.thread_sources))),
-        fork_sinks=tuple(dict.fromkeys((*settings.fork_sinks, *options.fork_sinks))),
+    request = CheckRequest(
+        paths=(Path(root),),
+        overrides=overrides,
+        fix=FixMode.PROPOSE,
+        propose_fixes=False,  # flake8 shows no fix: spare libcst
+        jobs=1,  # flake8's workers are daemonic, and its parent forks: no pool
     )
-    found = discover([Path(root)], settings)
+    try:
+        result = check(request)
+    except CheckError as exc:
+        raise ValueError(f"fork-lint: {exc}") from None
     cwd = Path.cwd()
-    modules = collect_facts(found.files, settings.project_root, cwd)
-    analysis = AnalysisOptions.from_settings(settings)
     results: _Results = {}
-    for finding in analyse(modules, analysis):
-        if not settings.enabled(finding.code, str(cwd / finding.location.path)):
-            continue
+    for finding in result.findings:
         real = os.path.realpath(cwd / finding.location.path)
         span = finding.location.span
         results.setdefault(real, []).append(

@@ -51,6 +51,8 @@ class RenderContext:
     # With `--diff-base`: 0 the finding's span changed, 1 a witness step changed, 2 neither.
     # Formats whose consumer shows only the first few findings (`github`) put low ranks first.
     rank: Callable[[Finding], int] | None = None
+    # Files analysed beyond the paths given (the rest of their projects), for `summary`.
+    beyond: int = 0
 
 
 def cached_reader(read: Callable[[str], list[str] | None]) -> Callable[[str], list[str] | None]:

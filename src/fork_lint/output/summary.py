@@ -60,8 +60,10 @@ def summary(findings: Sequence[Finding], ctx: RenderContext) -> str:
         Found 3 errors.
         [*] 1 fixable with the `--fix` option (1 hidden fix can be enabled with the
         `--unsafe-fixes` option).
+        Analysed 12 more files of the project, beyond the paths given.
 
-    `findings` are those that remain; `ctx.fixed` of them were fixed this run.
+    `findings` are those that remain; `ctx.fixed` of them were fixed this run. The
+    last line appears when the paths given were analysed within their project.
     """
     style = Style(ctx.color)
     remaining = len(findings)
@@ -88,4 +90,7 @@ def summary(findings: Sequence[Finding], ctx: RenderContext) -> str:
         out.append(f"{star} {fixable} fixable with the `--fix` option.")
     elif hidden:
         out.append(f"No fixes available ({hidden_text}).")
+    if ctx.beyond:
+        beyond = _plural(ctx.beyond, "more file")
+        out.append(f"Analysed {beyond} of the project, beyond the paths given.")
     return "".join(line + "\n" for line in out)

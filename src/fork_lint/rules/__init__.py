@@ -53,11 +53,18 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 
-# Diagnostics that are not about forks: files fork-lint could not analyse.
+# Diagnostics that are not about forks: suppression comments that suppress
+# nothing (`rules.unused_noqa`), and files fork-lint could not analyse.
+UNUSED_NOQA = Rule(
+    "FRK100",
+    "unused-noqa",
+    "A `# noqa` comment names a fork-lint rule that reports nothing on its line",
+    "",
+)
 SYNTAX_ERROR = Rule("FRK900", "syntax-error", "A file could not be parsed", "")
 INTERNAL_ERROR = Rule("FRK999", "internal-error", "fork-lint failed on a file", "")
 
-ALL_RULES: tuple[Rule, ...] = (*RULES, SYNTAX_ERROR, INTERNAL_ERROR)
+ALL_RULES: tuple[Rule, ...] = (*RULES, UNUSED_NOQA, SYNTAX_ERROR, INTERNAL_ERROR)
 BY_CODE: dict[str, Rule] = {r.code: r for r in ALL_RULES}
 BY_SINK_KIND: dict[str, Rule] = {r.sink_kind: r for r in RULES}
 

@@ -1,10 +1,10 @@
-"""`--whole-project`: analyse the projects that contain the given files, report on those files.
+"""The projects that contain the given paths, and which findings are theirs.
 
-pre-commit and prek pass only the staged files, but whether a fork can meet a
-thread depends on the whole program. So each file is mapped to its project root
+Whether a fork can meet a thread depends on the whole program, not on the files a
+user, an editor or pre-commit names. So each path is mapped to its project root
 (`config.find_project_root`: the nearest fork-lint configuration, else the nearest
 pyproject.toml, else the git root), each project is discovered and analysed in
-full, and a finding is kept when it lies in one of the given files or a step of its
+full, and a finding is kept when it lies in one of the given paths or a step of its
 witness does (a staged change that starts a thread makes an old fork hazardous).
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fork_lint.config import find_project_root
@@ -27,6 +27,8 @@ class FileScope:
 
     files: frozenset[str]
     dirs: tuple[str, ...] = ()
+    # Real paths of directories already resolved: a project's files share few of them.
+    _parents: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, paths: Sequence[Path], cwd: Path) -> FileScope:
@@ -40,9 +42,23 @@ class FileScope:
                 files.add(real)
         return cls(frozenset(files), tuple(dirs))
 
+    def _realpath(self, path: str) -> str:
+        if os.path.islink(path):
+            return os.path.realpath(path)
+        parent, name = os.path.split(os.path.abspath(path))
+        real = self._parents.get(parent)
+        if real is None:
+            real = self._parents[parent] = os.path.realpath(parent)
+        return os.path.join(real, name)
+
     def contains(self, path: str, cwd: Path) -> bool:
-        real = os.path.realpath(cwd / path)
-        return real in self.files or any(real.startswith(d) for d in self.dirs)
+        """Whether `path` (relative to `cwd`) is one of the files, or one of the
+        directories or below it."""
+        real = self._realpath(os.path.join(cwd, path))
+        if real in self.files:
+            return True
+        inside = real + os.sep
+        return any(inside.startswith(d) for d in self.dirs)
 
     def touches(self, finding: Finding, cwd: Path) -> bool:
         """The finding lies in the scope, or one step of its witness does."""
