@@ -51,6 +51,7 @@ from fork_lint.graph.hierarchy import Hierarchy
 from fork_lint.graph.starters import (
     fields_read,
     last_call,
+    may_start,
     parameters,
     starting_sites,
     starts_with,
@@ -102,6 +103,8 @@ class Contexts(Hierarchy):
         self._single: set[str] = set()  # functions kept in one context
         self._enclosing: set[str] = set()  # functions with nested functions
         self._scope_sites: dict[tuple[str, int], list[int]] = {}
+        # The functions that may start a thread or fork (`may_start`); None: any.
+        self._starting: set[str] | None = None
 
     def getattr(self, value: Value, attr: str) -> set[Value]:
         """Defined by the evaluation layer (`fork_lint.graph.evaluate`)."""
@@ -118,11 +121,23 @@ class Contexts(Hierarchy):
         docstring); also which functions keep one context."""
         stored: dict[str, set[str]] = defaultdict(set)
         started: dict[str, set[str]] = defaultdict(set)
+        grouped = []
         for facts in self.modules.values():
-            scopes = facts["scopes"]
             by_scope: dict[int, list[CallSite]] = defaultdict(list)
             for site in facts["calls"]:
                 by_scope[site["scope"]].append(site)
+            grouped.append((facts["scopes"], by_scope))
+        if self._starting_names is not None:
+            # Receivers' classes matter only where an override may start or fork.
+            self._starting = may_start(
+                (
+                    (sc, by_scope.get(i, []))
+                    for scopes, by_scope in grouped
+                    for i, sc in enumerate(scopes)
+                ),
+                self._starting_names,
+            )
+        for scopes, by_scope in grouped:
             for i, sc in enumerate(scopes):
                 parent = sc["parent"]
                 if parent >= 0 and sc["kind"] in ("function", "lambda"):
@@ -166,7 +181,14 @@ class Contexts(Hierarchy):
         cone = self.subclasses(owner)
         if len(cone) < 2:
             return False
-        return any(sum(1 for c in cone if attr in self._namespace(c)) > 1 for attr in called)
+        starting = self._starting
+        for attr in called:
+            defining = [c for c in cone if attr in self._namespace(c)]
+            if len(defining) > 1 and (
+                starting is None or any(f"{c}.{attr}" in starting for c in defining)
+            ):
+                return True
+        return False
 
     # -- objects ------------------------------------------------------------
     def _new_object(self, cls: str, ref: SiteRef) -> Value:

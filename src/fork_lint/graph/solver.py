@@ -96,8 +96,12 @@ class Program(Calls):
         *,
         allocs: bool = True,
         transparent: bool = True,
+        starting: frozenset[str] | None = None,
     ) -> None:
         super().__init__(modules, roots, paths, allocs=allocs)
+        # Names of calls that start threads or fork: contexts are made only where
+        # they can tell those apart (`graph.contexts`); None makes them everywhere.
+        self._starting_names = starting
         if transparent:
             self._find_forwarders()
 

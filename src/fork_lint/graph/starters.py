@@ -8,6 +8,7 @@ class given what it runs (``Thread(target=...)``), reads such a method with
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path, PurePath
 from typing import Any
 
 from fork_lint.catalog.libraries import LIBRARY_THREAD_SOURCES, THREAD_BASE_CLASSES
@@ -19,7 +20,9 @@ __all__ = [
     "STARTERS",
     "fields_read",
     "last_call",
+    "may_start",
     "parameters",
+    "starting_names",
     "starting_sites",
     "starts_with",
     "stored_parameters",
@@ -201,3 +204,74 @@ def last_call(expr: Expr, calls: list[CallSite]) -> int:
                 if e.__class__ is tuple and e and e[0].__class__ is str:
                     last = max(last, last_call(e, calls))
     return last
+
+
+def starting_names(patterns: Iterable[str]) -> frozenset[str]:
+    """The names a call of something that starts a thread, forks or runs an event
+    loop ends with, from the catalogue's patterns (``threading.Thread().start``:
+    ``start``; ``pymongo.MongoClient``: ``MongoClient``); builtins, which only
+    carry values there, are left out, and so are the names of special methods and
+    of the methods of builtin types and paths (``get``, ``copy``, ``open``: an
+    anyio path's ``open`` runs on a worker thread, but most calls of ``open`` in a
+    project are not that), which project code calls everywhere."""
+    out: set[str] = set()
+    for pattern in patterns:
+        if pattern.startswith("builtins."):
+            continue
+        last = pattern.removesuffix("()").rpartition(".")[2].removesuffix("()")
+        if last.isidentifier() and last not in _EVERYWHERE and not last.startswith("__"):
+            out.add(last)
+    return frozenset(out)
+
+
+_EVERYWHERE = frozenset(
+    name
+    for kind in (dict, list, set, str, bytes, PurePath, Path)
+    for name in dir(kind)
+    if not name.startswith("_")
+)
+
+
+def _called_name(func: Expr) -> str | None:
+    if func[0] == "name":
+        return _bare(func[1])
+    if func[0] == "attr":
+        return str(func[2])
+    return None
+
+
+def may_start(
+    scopes: Iterable[tuple[Scope, list[CallSite]]], names: frozenset[str], depth: int = 2
+) -> set[str]:
+    """The functions that may, by name, start a thread, fork or run an event loop
+    within ``depth`` calls (``names``: see `starting_names`): those calling one of
+    ``names``, then those calling a function (or constructing a class whose
+    constructor) that does, by its last name. Only names: what a call resolves to
+    is not known before solving, so this is generous near the calls that start,
+    and blind past ``depth`` (through every call, by name alone, nearly every
+    function of a large program would qualify); it decides where precision is
+    spent, never what a call reaches."""
+    callers: dict[str, list[str]] = {}
+    scope_names: dict[str, str] = {}
+    for sc, sites in scopes:
+        qualname = sc["qualname"]
+        scope_names[qualname] = sc["name"]
+        for site in sites:
+            name = _called_name(site["func"])
+            if name is not None:
+                callers.setdefault(name, []).append(qualname)
+    found: set[str] = set()
+    level = {n for n in names if n in callers}
+    seen = set(level)
+    for _ in range(depth):
+        reached = {q for n in level for q in callers[n]} - found
+        found |= reached
+        level = set()
+        for qualname in reached:
+            short = scope_names[qualname]
+            more = [short]
+            if short in ("__init__", "__new__", "__post_init__", "__call__"):
+                more.append(qualname.rpartition(".")[0].rpartition(".")[2])
+            level |= {n for n in more if n not in seen and n in callers}
+        seen |= level
+    return found

@@ -60,6 +60,9 @@ class ProgramState:
         allocs: bool = True,
     ) -> None:
         self.paths = paths
+        # The names calls that start threads or fork end with (`graph.starters`);
+        # None: not known (exporting the graph), every function may.
+        self._starting_names: frozenset[str] | None = None
         # Without `allocs`, external instances are not told apart by the call that
         # created them: enough to name callees (graph export), far fewer values.
         self.allocs = allocs
