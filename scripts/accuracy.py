@@ -533,16 +533,23 @@ def markdown(results: Sequence[Json]) -> str:
             )
     rows += [
         "",
-        "| release | fork in | thread from | state | issue |",
-        "|---|---|---|---|---|",
+        "| release | hazard site | thread from | fork from | state | cause of the miss | issue |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in results:
         for h in r["hazards"]:
+            # A found hazard needs no cause; any other state names the missing construct.
+            cause = "" if h["state"] == "found" else _cell(h.get("why_missed", ""))
             rows.append(
                 f"| {r['requirement']} | `{h['function']}` | {h['thread_from']} "
-                f"| {h['state']} | {h['issue']} |"
+                f"| {h.get('fork_from', 'package')} | {h['state']} | {cause} | {h['issue']} |"
             )
     return "\n".join(rows) + "\n"
+
+
+def _cell(text: str) -> str:
+    """``text`` as one markdown table cell: a bar would split the row."""
+    return text.replace("|", "\\|")
 
 
 def select(cases: Iterable[Case], only: str, which: str) -> list[Case]:

@@ -166,3 +166,32 @@ def test_an_inconsistent_cases_file_is_refused(
     lines = [bad if line.startswith(key + " = ") else line for line in text.splitlines()]
     with pytest.raises(ValueError, match=message):
         accuracy.load_cases(_write(tmp_path, "\n".join(lines) + "\n"))
+
+
+def test_the_recall_table_names_the_cause_of_each_miss(accuracy: ModuleType) -> None:
+    def hazard(state: str, why: str) -> dict[str, Any]:
+        return {
+            "function": "pkg.mod.C.run",
+            "file": "pkg/mod.py",
+            "issue": "https://example.invalid/1",
+            "thread_from": "package",
+            "fork_from": "caller",
+            "state": state,
+            "why_missed": why,
+        }
+
+    results = [
+        {"requirement": "a==1", "set": "recall", "findings": [], "hazards": [hazard("found", "")]},
+        {
+            "requirement": "b==1",
+            "set": "recall",
+            "findings": [],
+            "hazards": [hazard("missed", "the fork is the caller's | not analysed")],
+        },
+    ]
+    table = accuracy.markdown(results).splitlines()
+    (found,) = [row for row in table if row.startswith("| a==1 ")]
+    (missed,) = [row for row in table if row.startswith("| b==1 ")]
+    assert found.split(" | ")[3:6] == ["caller", "found", ""]
+    assert "the fork is the caller's \\| not analysed" in missed
+    assert missed.count(" | ") == found.count(" | ")

@@ -242,6 +242,102 @@ def test_explain_path_says_why_each_hop_calls_the_next(
     assert found == reasons
 
 
+ANNOTATED_APP = """\
+import os
+import threading
+from typing import Optional
+
+
+class Worker:
+    def go(self):
+        threading.Thread(target=print).start()
+
+
+class Service:
+    def __init__(self, worker: Optional[Worker] = None):
+        self.worker = worker
+
+    def run(self):
+        self.worker.go()
+        os.fork()
+
+
+def handle(worker: "Worker"):
+    worker.go()
+    os.fork()
+
+
+def spawn_a():
+    threading.Thread(target=print).start()
+
+
+def spawn_b():
+    pass
+
+
+def pick(flag):
+    job = spawn_b
+    if flag:
+        job = spawn_a
+    job()
+    os.fork()
+
+
+class Holder:
+    client: Worker
+
+    def use(self):
+        self.client.go()
+        os.fork()
+
+
+def make() -> Worker: ...
+
+
+def made():
+    make().go()
+    os.fork()
+
+
+def built(flag):
+    w = Worker()
+    w.go()
+    os.fork()
+"""
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        # An annotated parameter kept in a field by `__init__`.
+        (17, "from the annotation `worker: Worker`"),
+        (22, "from the annotation `worker: Worker`"),  # a string annotation
+        (46, "from the annotation `client: Worker` in `pkg.app.Holder`"),  # class level
+        (54, "from the annotation `pkg.app.make() -> Worker`"),
+        (38, "`job` is assigned `spawn_a`"),  # through the version merging both bindings
+        (60, "method `go` in the MRO of the receiver, an instance of `pkg.app.Worker`"),
+    ],
+)
+def test_explain_path_says_which_annotation_or_binding_gives_the_value(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsysbinary: pytest.CaptureFixture[bytes],
+    line: int,
+    reason: str,
+) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "app.py").write_text(ANNOTATED_APP)
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "--isolated", "--explain-path", f"pkg/app.py:{line}"]) == 0
+    text = capsysbinary.readouterr().out.decode()
+    found = [ln.strip().removeprefix("why: ") for ln in text.splitlines() if "why:" in ln]
+    assert len(found) == 1
+    assert found[0].endswith(reason)
+    if line == 60:  # built here: no annotation is named
+        assert "annotation" not in found[0]
+
+
 def test_explain_path_dot(project: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     assert main(["check", "--isolated", "--explain-path", "pkg/app.py:16", "--format", "dot"]) == 0
     dot = capsysbinary.readouterr().out.decode()

@@ -95,6 +95,32 @@ def test_root_falls_back_to_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert find_project_root([Path("a.py")]) == tmp_path / "proj"
 
 
+def test_root_falls_back_to_the_run_s_own_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check's `cwd` (an API caller's, a language server's workspace folder) is
+    the working directory the fallback means, not the process's."""
+    from fork_lint.core import CheckRequest, check
+    from fork_lint.scope import project_scopes
+
+    tree = tmp_path / "tree"
+    write(tree, "jobs/spawn.py", "import os\n\n\ndef spawn():\n    os.fork()\n")
+    write(
+        tree,
+        "app/main.py",
+        "import threading\n\nfrom jobs import spawn\n\n\n"
+        "def main():\n    threading.Thread(target=print).start()\n    spawn.spawn()\n",
+    )
+    monkeypatch.chdir(tmp_path)  # does not hold the tree's files
+    spawn = tree / "jobs/spawn.py"
+    assert find_project_root([spawn], cwd=tree) == tree
+    assert find_project_root([spawn], cwd=tree / "app") == tree / "jobs"  # not holding it
+    [(root, _)] = project_scopes([spawn], tree)
+    assert root == Path(".")
+    result = check(CheckRequest(paths=(spawn,), cwd=tree, no_cache=True, jobs=1))
+    assert [(f.code, f.path) for f in result.findings] == [("FRK001", "jobs/spawn.py")]
+
+
 def test_unrelated_broken_pyproject_above_is_not_read(project: Path) -> None:
     write(project, "pyproject.toml", "this is [not toml\n")
     write(project, "app/pyproject.toml", "[tool.fork-lint]\nignore = ['FRK9']\n")

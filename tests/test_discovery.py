@@ -204,6 +204,28 @@ def test_an_ignored_directory_named_explicitly_is_walked(project: Path) -> None:
     assert names(run("cases")) == ["cases/other/a.py"]
 
 
+def test_a_linked_worktree_reads_the_shared_info_exclude(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In a `git worktree` or a submodule `.git` is a file naming the git directory:
+    its info/exclude applies, and no 'cannot read' warning is given."""
+    touch(tmp_path, "main/.git/info/exclude", text="scratch.py\n")
+    touch(tmp_path, "main/.git/worktrees/wt/commondir", text="../..\n")
+    tree = tmp_path / "wt"
+    touch(tree, ".git", text=f"gitdir: {tmp_path}/main/.git/worktrees/wt\n")
+    touch(tree, "pyproject.toml", text="[tool.fork-lint]\n")
+    touch(tree, "a.py", "scratch.py")
+    monkeypatch.chdir(tree)
+    result = run()
+    assert names(result) == ["a.py"]
+    assert result.errors == []
+    # A `.git` file naming nothing usable: no exclude, no warning.
+    (tree / ".git").write_text("gitdir: nowhere\n")
+    result = run()
+    assert names(result) == ["a.py", "scratch.py"]
+    assert result.errors == []
+
+
 def test_gitignore_in_config(project: Path) -> None:
     touch(project, ".gitignore", text="a.py\n")
     touch(project, "a.py")

@@ -18,29 +18,10 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 # Cycles other branches are removing, tolerated only among these modules until they
 # land (a new cycle anywhere else, or one reaching beyond these modules, fails):
-# - the fixers import their vocabulary (`Proposal`, `FixContext`, ...) from the
-#   package `fork_lint.fixes`, which parses with libcst (`fixes._cst`) and finds the
-#   fixers by name: being reworked on the fixes branch (byte-exact fixes);
 # - `graph.reach` calls `graph.library` and `graph.order`, which annotate their
 #   argument as `Reachability` under TYPE_CHECKING (merged from main at cc500cf; a
 #   Protocol of what they read would end it).
 PENDING: tuple[frozenset[str], ...] = (
-    frozenset(
-        {
-            "fork_lint.fixes",
-            "fork_lint.fixes._cst",
-            "fork_lint.fixes._popen",
-            "fork_lint.fixes.add_noqa",
-            "fork_lint.fixes.apply",
-            "fork_lint.fixes.edge_launch",
-            "fork_lint.fixes.fork_exec",
-            "fork_lint.fixes.preexec",
-            "fork_lint.fixes.proposals",
-            "fork_lint.fixes.stage",
-            "fork_lint.fixes.start_method",
-            "fork_lint.fixes.unused_noqa",
-        }
-    ),
     frozenset({"fork_lint.graph.library", "fork_lint.graph.order", "fork_lint.graph.reach"}),
 )
 
@@ -70,7 +51,14 @@ def imports(name: str, path: Path, known: dict[str, Path], top: str) -> set[str]
         if target is not None and (target == top or target.startswith(top + ".")):
             found.add(target)
 
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    # The strings of the module: an import_module(f"pkg.{name}") loads the modules
+    # of pkg whose rest of the name is one of them (a table of names), or, if none
+    # is, any module of pkg.
+    strings = {
+        n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+    }
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 add(_resolve(alias.name, known))
@@ -89,9 +77,11 @@ def imports(name: str, path: Path, known: dict[str, Path], top: str) -> set[str]
             elif isinstance(arg, ast.JoinedStr) and arg.values:
                 first = arg.values[0]
                 if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                    for target in known:
-                        if target.startswith(first.value):
-                            add(target)
+                    prefix = first.value
+                    targets = [t for t in known if t.startswith(prefix)]
+                    named = [t for t in targets if t[len(prefix) :] in strings]
+                    for target in named or targets:
+                        add(target)
     found.discard(name)
     return found
 
@@ -167,7 +157,8 @@ def test_no_import_cycles() -> None:
 
 def test_the_check_finds_every_kind_of_import(tmp_path: Path) -> None:
     """A cycle through a function-level import, one under TYPE_CHECKING and one
-    through importlib are all found; a package's re-export of its submodule is not
+    through importlib (a name, or an f-string: the modules a table of names gives,
+    else any) are all found; a package's re-export of its submodule is not
     a cycle."""
     pkg = tmp_path / "demo"
     (pkg / "sub").mkdir(parents=True)
@@ -177,10 +168,18 @@ def test_the_check_finds_every_kind_of_import(tmp_path: Path) -> None:
         "a.py": "def f():\n    from demo import b\n",
         "b.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from demo.a import f\n",
         "c.py": "import importlib\nimportlib.import_module('demo.d')\n",
+        "g.py": "import importlib\nfor n in ('h',):\n    importlib.import_module(f'demo.{n}')\n",
+        "h.py": "X = 3\n",
+        "k.py": "import importlib\ndef f(n):\n    importlib.import_module(f'demo.{n}')\n",
+        "m.py": "from demo import k\n",
         "d.py": "from . import c\n",
         "sub/__init__.py": "from demo.sub.e import E\n",
         "sub/e.py": "E = 2\n",
     }
     for name, text in files.items():
         (pkg / name).write_text(text, encoding="utf-8")
-    assert cycles(import_graph(tmp_path, "demo")) == [["demo.a", "demo.b"], ["demo.c", "demo.d"]]
+    assert cycles(import_graph(tmp_path, "demo")) == [
+        ["demo.a", "demo.b"],
+        ["demo.c", "demo.d"],
+        ["demo.k", "demo.m"],  # k may load any module of demo; g loads only h
+    ]

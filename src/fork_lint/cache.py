@@ -92,9 +92,9 @@ _PACKAGE = Path(__file__).resolve().parent
 # (an edit in a development checkout, an upgrade) gives every file a new key.
 # Every module of the extractor (`fork_lint.index`, a test checks none is missing).
 _FACTS_SOURCES = (
-    "index/bindings.py", "index/expressions.py", "index/extract.py", "index/facts.py",
-    "index/flow.py", "index/noqa.py", "index/source.py", "index/syntax.py", "index/walker.py",
-    "project.py", "cache.py",
+    "index/annotations.py", "index/bindings.py", "index/expressions.py", "index/extract.py",
+    "index/facts.py", "index/flow.py", "index/noqa.py", "index/source.py", "index/syntax.py",
+    "index/versions.py", "index/walker.py", "project.py", "cache.py",
 )  # fmt: skip
 _FACT_FIELDS = frozenset(ModuleFacts.__annotations__)
 _REQUIRED_FACT_FIELDS = frozenset(ModuleFacts.__required_keys__)

@@ -1,4 +1,5 @@
-"""Command line: ``fork-lint [check] [PATH ...]``, ``graph``, ``rule``, ``clean``, ``version``.
+"""Command line: ``fork-lint [check] [PATH ...]``, ``graph``, ``rule``, ``clean``, ``server``,
+``version``.
 
 This module parses arguments and dispatches; `cli_check` turns a parsed
 ``check`` into a `core.CheckRequest` and prints the result. Option names and
@@ -42,7 +43,7 @@ from fork_lint.interrupts import (
     stoppable,
 )
 
-COMMANDS = ("check", "graph", "rule", "clean", "version")
+COMMANDS = ("check", "graph", "rule", "clean", "server", "version")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -137,8 +138,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     clean.add_argument("-v", "--verbose", action="store_true", help="name each one removed")
 
+    server = sub.add_parser(
+        "server",
+        help="run the language server (LSP) on standard input and output, for editors",
+    )
+    server.add_argument(
+        "--stdio", action="store_true", help="talk over standard input and output (the default)"
+    )
+    server.add_argument(
+        "-j", "--jobs", type=_jobs, default=None, metavar="N", help="as for check (default: auto)"
+    )
+    server.add_argument("--cache-dir", metavar="DIR", help="as for check")
+    server.add_argument("--no-cache", action="store_true", help="as for check")
+    server.add_argument(
+        "--debounce",
+        type=_seconds,
+        metavar="SECONDS",
+        help="pause after an edit before the project is checked (default: 0.2)",
+    )
+    server.add_argument("--log-file", metavar="FILE", help="write the server's log to FILE")
+
     sub.add_parser("version", help="print the version")
     return parser
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < 3600:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}")
+    return seconds
 
 
 def _check_parser(check: argparse.ArgumentParser) -> None:
@@ -413,6 +444,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _graph(args)
             if args.command == "clean":
                 return _clean(args)
+            if args.command == "server":
+                from fork_lint.server import run
+
+                return run(
+                    jobs=args.jobs,
+                    cache_dir=args.cache_dir,
+                    no_cache=args.no_cache,
+                    debounce=args.debounce,
+                    log_file=args.log_file,
+                )
             from fork_lint.cli_check import run_check
 
             return run_check(args)

@@ -348,7 +348,9 @@ def _read_bytes(path: Path) -> bytes:
         return b""
 
 
-def _locate(paths: Sequence[Path], *, read_config: bool = True) -> _Located:
+def _locate(
+    paths: Sequence[Path], *, read_config: bool = True, cwd: Path | None = None
+) -> _Located:
     start = _start_dir(paths)
     nearest_pyproject: Path | None = None
     nearest_git: Path | None = None
@@ -371,7 +373,7 @@ def _locate(paths: Sequence[Path], *, read_config: bool = True) -> _Located:
     found = nearest_pyproject or nearest_git
     if found is not None:
         return _Located(found)
-    cwd = Path.cwd()
+    cwd = Path(os.path.abspath(cwd)) if cwd is not None else Path.cwd()
     if start == cwd or cwd in start.parents:
         return _Located(cwd)
     from fork_lint.index.source import package_root
@@ -381,7 +383,7 @@ def _locate(paths: Sequence[Path], *, read_config: bool = True) -> _Located:
     return _Located(package_root(start))
 
 
-def find_project_root(paths: Sequence[Path]) -> Path:
+def find_project_root(paths: Sequence[Path], *, cwd: Path | None = None) -> Path:
     """The directory that patterns and per-file-ignores are relative to.
 
     Walk up from the first path (or the working directory) and stop at the nearest
@@ -390,9 +392,10 @@ def find_project_root(paths: Sequence[Path]) -> Path:
     so a sub-package's bare pyproject.toml does not hide the repository's settings.
     Without any, the nearest pyproject.toml, then the nearest `.git`, then the cwd
     if it holds the first path, else the directory above that path's outermost
-    package (an unpacked wheel or sdist checked from elsewhere).
+    package (an unpacked wheel or sdist checked from elsewhere). `cwd` stands for the
+    working directory: a run's own (`CheckRequest.cwd`), an editor's workspace folder.
     """
-    return _locate(paths).root
+    return _locate(paths, cwd=cwd).root
 
 
 # ---------------------------------------------------------------------------- validation
@@ -840,18 +843,23 @@ def _inline_values(pairs: Sequence[str]) -> _FileValues:
     return values
 
 
-def load_settings(paths: Sequence[Path], overrides: Overrides) -> Settings:
+def load_settings(
+    paths: Sequence[Path], overrides: Overrides, *, cwd: Path | None = None
+) -> Settings:
     """Resolve settings: defaults < configuration file (< the files it extends)
     < `--config KEY=VALUE` < the other command-line options.
 
     The configuration file is `overrides.config`, or the one `find_project_root`
-    finds; `requires-python` is read from the pyproject.toml in the project root.
+    finds (from `cwd`, the working directory); `requires-python` is read from the
+    pyproject.toml in the project root.
     """
     if overrides.isolated:
-        located = _locate(paths, read_config=False)
+        located = _locate(paths, read_config=False, cwd=cwd)
         pyproject: dict[str, Any] | None = None
     else:
-        located = _explicit_config(overrides.config) if overrides.config else _locate(paths)
+        located = (
+            _explicit_config(overrides.config) if overrides.config else _locate(paths, cwd=cwd)
+        )
         pyproject = located.pyproject
         if pyproject is None and (located.root / "pyproject.toml").is_file():
             pyproject = _read_toml(located.root / "pyproject.toml")

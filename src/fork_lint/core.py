@@ -91,6 +91,12 @@ class CheckRequest:
     # fix that would also change a file on disk is not applied).
     sources: Mapping[str, str | bytes] = field(default_factory=dict)
     fix: FixMode | None = None  # None: APPLY if the configuration says `fix = true`
+    # With APPLY or DIFF: fix only the reported findings this accepts (an editor's
+    # "fix this finding", "fix this file"); None: every reported finding.
+    fix_select: Callable[[Finding], bool] | None = None
+    # Called with each project's reported findings as soon as they are known, before
+    # their fixes are proposed or applied: an editor shows them while fixes follow.
+    reported: Callable[[list[Finding]], None] | None = None
     unsafe_fixes: bool | None = None  # None: the configuration's `unsafe-fixes`
     propose_fixes: bool = True  # False: no fix is attached (and libcst never loaded)
     cache_dir: Path | None = None  # None: $FORK_LINT_CACHE_DIR, `cache-dir`, the default
@@ -132,6 +138,9 @@ class CheckResult:
     unsafe_fixes: bool = False  # unsafe fixes were enabled
     fix: FixMode = FixMode.PROPOSE
     diff: str = ""  # FixMode.DIFF: the unified diff of every change
+    # APPLY, DIFF: every file the fixes changed (written, for APPLY), by the name it
+    # is reported by: (text before, text after). An editor turns them into edits.
+    changes: dict[str, tuple[str, str]] = field(default_factory=dict)
     buffers: dict[str, str] = field(default_factory=dict)  # fixed text of unsaved sources
     projects: list[Project] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # one line each, without a prefix
@@ -266,7 +275,7 @@ def _projects(
     """One project, and the explicitly given directories its configuration excludes,
     analysed on their own (as ruff analyses a path given by name), unless
     `force_exclude`."""
-    settings = load_settings([cwd / p for p in located], request.overrides)
+    settings = load_settings([cwd / p for p in located], request.overrides, cwd=cwd)
     found = _discover(roots, settings, cwd)
     warnings = [f"{printable(str(p))}: {m}" for p, m in found.errors]
     files = found.files + overlay.new_files(found.files, cwd)
@@ -376,6 +385,8 @@ class _Run:
         report = self.filters.for_project(settings.project_root, project.scope, self.read_lines)
         with clock("filters"):
             shown = report.apply(selected)
+        if self.request.reported is not None:
+            self.request.reported(list(shown))
         mode = _mode(self.request, settings)
         if result.analysis_failed:  # a fix is checked by the analysis that just failed
             result.findings += shown
@@ -461,11 +472,12 @@ class _Run:
 
         result = self.result
         unsafe = _unsafe(self.request, self.project.settings)
-        applied = apply_fixes(
-            self.stage(), selected, select=report.selects, unsafe=unsafe, write=write
-        )
+        only = self.request.fix_select
+        select = report.selects if only is None else lambda f: report.selects(f) and only(f)
+        applied = apply_fixes(self.stage(), selected, select=select, unsafe=unsafe, write=write)
         result.warnings += applied.warnings
         result.diff += applied.diff
+        result.changes.update(applied.changes)
         result.fixed += applied.fixed
         result.buffers.update(self.overlay.written())
         remaining = applied.remaining

@@ -117,6 +117,36 @@ def _repo_root(directory: str) -> str | None:
         current = parent
 
 
+def _common_git_dir(repo: str) -> str | None:
+    """The directory holding the repository's ``info/exclude``.
+
+    ``.git`` is that directory in a plain clone; in a linked worktree or a
+    submodule it is a file naming the git directory (``gitdir: PATH``), and a
+    worktree's git directory names the shared one in ``commondir``. Both are
+    read as files git wrote, through `read_regular`, and only a directory is
+    returned: anything else means no exclude file.
+    """
+    dot_git = os.path.join(repo, ".git")
+    if os.path.isdir(dot_git) and not os.path.islink(dot_git):
+        return dot_git
+    try:
+        text = read_regular(dot_git).decode("utf-8", "surrogateescape")
+    except OSError:
+        return None
+    first = text.splitlines()[0] if text else ""
+    if not first.startswith("gitdir:"):
+        return None
+    git_dir = os.path.join(repo, first[len("gitdir:") :].strip())
+    try:
+        common = read_regular(os.path.join(git_dir, "commondir"))
+    except OSError:
+        common = b""
+    named = common.decode("utf-8", "surrogateescape").strip()
+    if named:
+        git_dir = os.path.join(git_dir, named)
+    return git_dir if os.path.isdir(git_dir) else None
+
+
 # ---------------------------------------------------------------------------- walking
 
 
@@ -145,7 +175,10 @@ class _Walk:
         repo = _repo_root(abs_dir)
         if repo is None:
             return None, ()
-        exclude = _load_ignore_file(os.path.join(repo, ".git", "info", "exclude"), "", self.errors)
+        git_dir = _common_git_dir(repo)
+        exclude = None
+        if git_dir is not None:
+            exclude = _load_ignore_file(os.path.join(git_dir, "info", "exclude"), "", self.errors)
         chain = [exclude] if exclude else []
         rel = os.path.relpath(abs_dir, repo).replace(os.sep, "/")
         parts = [] if rel == "." else rel.split("/")

@@ -8,6 +8,8 @@ with 130 or 143, the shell's code for a process stopped by SIGINT or SIGTERM.
 Inside `signals_held()` (writing one fix's files), either signal is only
 recorded, and acted upon when the block ends: each file is left fully old or
 fully new, and a fix spread over several files is written whole or not at all.
+The block also keeps the signals from the thread at the OS level, so that a
+handler fork-lint did not install (or SIGTERM's default action) waits too.
 
 Python runs signal handlers in the main thread only, so elsewhere (fork-lint
 called from a thread of another program) these change nothing, and a signal
@@ -20,7 +22,7 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from types import FrameType
 
 __all__ = [
@@ -109,16 +111,41 @@ def stoppable() -> Iterator[None]:
 
 @contextmanager
 def signals_held() -> Iterator[None]:
-    """Act on SIGINT and SIGTERM only once the block is done (under `stoppable` only)."""
+    """Act on SIGINT and SIGTERM only once the block is done.
+
+    Under `stoppable` the handler records them; and whoever handles them, this
+    thread does not receive them until the block ends (`pthread_sigmask`): a
+    handler fork-lint left alone (Python's own, when fork-lint runs as a
+    library, or a program's), or SIGTERM's default action, then takes effect
+    after the block, not between creating a temporary file and the code that
+    removes it.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers run in the main thread: nothing to hold here
         return
+    outermost = not _state.held
     _state.held += 1
     try:
-        yield
+        with _blocked() if outermost else nullcontext():
+            yield
     finally:
         _state.held -= 1
         if not _state.held and _state.pending:
             signum = _state.pending[0]
             _state.pending.clear()
             _raise(signum)
+
+
+@contextmanager
+def _blocked() -> Iterator[None]:
+    """SIGINT and SIGTERM blocked for this thread (where the platform can)."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    try:
+        yield
+    finally:
+        # A signal that came meanwhile is delivered here, and its handler runs
+        # (records it, under `stoppable`) at the next bytecode.
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

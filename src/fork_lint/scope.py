@@ -100,7 +100,7 @@ def project_scopes(
             directory = absolute if absolute.is_dir() else absolute.parent
             key = str(directory)
             if key not in roots:
-                found = Path(os.path.abspath(find_project_root([directory])))
+                found = Path(os.path.abspath(find_project_root([directory], cwd=cwd)))
                 # Without any marker the finder falls back to the working directory,
                 # which need not contain the file: then its own directory is the project.
                 inside = directory == found or found in directory.parents

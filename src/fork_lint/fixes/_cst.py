@@ -1,24 +1,30 @@
 """libcst helpers shared by the fixes: locate nodes, resolve imported names, rewrite blocks.
 
-Every fix edits a parsed file with minimal node replacements, so whitespace,
-comments and quoting outside the replaced nodes come out byte for byte as they
-went in. Statement-level edits happen in the enclosing block (see `Rewriter`), so
-comments above a removed statement can move to the statement that follows it.
+Every fix edits a parsed file with minimal node replacements, and the edits are
+placed in the file's own text (`fixes._place`), so whitespace, comments and
+quoting outside the replaced nodes come out byte for byte as they went in.
+Statement-level edits happen in the enclosing block (see `Rewriter`), so comments
+above a removed statement can move to the statement that follows it.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import re
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange
 
-from fork_lint.fixes import keep_final_line_break
+from fork_lint.fixes._parse import CannotParse, TooLarge, parse_module
+from fork_lint.fixes._place import Printed, layout, preserved, spans
+from fork_lint.fixes.base import Proposal, TextEdit, Unplaceable, apply_edits
+from fork_lint.model import Applicability
 
 N = TypeVar("N", bound=cst.CSTNode)
 
@@ -31,33 +37,22 @@ def code(node: cst.CSTNode) -> str:
 
 
 class ParsedFile:
-    """A parsed module with its parent map; positions are computed when first asked for.
-
-    The parent map comes from one walk over the tree (three times cheaper than
-    libcst's ParentNodeProvider); positions need a code-generation pass, which
-    only locating a finding's node requires.
-    """
+    """A parsed module with its parent map, node positions and print (`_place.layout`:
+    one code-generation pass computes all three)."""
 
     def __init__(self, text: str, module: cst.Module) -> None:
         self.text = text
         self.module = module
-        self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
-        self.nodes: list[cst.CSTNode] = []  # every node, parents before children
-        stack: list[cst.CSTNode] = [module]
-        while stack:
-            node = stack.pop()
-            self.nodes.append(node)
-            for child in node.children:
-                self.parents[child] = node
-                stack.append(child)
-        self._positions: Mapping[cst.CSTNode, CodeRange] | None = None
+        found = layout(text, module)
+        self.parents: dict[cst.CSTNode, cst.CSTNode] = found.parents
+        self.nodes: list[cst.CSTNode] = found.order  # every node, parents before children
+        self.positions: Mapping[cst.CSTNode, CodeRange] = found.positions
+        self.printed: Printed = found.printed  # how libcst prints it, for placing edits
 
-    @property
-    def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
-        if self._positions is None:
-            wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-            self._positions = wrapper.resolve(PositionProvider)
-        return self._positions
+    def edits(self, new: cst.Module) -> tuple[TextEdit, ...]:
+        """Edits of the file's text that make its tree into `new` (`Unplaceable` if
+        they touch text libcst does not reproduce)."""
+        return tuple(self.printed.edits(new))
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         return self.parents.get(node)
@@ -124,8 +119,22 @@ class ParsedFile:
 
 
 def parse_file(text: str) -> ParsedFile:
-    """Parse `text`; raises `cst.ParserSyntaxError` when libcst cannot parse it."""
-    return ParsedFile(text, cst.parse_module(text))
+    """Parse `text`; raises `TooLarge` or `CannotParse` (`fixes._parse`), never crashes."""
+    return ParsedFile(text, parse_module(text))
+
+
+def proposal(
+    message: str,
+    applicability: Applicability,
+    changes: Mapping[str, tuple[ParsedFile, cst.Module]],
+) -> Proposal:
+    """A proposal that turns each parsed file into its new tree, as edits of its text."""
+    texts: dict[str, str] = {}
+    edits: dict[str, tuple[TextEdit, ...]] = {}
+    for path, (pf, module) in changes.items():
+        edits[path] = pf.edits(module)
+        texts[path] = apply_edits(pf.text, edits[path])
+    return Proposal(message, applicability, texts, edits)
 
 
 # ---------------------------------------------------------------------------- names
@@ -437,22 +446,27 @@ def references(node: cst.CSTNode) -> References:
     return counter.refs
 
 
+def _parse(text: str) -> ast.Module:
+    """`ast.parse`, without the warnings CPython 3.12+ prints for the user's code
+    (an invalid escape sequence): they are not about the fix."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return ast.parse(text)
+
+
 def text_references(text: str) -> References:
     """What a whole file mentions, counted through `ast` (same rules as `references`)."""
+    return _scan(text)[0]
+
+
+def _scan(text: str) -> tuple[References, set[str]]:
+    """`text_references`, and the names the file's import statements bind (anywhere
+    in the file): one parse, one walk."""
     refs = References()
-    tree = ast.parse(text)
+    bound: set[str] = set()
     typing_nodes: list[ast.AST] = []
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if node.returns is not None:
-                typing_nodes.append(node.returns)
-        elif isinstance(node, (ast.arg, ast.AnnAssign)) and node.annotation is not None:
-            typing_nodes.append(node.annotation)
-        elif isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
-        ):
-            typing_nodes.append(node)
-    for node in ast.walk(tree):
+    for node in ast.walk(_parse(text)):
         if isinstance(node, ast.Name):
             refs.names[node.id] += 1
         elif isinstance(node, ast.Attribute):
@@ -462,9 +476,24 @@ def text_references(text: str) -> References:
         elif isinstance(node, (ast.arg, ast.keyword)):
             if node.arg is not None:  # `**kwargs` in a call has no name
                 refs.names[node.arg] += 1
+            if isinstance(node, ast.arg) and node.annotation is not None:
+                typing_nodes.append(node.annotation)
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             refs.names.update(node.names)
+        elif isinstance(node, ast.Import):
+            bound.update(alias.asname or alias.name.partition(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            bound.update(alias.asname or alias.name for alias in node.names if alias.name != "*")
         else:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if node.returns is not None:
+                    typing_nodes.append(node.returns)
+            elif isinstance(node, ast.AnnAssign):
+                typing_nodes.append(node.annotation)
+            elif isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+            ):
+                typing_nodes.append(node)
             name = getattr(node, "name", None)
             if isinstance(name, str) and not isinstance(node, ast.alias):
                 refs.names[name] += 1  # defs, classes, `except ... as name`, match captures
@@ -475,51 +504,74 @@ def text_references(text: str) -> References:
         for node in ast.walk(typing_node):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 refs.typing_words.update(_words(node.value))
-    return refs
+    return refs, bound
 
 
-def _import_bindings(text: str) -> set[str]:
-    """Names the file's import statements bind (anywhere in the file)."""
-    out: set[str] = set()
-    for node in ast.walk(ast.parse(text)):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                out.add(alias.asname or alias.name.partition(".")[0])
-        elif isinstance(node, ast.ImportFrom):
-            out.update(alias.asname or alias.name for alias in node.names if alias.name != "*")
-    return out
+def _dead_imports(before: str, after: str) -> set[str]:
+    """Import names `after` no longer uses that `before` did use.
+
+    Names that were already unused before the fix are left alone: the fix owns
+    only what it made dead.
+    """
+    refs_before = _scan_of(before)[0]
+    refs_after, bound = _scan(after)
+    return {
+        local for local in bound if refs_before.uses_name(local) and not refs_after.uses_name(local)
+    }
+
+
+@functools.lru_cache(maxsize=4)
+def _scan_of(text: str) -> tuple[References, set[str]]:
+    """`_scan` of a file's text (asked again for each of its findings)."""
+    return _scan(text)
+
+
+def prune_edits(before: str, after: str) -> list[TextEdit]:
+    """Edits of `after` that drop the imports it no longer uses but `before` did.
+
+    Works on texts; libcst parses `after` only when an import has to go. An import
+    next to text libcst does not reproduce stays (unused, but every byte kept).
+    """
+    dead = _dead_imports(before, after)
+    if not dead:
+        return []
+    try:
+        pf = parse_file(after)
+        return list(pf.edits(pf.module.visit(_ImportPruner(dead))))
+    except (Unplaceable, TooLarge, CannotParse, RecursionError):
+        return []
 
 
 def prune_imports(before: str, after: str) -> str:
-    """Drop the import names `after` no longer uses that `before` did use.
-
-    Names that were already unused before the fix are left alone: the fix owns
-    only what it made dead. Works on texts; libcst parses `after` only when an
-    import has to go.
-    """
-    refs_before = text_references(before)
-    refs_after = text_references(after)
-    dead = {
-        local
-        for local in _import_bindings(after)
-        if refs_before.uses_name(local) and not refs_after.uses_name(local)
-    }
-    if not dead:
-        return after
-    return keep_final_line_break(after, cst.parse_module(after).visit(_ImportPruner(dead)).code)
+    """`after` without the imports it no longer uses but `before` did."""
+    return apply_edits(after, prune_edits(before, after))
 
 
-def remove_unused_imports(before: cst.Module, after: cst.Module) -> cst.Module:
-    """`prune_imports` for parsed modules."""
-    text = after.code
-    pruned = prune_imports(before.code, text)
-    return after if pruned == text else cst.parse_module(pruned)
+def prune_module(before: str, after: cst.Module) -> cst.Module:
+    """`prune_imports` for a rewritten tree, keeping its untouched nodes (for `proposal`)."""
+    dead = _dead_imports(before, spans(after)[0])  # the print `proposal` places, printed once
+    return after.visit(_ImportPruner(dead)) if dead else after
 
 
 class _ImportPruner(cst.CSTTransformer):
     def __init__(self, dead: set[str]) -> None:
         self.dead = dead
         self.emptied: set[int] = set()
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        # Imports are statements: nothing inside an expression (most of a file's
+        # nodes) can hold one.
+        if isinstance(node, (cst.BaseExpression, cst.Decorator, cst.Parameters)):
+            return False
+        return super().on_visit(node)
+
+    def on_leave(  # type: ignore[override]
+        self, original_node: cst.CSTNode, updated_node: cst.CSTNode
+    ) -> cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.CSTNode]:
+        result = super().on_leave(original_node, updated_node)
+        if isinstance(result, cst.CSTNode):
+            return preserved(original_node, updated_node, result)
+        return result
 
     def _keep(self, alias: cst.ImportAlias, *, is_from: bool) -> bool:
         full = _alias_name(alias.name)
@@ -610,15 +662,35 @@ Replacements = dict[cst.CSTNode, "cst.CSTNode | Child"]
 
 
 class Rewriter(cst.CSTTransformer):
-    """Apply expression replacements (by node identity) and statement edits (per block)."""
+    """Apply expression replacements (by node identity) and statement edits (per block).
+
+    Given the parsed file's `parents`, it enters only the nodes that hold something
+    to rewrite, instead of rebuilding the whole tree (most of a large file's cost).
+    """
 
     def __init__(
         self,
         nodes: Mapping[cst.CSTNode, cst.CSTNode | Child] | None = None,
         statements: Mapping[cst.CSTNode, StatementEdit] | None = None,
+        parents: Mapping[cst.CSTNode, cst.CSTNode] | None = None,
     ) -> None:
         self.nodes = dict(nodes or {})
         self.statements = dict(statements or {})
+        self._parents = parents
+        self._holding: set[cst.CSTNode] = set()  # nodes with a target below them
+        for target in [*self.nodes, *self.statements]:
+            node = parents.get(target) if parents is not None else None
+            while node is not None and node not in self._holding:
+                self._holding.add(node)
+                node = parents.get(node) if parents is not None else None
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        # A node of the parsed file with nothing to rewrite below it stays as it is
+        # (libcst then hands it to `on_leave` unvisited); a new node (a module that
+        # gained an import) is entered.
+        if self._parents is None or node in self._holding or node not in self._parents:
+            return super().on_visit(node)
+        return False
 
     def on_leave(  # type: ignore[override]
         self, original_node: cst.CSTNode, updated_node: cst.CSTNode
@@ -630,13 +702,13 @@ class Rewriter(cst.CSTTransformer):
             return child
         if replacement is not None:
             return replacement
-        if isinstance(updated_node, cst.IndentedBlock) and isinstance(
-            original_node, cst.IndentedBlock
-        ):
-            return self._block(original_node, updated_node)
-        if isinstance(updated_node, cst.Module) and isinstance(original_node, cst.Module):
-            return self._block(original_node, updated_node)
-        return updated_node
+        result: cst.CSTNode = updated_node
+        if (
+            isinstance(updated_node, cst.IndentedBlock)
+            and isinstance(original_node, cst.IndentedBlock)
+        ) or (isinstance(updated_node, cst.Module) and isinstance(original_node, cst.Module)):
+            result = self._block(original_node, updated_node)
+        return preserved(original_node, updated_node, result)
 
     def _block(
         self, original: cst.Module | cst.IndentedBlock, updated: cst.Module | cst.IndentedBlock

@@ -318,7 +318,7 @@ def rewrite_consumers(source: str, classes: list[tuple[str, list[str]]]) -> str:
         process_api(pf, cls, own, nodes, dead)
     fields_all = {f for _, fs in classes for f in fs}
     field_uses(pf, fields_all, nodes, skip={id(by_name[c]) for c, _ in classes})
-    module = module.visit(Rewriter(nodes=nodes, statements=statements))
+    module = module.visit(Rewriter(nodes=nodes, statements=statements, parents=pf.parents))
     return module.code
 
 
@@ -346,4 +346,4 @@ def rewrite_field_uses(source: str, fields: set[str]) -> str:
     field_uses(pf, fields, nodes, skip=set())
     if not nodes:
         return source
-    return pf.module.visit(Rewriter(nodes=nodes)).code
+    return pf.module.visit(Rewriter(nodes=nodes, parents=pf.parents)).code

@@ -15,8 +15,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 
-from fork_lint.fixes import split_lines
 from fork_lint.fixes.apply import DiskSources
+from fork_lint.fixes.base import split_lines
 from fork_lint.index.noqa import NOQA, parse_noqa
 from fork_lint.model import Finding
 

@@ -5,9 +5,10 @@ not overlap (the others wait for the next pass, recomputed on the new text) and
 checks them:
 
 1. every changed file still compiles;
-2. the analysis, re-run with fresh facts for the changed files only, no longer
+2. every character outside the fixes' edits is unchanged (the byte check);
+3. the analysis, re-run with fresh facts for the changed files only, no longer
    reports the fixed finding and reports nothing new;
-3. the fix applied again to its own output changes nothing (idempotent).
+4. the fix applied again to its own output changes nothing (idempotent).
 
 The pass's fixes are checked together first; if that fails, one by one, so one
 bad fix does not hold back the others. A fix that fails is dropped (and
@@ -24,26 +25,25 @@ import os
 import stat
 import tempfile
 import tokenize
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fork_lint.engine import AnalysisOptions, analyse
-from fork_lint.fixes import (
-    FactsView,
-    FixContext,
-    FixOptions,
+from fork_lint.fixes.base import (
     NoFix,
     Proposal,
     TextEdit,
     apply_edits,
-    attach,
-    edits_between,
+    changed_outside,
     offset_of,
     position,
-    propose,
 )
+from fork_lint.fixes.context import FactsView, FixContext
+from fork_lint.fixes.options import FixOptions
+from fork_lint.fixes.registry import attach, propose
 from fork_lint.fsio import read_regular
 from fork_lint.index.extract import extract, module_name_for
 from fork_lint.index.facts import ModuleFacts
@@ -77,6 +77,8 @@ class FixResult:
     unsafe_hidden: int = 0
     passes: int = 0
     converged: bool = True
+    # Findings to fix whose fix could not be computed (`NoFix.failed`), and why.
+    failed: list[Dropped] = field(default_factory=list)
 
 
 @dataclass
@@ -176,15 +178,22 @@ class FixRun:
         current = list(findings)
         fixed: list[Finding] = []
         touched: list[tuple[Finding, frozenset[str]]] = []
-        dropped: list[Dropped] = []
-        refused: dict[FindingKey, str] = {}
+        # Fixes the gate refused on the current code, by the identity of their finding
+        # in `current` (two identical calls have the same `finding_key`). Emptied when
+        # a pass changes the code: a fix refused next to others (not idempotent with
+        # them, overlapping their imports) is proposed again on the new code, so the
+        # run ends where a second run would find nothing to apply.
+        refused: dict[int, Dropped] = {}
         proposals: dict[int, Proposal | NoFix | None] = {}
         proposed_for: list[Finding] = []  # the findings `proposals` belongs to
         passes = 0
         converged = False
         while passes < max_passes:
             ctx = self.context()
-            proposals = {id(f): propose(f, ctx) for f in current}
+            # Only the findings to fix: a proposal parses the files it rewrites with
+            # libcst, the costly part of a run, and a finding the report hides
+            # (ignored, outside the changed lines, in the baseline) gets no fix.
+            proposals = {id(f): propose(f, ctx) if select(f) else None for f in current}
             proposed_for = current
             candidates = []
             for f in current:
@@ -192,14 +201,10 @@ class FixRun:
                 if (
                     isinstance(p, Proposal)
                     and applies(p.applicability, unsafe)
-                    and finding_key(f) not in refused
+                    and id(f) not in refused
                     and select(f)
                 ):
-                    edits = {
-                        path: edits_between(self.source(path) or "", new)
-                        for path, new in p.changes.items()
-                    }
-                    edits = {path: e for path, e in edits.items() if e}
+                    edits = {path: list(e) for path, e in p.edits.items() if e}
                     if edits:
                         candidates.append(_Candidate(f, p, edits))
             if not candidates:
@@ -208,10 +213,8 @@ class FixRun:
             passes += 1
             chosen = _non_overlapping(candidates)
             accepted, after, failures = self._gate_pass(chosen, current)
-            for cand, reason in failures:
-                refused[finding_key(cand.finding)] = reason
-                dropped.append(Dropped(cand.finding, reason))
             if not accepted:
+                refused.update((id(c.finding), Dropped(c.finding, why)) for c, why in failures)
                 continue
             fixed.extend(c.finding for c in accepted)
             touched.extend((c.finding, frozenset(c.edits)) for c in accepted)
@@ -219,22 +222,32 @@ class FixRun:
             self.texts.update(new_texts)
             self.replaced.update(new_modules)
             current = new_findings
+            refused = {}
         remaining = []
+        failed = []
         hidden = 0
         ctx = self.context()
         for f in current:
-            p = proposals[id(f)] if proposed_for is current else propose(f, ctx)
-            if finding_key(f) in refused:
-                p = NoFix(f"the fix was not applied: {refused[finding_key(f)]}")
+            if proposed_for is current:
+                p = proposals[id(f)]
+            else:
+                p = propose(f, ctx) if select(f) else None
+            if id(f) in refused:
+                p = NoFix(f"the fix was not applied: {refused[id(f)].reason}")
             if isinstance(p, Proposal) and p.applicability is Applicability.UNSAFE and not unsafe:
                 hidden += 1
+            elif isinstance(p, NoFix) and p.failed:
+                failed.append(Dropped(f, p.reason))
             remaining.append(attach(f, p, ctx))
+        dropped = list(refused.values())
         changed = {
             path: (self.original[path], text)
             for path, text in self.texts.items()
             if path in self.original and text != self.original[path]
         }
-        return FixResult(remaining, fixed, dropped, changed, touched, hidden, passes, converged)
+        return FixResult(
+            remaining, fixed, dropped, changed, touched, hidden, passes, converged, failed
+        )
 
     # -- the gate ---------------------------------------------------------
     def _gate_pass(
@@ -269,20 +282,25 @@ class FixRun:
         for c in cands:
             for path, edits in c.edits.items():
                 by_path.setdefault(path, []).extend(edits)
-        from fork_lint.fixes._cst import prune_imports  # libcst: not for a run answered from cache
+        from fork_lint.fixes._cst import prune_edits  # libcst: not for a run answered from cache
 
         texts = {
             path: apply_edits(self.source(path) or "", edits) for path, edits in by_path.items()
         }
+        pruned: dict[str, list[TextEdit]] = {}
         for path, text in texts.items():
-            try:
-                compile(text, path, "exec", dont_inherit=True)
-            except (SyntaxError, ValueError) as exc:
-                return f"the fixed {path} does not compile: {exc}"
+            problem = _compiles(text, path)
+            if problem is not None:
+                return problem
             # Fixes proposed side by side each keep an import the other still uses;
             # together they may leave it unused.
-            texts[path] = prune_imports(self.source(path) or "", text)
-        final_edits = {path: edits_between(self.source(path) or "", t) for path, t in texts.items()}
+            pruned[path] = prune_edits(self.source(path) or "", text)
+            texts[path] = apply_edits(text, pruned[path])
+        stages = [by_path, pruned]
+        for path, text in texts.items():
+            problem = _changed_outside(path, self.source(path) or "", text, stages)
+            if problem is not None:
+                return problem
         facts = {path: self._facts(path, text) for path, text in texts.items()}
         for path, f in facts.items():
             if f["error"] is not None:
@@ -302,13 +320,67 @@ class FixRun:
                 return f"the fix introduces {key[0]} (`{key[3]}`) in `{key[2]}`"
         ctx = self.context(texts, modules)
         for c in cands:
-            again = propose(_remap(c.finding, final_edits, self), ctx)
+            again = propose(_remap(c.finding, stages, self), ctx)
             if isinstance(again, Proposal) and any(
                 new != (texts.get(p) if p in texts else self.source(p))
                 for p, new in again.changes.items()
             ):
                 return "applying the fix again would change the code again (not idempotent)"
         return texts, facts, after
+
+
+def _compiles(text: str, path: str) -> str | None:
+    """Why the text does not compile, or None.
+
+    The warnings CPython emits for the code it compiles (an invalid escape
+    sequence, `is` with a literal) are about the user's code, not the fix, and
+    would print in the middle of fork-lint's output: silenced here, and only here.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            compile(text, path, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError) as exc:
+            return f"the fixed {path} does not compile: {exc}"
+    return None
+
+
+def _changed_outside(
+    path: str, old: str, new: str, stages: Sequence[Mapping[str, Sequence[TextEdit]]]
+) -> str | None:
+    """The byte check: `new` keeps every character of `old` outside the edits of the
+    stages (each stage's edits are ranges of the text the stage before produced)."""
+    ranges: list[tuple[int, int]] = []
+    for stage in reversed(stages):  # back to ranges of `old`, the last stage first
+        ranges = [_back(b, e, stage.get(path, ())) for b, e in ranges]
+        ranges += [(e.begin, e.end) for e in stage.get(path, ())]
+    where = changed_outside(old, new, ranges)
+    if where is None:
+        return None
+    line = position(old, where)[0]
+    return (
+        f"the fix would change {path} outside its edits (line {line}); "
+        "fork-lint keeps every other byte of a file it fixes"
+    )
+
+
+def _back(begin: int, end: int, edits: Sequence[TextEdit]) -> tuple[int, int]:
+    """A range of the text after `edits`, as a range of the text before them."""
+    return _unshift(begin, edits, start=True), _unshift(end, edits, start=False)
+
+
+def _unshift(offset: int, edits: Sequence[TextEdit], *, start: bool) -> int:
+    delta = 0
+    for e in sorted(edits, key=lambda e: (e.begin, e.end)):
+        new_begin = e.begin + delta
+        new_end = new_begin + len(e.content)
+        if offset < new_begin:
+            break
+        if offset <= new_end:
+            return e.begin if start else e.end
+        delta += len(e.content) - (e.end - e.begin)
+    return offset - delta
 
 
 def _overlaps(a: TextEdit, b: TextEdit) -> bool:
@@ -344,15 +416,21 @@ def _shift(offset: int, edits: Sequence[TextEdit]) -> int:
     return offset + delta
 
 
-def _remap(finding: Finding, edits: Mapping[str, list[TextEdit]], run: FixRun) -> Finding:
+def _remap(
+    finding: Finding, stages: Sequence[Mapping[str, Sequence[TextEdit]]], run: FixRun
+) -> Finding:
     """The finding with its positions moved through the edits (for the idempotency check)."""
 
     def move(path: str, line: int, col: int) -> tuple[int, int]:
-        if path not in edits:
+        text = run.source(path) or ""
+        if not any(path in stage for stage in stages):
             return line, col
-        old = run.source(path) or ""
-        new = apply_edits(old, edits[path])
-        return position(new, _shift(offset_of(old, line, col), edits[path]))
+        offset = offset_of(text, line, col)
+        for stage in stages:
+            edits = stage.get(path, ())
+            offset = _shift(offset, edits)
+            text = apply_edits(text, edits)
+        return position(text, offset)
 
     span = finding.location.span
     line, col = move(finding.path, span.line, span.col)
@@ -491,8 +569,8 @@ class DiskSources:
         file's owner and group (as far as this user may set them) and permission
         bits, and replaces it in one rename. Whatever stops the write, an error
         or an exception (KeyboardInterrupt included), the temporary file is
-        removed; under the command line, SIGINT and SIGTERM wait until the file
-        is in place (`fork_lint.interrupts`).
+        removed; SIGINT and SIGTERM wait until the file is in place or the
+        temporary file gone (`fork_lint.interrupts.signals_held`).
         """
         with signals_held():
             return self._write(path, text)
@@ -511,13 +589,22 @@ class DiskSources:
             return "it changed on disk since it was read"
         try:
             data = text.encode(known.encoding)
+            # The gate kept every character outside the fix; that keeps every byte
+            # only if the encoding gives back the bytes the text was read from.
+            same = known.text.encode(known.encoding) == known.data
         except (UnicodeEncodeError, LookupError) as exc:
             return f"the fixed text cannot be encoded as {known.encoding}: {exc}"
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".fork-lint", dir=target.parent
-        )
+        if not same:
+            return (
+                f"encoding its text as {known.encoding} does not give back its bytes, "
+                "so the bytes outside the fix would change"
+            )
+        tmp: str | None = None
         replaced = False
-        try:
+        try:  # from before the temporary file exists, so nothing comes between
+            fd, tmp = tempfile.mkstemp(
+                prefix=f".{target.name}.", suffix=".fork-lint", dir=target.parent
+            )
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
                 out.flush()
@@ -531,7 +618,7 @@ class DiskSources:
         except OSError as exc:
             return f"cannot write it: {exc.strerror or exc}"
         finally:
-            if not replaced:
+            if tmp is not None and not replaced:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
         self.files[path] = DiskFile(data, known.encoding, text)

@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from fork_lint.fixes import FixContext, LaunchOptions, NoFix, Proposal
 from fork_lint.fixes._cst import (
     Child,
     ParsedFile,
@@ -63,6 +62,7 @@ from fork_lint.fixes._cst import (
     subtract,
     text_references,
 )
+from fork_lint.fixes._parse import parse_module
 from fork_lint.fixes._popen import (
     POPEN,
     PROCESS,
@@ -74,6 +74,9 @@ from fork_lint.fixes._popen import (
     rewrite_consumers,
     rewrite_field_uses,
 )
+from fork_lint.fixes.base import NoFix, Proposal
+from fork_lint.fixes.context import FixContext
+from fork_lint.fixes.options import LaunchOptions
 from fork_lint.index.facts import Expr, ModuleFacts
 from fork_lint.model import Applicability, Finding
 
@@ -346,7 +349,9 @@ def _use_sibling(launch: _Launch, sibling: cst.FunctionDef, ctx: FixContext) -> 
     statements: dict[cst.CSTNode, StatementEdit] = {
         launch.func: StatementEdit.remove(carry_comments=False)
     }
-    module = launch.pf.module.visit(Rewriter(nodes=nodes, statements=statements))
+    module = launch.pf.module.visit(
+        Rewriter(nodes=nodes, statements=statements, parents=launch.pf.parents)
+    )
     rng = launch.pf.positions[launch.func]
     launch.removed_lines.append((rng.start.line, rng.end.line))
     own = references(launch.func)
@@ -435,7 +440,7 @@ def _rewrite_in_place(launch: _Launch, ctx: FixContext) -> Proposal:
         process_api(pf, func, _named(names), nodes)
         _no_escape(pf, func, names, consumers, may_return=func is launch.func)
 
-    module = module.visit(Rewriter(nodes=nodes, statements=statements))
+    module = module.visit(Rewriter(nodes=nodes, statements=statements, parents=pf.parents))
     seeds = {launch.target}
     changes = _finish(launch, module, seeds, ctx, shape="in-place")
     serialized = opts.serialize_expression.format(workload=code(workload))
@@ -763,7 +768,7 @@ def _finish(
     launch: _Launch, module: cst.Module, seeds: set[str], ctx: FixContext, *, shape: str
 ) -> dict[str, str]:
     """Dead helpers, consumers of the process, imports; the new text of every changed file."""
-    module = cst.parse_module(module.code)
+    module = parse_module(module.code)
     module = _remove_dead_helpers(module, launch, seeds, ctx)
     texts: dict[str, str] = {launch.path: module.code}
     consumers = _consumer_classes(launch, ctx)
@@ -856,10 +861,10 @@ def _consumer_classes(launch: _Launch, ctx: FixContext) -> dict[str, list[tuple[
         source = ctx.source(path)
         if source is None or "Process" not in source:
             continue
-        try:
-            module = cst.parse_module(source)
-        except cst.ParserSyntaxError:
+        parsed = ctx.parsed(path)
+        if parsed is None:
             continue
+        module = parsed.module
         table = import_table(module.body)
         for stmt in module.body:
             if isinstance(stmt, cst.ClassDef) and stmt.name.value in names:

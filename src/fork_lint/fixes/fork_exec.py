@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import libcst as cst
 
-from fork_lint.fixes import FixContext, NoFix, Proposal
 from fork_lint.fixes._cst import (
     ParsedFile,
     Rewriter,
@@ -28,10 +27,13 @@ from fork_lint.fixes._cst import (
     code,
     ensure_import,
     following,
-    prune_imports,
+    proposal,
+    prune_module,
     resolve,
     scope_table,
 )
+from fork_lint.fixes.base import NoFix, Proposal
+from fork_lint.fixes.context import FixContext
 from fork_lint.model import Applicability, Finding
 
 # exec function -> (spawn function, takes a list of arguments, last argument is env)
@@ -110,11 +112,12 @@ def fix(finding: Finding, ctx: FixContext) -> Proposal | NoFix | None:
     else:
         spawn_stmt = cst.SimpleStatementLine([cst.Expr(spawn_call)])
         statements[if_stmt] = StatementEdit.replace(spawn_stmt, *parent)
-    new_text = module.visit(Rewriter(nodes=nodes, statements=statements)).code
-    return Proposal(
+    rewriter = Rewriter(nodes=nodes, statements=statements, parents=pf.parents)
+    new_module = prune_module(pf.text, module.visit(rewriter))
+    return proposal(
         f"Start the program with `{os_name}.{func}()` instead of fork + exec{note}",
         applicability,
-        {finding.path: prune_imports(pf.text, new_text)},
+        {finding.path: (pf, new_module)},
     )
 
 

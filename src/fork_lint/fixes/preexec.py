@@ -23,16 +23,18 @@ from collections.abc import Sequence
 
 import libcst as cst
 
-from fork_lint.fixes import FixContext, NoFix, Proposal
 from fork_lint.fixes._cst import (
     ParsedFile,
     Rewriter,
     code,
     keyword,
-    prune_imports,
+    proposal,
+    prune_module,
     resolve,
     scope_table,
 )
+from fork_lint.fixes.base import NoFix, Proposal
+from fork_lint.fixes.context import FixContext
 from fork_lint.model import Applicability, Finding
 
 # os function -> (keyword, minimum Python version)
@@ -75,7 +77,8 @@ def fix(finding: Finding, ctx: FixContext) -> Proposal | NoFix | None:
     new_call = call.with_changes(
         args=[x for a in call.args for x in (new_args if a is arg else [a])]
     )
-    new_text = prune_imports(pf.text, pf.module.visit(Rewriter(nodes={call: new_call})).code)
+    rewriter = Rewriter(nodes={call: new_call}, parents=pf.parents)
+    new_module = prune_module(pf.text, pf.module.visit(rewriter))
     shown = ", ".join(f"{name}={code(value)}" for name, value in plan)
     needed = max(_KEYWORDS[op][1] for op, _ in hook)
     message = f"Replace `preexec_fn={code(arg.value)}` with `{shown}`"
@@ -86,7 +89,7 @@ def fix(finding: Finding, ctx: FixContext) -> Proposal | NoFix | None:
         message += (
             f" (needs Python {needed[0]}.{needed[1]}; target-version is py{have[0]}{have[1]})"
         )
-    return Proposal(message, applicability, {finding.path: new_text})
+    return proposal(message, applicability, {finding.path: (pf, new_module)})
 
 
 # A hook, reduced to the os calls it makes: [(os function name, its call node)].

@@ -16,7 +16,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from fork_lint.cache import FactsCache, decode_findings, encode_findings, proposal_key
-from fork_lint.fixes import FixContext, FixOptions, attach, propose
+from fork_lint.fixes.context import FixContext
+from fork_lint.fixes.options import FixOptions
+from fork_lint.fixes.registry import attach, propose
 from fork_lint.index.facts import ModuleFacts
 from fork_lint.model import Finding
 
@@ -35,6 +37,7 @@ class RecordingContext(FixContext):
         # One parse per file however many findings it holds.
         self._texts = base._texts
         self._parsed = base._parsed
+        self.unparsed = base.unparsed
 
     @property
     def modules(self) -> list[ModuleFacts]:

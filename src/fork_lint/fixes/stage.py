@@ -17,8 +17,10 @@ from pathlib import Path
 
 from fork_lint.config import Settings
 from fork_lint.engine import AnalysisOptions
-from fork_lint.fixes import FixOptions, attach, propose, split_lines
 from fork_lint.fixes.apply import DiskSources, FixResult, FixRun
+from fork_lint.fixes.base import split_lines
+from fork_lint.fixes.options import FixOptions
+from fork_lint.fixes.registry import attach, propose
 from fork_lint.fsio import printable
 from fork_lint.index.facts import ModuleFacts
 from fork_lint.interrupts import signals_held
@@ -70,6 +72,8 @@ class Applied:
     fixed: list[Finding]  # the findings whose fix was applied (or, for a diff, would be)
     diff: str = ""  # with ``write=False``: the unified diff of every change
     written: dict[str, str] = field(default_factory=dict)  # path -> new text, as written
+    # path -> (text before, text after) of every file changed (with ``write``: written)
+    changes: dict[str, tuple[str, str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     # A file could not be written: what is on disk is not what the gate saw, and
     # the remaining findings must come from a new analysis.
@@ -146,18 +150,36 @@ def apply_fixes(
         warnings.append(
             f"{f.path}:{s.line}:{s.col + 1}: {f.code} fix not applied: {dropped.reason}"
         )
+    for failure in result.failed:
+        f = failure.finding
+        s = f.location.span
+        warnings.append(f"{f.path}:{s.line}:{s.col + 1}: {f.code} no fix: {failure.reason}")
     if not result.converged:
         warnings.append(
             f"fixes did not settle after {result.passes} passes; run again to apply the rest"
         )
     if not write:
-        return Applied(result.remaining, result.fixed, unified_diff(result), warnings=warnings)
+        return Applied(
+            result.remaining,
+            result.fixed,
+            unified_diff(result),
+            changes=dict(result.changed),
+            warnings=warnings,
+        )
     written, problems = _write(result, stage.sources)
     for path, problem in problems:
         warnings.append(f"{path}: fixes not written: {problem}")
     fixed = [f for f, files in result.touched if files <= written]
     texts = {path: result.changed[path][1] for path in written}
-    return Applied(result.remaining, fixed, written=texts, warnings=warnings, stale=bool(problems))
+    changes = {path: result.changed[path] for path in written}
+    return Applied(
+        result.remaining,
+        fixed,
+        written=texts,
+        changes=changes,
+        warnings=warnings,
+        stale=bool(problems),
+    )
 
 
 def _write(result: FixResult, sources: DiskSources) -> tuple[set[str], list[tuple[str, str]]]:

@@ -20,7 +20,6 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from fork_lint.fixes import FixContext, NoFix, Proposal
 from fork_lint.fixes._cst import (
     ParsedFile,
     Rewriter,
@@ -28,12 +27,15 @@ from fork_lint.fixes._cst import (
     ensure_import,
     keyword,
     positional,
+    proposal,
+    prune_module,
     quote_of,
-    remove_unused_imports,
     resolve,
     scope_table,
     string_value,
 )
+from fork_lint.fixes.base import NoFix, Proposal
+from fork_lint.fixes.context import FixContext
 from fork_lint.model import Applicability, Finding
 
 _MP_CLASSES = ("Process", "Pool", "Manager")
@@ -130,12 +132,12 @@ def _multiprocessing(
             mp = bound
         quote = quote_of(call)
         new_func = cst.parse_expression(f"{mp}.get_context({quote}{method}{quote}).{kind}")
-        new_module = _replace_in(module, pf.module, {func: new_func})
-        new_module = remove_unused_imports(pf.module, new_module)
-        return Proposal(
+        new_module = _replace_in(module, pf, {func: new_func})
+        new_module = prune_module(pf.text, new_module)
+        return proposal(
             f'Use the "{method}" start method: `{code(new_func)}(...)`',
             Applicability.UNSAFE,
-            {path: new_module.code},
+            {path: (pf, new_module)},
         )
     if isinstance(func, cst.Attribute):
         return _context_literal(pf, call, func.value, path, method)
@@ -177,11 +179,11 @@ def _executor(pf: ParsedFile, call: cst.Call, path: str, method: str) -> Proposa
             last = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
         args[-1] = last
     new_call = call.with_changes(args=[*args, new_arg])
-    new_module = _replace_in(module, pf.module, {call: new_call})
-    return Proposal(
+    new_module = _replace_in(module, pf, {call: new_call})
+    return proposal(
         f'Use the "{method}" start method: `mp_context={code(value)}`',
         Applicability.UNSAFE,
-        {path: new_module.code},
+        {path: (pf, new_module)},
     )
 
 
@@ -223,22 +225,20 @@ def _context_literal(
     new_literal = literal.with_changes(
         value=f"{literal.prefix}{literal.quote}{method}{literal.quote}"
     )
-    new_module = _replace_in(pf.module, pf.module, {literal: new_literal})
-    return Proposal(
+    new_module = _replace_in(pf.module, pf, {literal: new_literal})
+    return proposal(
         f'Use the "{method}" start method: `get_context({new_literal.value})`',
         Applicability.UNSAFE,
-        {path: new_module.code},
+        {path: (pf, new_module)},
     )
 
 
 def _replace_in(
-    module: cst.Module, original: cst.Module, nodes: dict[cst.CSTNode, cst.CSTNode]
+    module: cst.Module, pf: ParsedFile, nodes: dict[cst.CSTNode, cst.CSTNode]
 ) -> cst.Module:
-    """Replace nodes of `original` inside `module` (which may have gained an import)."""
-    if module is original:
-        return original.visit(Rewriter(nodes=nodes))
-    # ensure_import rebuilt the body list but kept the statement nodes themselves.
-    return module.visit(Rewriter(nodes=nodes))
+    """Replace nodes of the parsed file inside `module`, which is its tree or (after
+    ensure_import rebuilt the body list, keeping the statement nodes) a new one."""
+    return module.visit(Rewriter(nodes=nodes, parents=pf.parents))
 
 
 # ---------------------------------------------------------------------------- picklability

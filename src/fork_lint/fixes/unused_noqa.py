@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 
-from fork_lint.fixes import FixContext, NoFix, Proposal, split_lines
+from fork_lint.fixes.base import NoFix, Proposal, split_lines
+from fork_lint.fixes.context import FixContext
 from fork_lint.index.noqa import NOQA
 from fork_lint.model import Applicability, Finding
 from fork_lint.rules import UNUSED_NOQA

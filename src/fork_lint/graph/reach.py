@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from fork_lint.graph.classify import PPE_USES, Classification, SinkHit, SourceHit
 from fork_lint.graph.library import next_call_witness
 from fork_lint.graph.order import runs_after
+from fork_lint.graph.paths import Joins, dead_sites, without_sites
 from fork_lint.graph.solver import Program, SiteRef, alloc_name
 from fork_lint.graph.values import STRIDE, Value, base_name, real_site
 from fork_lint.graph.why import context_note, edge_reason
@@ -62,7 +63,10 @@ class Hazard:
 class Reachability:
     def __init__(self, program: Program, cls: Classification) -> None:
         self.p = program
-        self.c = cls
+        # Sites after a call that never returns (in its block) never run (`paths`).
+        dead = dead_sites(program)
+        self.c = cls = without_sites(cls, dead)
+        self._joins = Joins(program)
         # Functions are call-graph nodes: a function in one of its contexts
         # (`graph.contexts`); the call sites of a context besides the primary one
         # are virtual (`values.real_site`).
@@ -70,14 +74,15 @@ class Reachability:
         for mod, facts in program.modules.items():
             scopes = facts["scopes"]
             for site in facts["calls"]:
-                self.sites_of[scopes[site["scope"]]["qualname"]].append((mod, site["id"]))
+                if (mod, site["id"]) not in dead:
+                    self.sites_of[scopes[site["scope"]]["qualname"]].append((mod, site["id"]))
         for qualname, numbers in program.secondaries.items():
             real = self.sites_of.get(qualname, [])
             for n in numbers:
                 self.sites_of[f"{qualname}\u27e8{n}\u27e9"] = [(m, i + n * STRIDE) for m, i in real]
         # Forwarding calls in decorators' wrappers are left out: the decorated
         # function is reached from its callers directly (`Program.skipped_sites`).
-        skipped = program.skipped_sites()
+        skipped = program.skipped_sites() | dead
         self.edges: dict[SiteRef, set[str]] = {
             ref: targets for ref, targets in program.edges.items() if real_site(ref) not in skipped
         }
@@ -131,14 +136,14 @@ class Reachability:
         if not keys:
             return False
         s = self._site(start)
-        joins = self.p.scope_of_site(start)["joins"]
+        joins = self._joins.orders(start, keys)  # where the thread may be joined
         if at is None:
-            return any(k in keys and o >= s["order"] for k, o in joins)
+            return any(o >= s["order"] for o in joins)
         a = self._site(at)
         if s["order"] < a["order"]:
-            return any(k in keys and s["order"] <= o < a["order"] for k, o in joins)
+            return any(s["order"] <= o < a["order"] for o in joins)
         # `at` comes first in the text but a shared loop brings it round again.
-        return any(k in keys and o >= s["order"] for k, o in joins)
+        return any(o >= s["order"] for o in joins)
 
     def precedes(self, start: SiteRef, at: SiteRef, *, carried: bool = True) -> bool:
         """Can a thread started at ``start`` be alive when ``at`` runs? Also in a

@@ -41,8 +41,9 @@ one. Attribute lookups on classes are memoised as units of their own.
 
 The analysis is built in layers, each a module: `state` (stores, widening),
 `hierarchy` (classes and attribute lookups), `containers` (slots),
-`evaluate` (expressions), `decorators`, `calls`, and this one, which runs the
-units to a fixed point; `why` reads back why an edge exists.
+`evaluate` (expressions), `decorators`, `calls`, `annotations` (values for
+what nothing in the project sets), and this one, which runs the units to a
+fixed point; `why` reads back why an edge exists.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from fork_lint.catalog import PathFilter
-from fork_lint.graph.calls import Calls
+from fork_lint.graph.annotations import Annotations
 from fork_lint.graph.starters import last_call
 from fork_lint.graph.state import CORE_ROOTS
 from fork_lint.graph.values import (
@@ -85,7 +86,7 @@ __all__ = [
 _MAX_ROUNDS = 60
 
 
-class Program(Calls):
+class Program(Annotations):
     """All modules of the project, solved: the value sets and the call graph."""
 
     def __init__(
@@ -147,6 +148,10 @@ class Program(Calls):
                 self._drain(())
                 continue
             if not self._update_bases():
+                # A fixed point: values the analysis has none for come from annotations.
+                if self._seed_annotations():
+                    self._drain(())
+                    continue
                 break
             self.rounds += 1
             self._hierarchy_changed()

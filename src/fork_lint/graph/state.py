@@ -112,6 +112,9 @@ class ProgramState:
         # the same without parameters returned unchanged (see `_returning`)
         self.direct_rets: dict[str, set[Value]] = Store(self)
         self._returned: dict[int, dict[int, str]] = {}
+        # What annotations gave (`graph.annotations`), for `graph.why`: the store
+        # ("vars", "rets" or "fields") and key -> the values given and the annotation.
+        self.annotated: dict[tuple[str, Any], tuple[frozenset[Value], str]] = {}
         # default values of parameters, (function, parameter) -> values
         self.defaults: dict[tuple[str, str], set[Value]] = Store(self)
         # what containers hold, slot by slot, and their slots (`graph.containers`)

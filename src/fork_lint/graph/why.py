@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from fork_lint.graph.solver import Program, SiteRef, Value
 from fork_lint.graph.values import INSTANCES, alloc_site, base_name
+from fork_lint.index.facts import Expr
 
 __all__ = ["context_note", "edge_reason"]
+
+_MAX_DEPTH = 8  # merges of merges followed back to a binding
 
 _RECEIVERS = {
     "i": "an instance of `{}`",
@@ -42,9 +45,11 @@ def edge_reason(program: Program, ref: SiteRef, callee: str) -> str:
         libraries = sorted(v[1] for v in values if v[0] == "x")
         if libraries:
             return f"`{libraries[0]}` calls it back (passed as an argument)"
-        instances = sorted(v[1] for v in values if v[0] in INSTANCES)
+        instances = sorted(v for v in values if v[0] in INSTANCES)
         if instances:
-            return f"calling an instance of `{instances[0]}` runs its `__call__`"
+            how = f"calling an instance of `{instances[0][1]}` runs its `__call__`"
+            site_scope = (ref[0], site["scope"])
+            return how + _annotation(program, site_scope, site["func"], instances[0], 2)
         return ""
     how = _through(program, ref, site["func"], min(direct), direct)
     if site["kind"] == "decorator":
@@ -102,8 +107,11 @@ def _through(
         assert isinstance(base, tuple)
         if base[0] == "super":
             return f"`super()` in `{base[1]}` finds `{attr}` after it in the MRO"
+        site = program.site(ref)
         if value[0] == "b" and len(value) >= 4:
-            return f"method `{attr}` in the MRO of the receiver, {_receivers(program, same)}"
+            how = f"method `{attr}` in the MRO of the receiver, {_receivers(program, same)}"
+            receiver = tuple(str(part) for part in value[2:])
+            return how + _annotation(program, (ref[0], site["scope"]), base, receiver, 2)
         kinds = {v[0] for v in program.eval_at(ref, base)}
         if "m" in kinds:
             return f"attribute `{attr}` of a module"
@@ -118,7 +126,7 @@ def _through(
     return ""
 
 
-def _named(program: Program, ref: SiteRef, version: str, value: Value) -> str:
+def _named(program: Program, ref: SiteRef, version: str, value: Value, depth: int = 0) -> str:
     site = program.site(ref)
     key = program._var_key(ref[0], site["scope"], version)
     name = version.partition("@")[0]  # a local's version (`t@2`) is the name `t`
@@ -137,6 +145,7 @@ def _named(program: Program, ref: SiteRef, version: str, value: Value) -> str:
         mod, scope = program.scopes[owner][0][0], sc
     else:
         return ""
+    index = program.scopes[owner][0][1] if sc is not None else 0
     for target, assigned in scope["assigns"]:
         if target != ("name", version):
             continue
@@ -149,7 +158,78 @@ def _named(program: Program, ref: SiteRef, version: str, value: Value) -> str:
             if made["kind"] == "decorator":
                 return f"`{name}` is defined here (decorated)"
             return f"`{name}` holds the value `{made['text']}()` returns"
+        merged = assigned[1] if assigned[0] == "union" else (assigned,)
+        for operand in merged:
+            if operand[0] != "name" or value not in program.eval(mod, index, operand):
+                continue
+            other = str(operand[1])
+            if other.partition("@")[0] != name:
+                return f"`{name}` is assigned `{other.partition('@')[0]}`"
+            if depth < _MAX_DEPTH and other != version:
+                # `job@3` merges `job@1` and `job@2` where branches meet: say
+                # which binding holds it.
+                return _named(program, ref, other, value, depth + 1)
     return f"`{name}` is assigned it"
+
+
+def _annotation(
+    program: Program, where: tuple[str, int], expr: Expr, receiver: Value, depth: int
+) -> str:
+    """``, from the annotation `x: T`'' when ``receiver`` reaches ``expr`` (read in
+    module and scope ``where``) from an annotation (`graph.annotations`), through at
+    most ``depth`` assignments; empty when it does not."""
+    mod, i = where
+    tag = expr[0]
+    found: tuple[frozenset[Value], str] | None
+    if tag == "name":
+        name = str(expr[1])
+        key = program._var_key(mod, i, name)
+        if key is None:
+            return ""
+        found = program.annotated.get(("vars", key))
+        if found is not None and receiver in found[0]:
+            return f", from the annotation `{name.partition('@')[0]}: {found[1]}`"
+        refs = program.scopes.get(key[0])
+        at = (key[0], 0) if key[0] in program.modules else refs[0] if refs else None
+        if depth <= 0 or at is None:
+            return ""
+        for target, assigned in program.modules[at[0]]["scopes"][at[1]]["assigns"]:
+            if target == ("name", name):
+                said = _annotation(program, at, assigned, receiver, depth - 1)
+                if said:
+                    return said
+        return ""
+    if tag == "attr":
+        attr = str(expr[2])
+        base = expr[1]
+        assert isinstance(base, tuple)
+        for owner in sorted(program.eval(mod, i, base)):
+            if owner[0] not in INSTANCES:
+                continue
+            keys: list[tuple[str, tuple[str, str]]] = [("fields", (str(owner[1]), attr))]
+            keys += [("vars", (str(c[1]), attr)) for c in program.mro(str(owner[1]))]
+            for store_key in keys:  # `self.x: T` in a method, `x: T` in the class body
+                found = program.annotated.get(store_key)
+                if found is not None and receiver in found[0]:
+                    return f", from the annotation `{attr}: {found[1]}` in `{store_key[1][0]}`"
+            if depth > 0:  # `self.conn = conn` in a method of its class
+                said = _field_annotation(program, owner, attr, receiver, depth - 1)
+                if said:
+                    return said
+        return ""
+    if tag == "call":
+        for callee in sorted(program.edges.get((mod, int(str(expr[1]))), ())):
+            found = program.annotated.get(("rets", callee))
+            if found is not None and receiver in found[0]:
+                return f", from the annotation `{callee}() -> {found[1]}`"
+        return ""
+    if tag == "union":
+        for operand in expr[1]:
+            assert isinstance(operand, tuple)
+            said = _annotation(program, where, operand, receiver, depth)
+            if said:
+                return said
+    return ""
 
 
 def _passing_site(program: Program, func: str, value: Value) -> str:
@@ -177,3 +257,26 @@ def _receivers(program: Program, methods: list[Value]) -> str:
     if len(said) > 3:
         return ", ".join(said[:3]) + f" (or {len(said) - 3} more)"
     return " or ".join(said)
+
+
+def _field_annotation(
+    program: Program, owner: Value, attr: str, receiver: Value, depth: int
+) -> str:
+    """`_annotation` through ``x.attr = value`` in the methods of ``owner``'s classes."""
+    for cls in program.mro(str(owner[1])):
+        prefix = f"{cls[1]}."
+        for qualname, refs in program.scopes.items():
+            if not qualname.startswith(prefix) or len(refs) != 1:
+                continue
+            mod, i = refs[0]
+            for target, assigned in program.modules[mod]["scopes"][i]["assigns"]:
+                if target[0] != "attr" or target[2] != attr:
+                    continue
+                base = target[1]
+                assert isinstance(base, tuple)
+                if owner not in program.eval(mod, i, base):
+                    continue
+                said = _annotation(program, (mod, i), assigned, receiver, depth)
+                if said:
+                    return said
+    return ""

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import ast
 
+from fork_lint.index.annotations import annotation_types
 from fork_lint.index.expressions import Expressions
-from fork_lint.index.facts import Expr
-from fork_lint.index.syntax import dotted, key_slot, names_fork, recv_key
+from fork_lint.index.facts import TRACKED_CONSTANTS, Expr
+from fork_lint.index.syntax import dotted, key_slot, names_fork
+from fork_lint.index.walker import Flow
 
 __all__ = ["Bindings"]
 
@@ -15,22 +17,31 @@ __all__ = ["Bindings"]
 class Bindings(Expressions):
     """What a binding statement records."""
 
-    def _assign(self, target: ast.expr, value: Expr, value_node: ast.expr | None) -> None:
+    def _assign(
+        self, target: ast.expr, value: Expr, value_node: ast.expr | None, *, scoped: bool = False
+    ) -> None:
         st = self.cur
         sc = st.scope
         if type(target) is ast.Name:
-            sc["locals"].append(target.id)  # self._bind, inlined: the most common case
-            sc["assigns"].append((("name", target.id), value))
+            name = target.id
+            dict_keys = None
             if isinstance(value_node, ast.Call):
                 if names_fork(value_node.func):
-                    st.fork_vars.add(target.id)
+                    st.fork_vars.add(name)
                 dict_keys = self._dict_literal(value_node)
-                if dict_keys is not None:
-                    st.dicts[target.id] = dict_keys
             elif isinstance(value_node, ast.Dict):
                 dict_keys = self._dict_literal(value_node)
-                if dict_keys is not None:
-                    st.dicts[target.id] = dict_keys
+            if dict_keys is not None:  # read before the name is bound: `kw = dict(kw=kw)`
+                st.dicts[name] = dict_keys
+            if st.flow is None and st.top is None:
+                sc["locals"].append(name)  # self._define, inlined: the most common case
+            elif st.flow is None:
+                name = self._define(name, scoped=scoped)
+            else:
+                name = self._define(name, scoped=scoped)
+                if value[0] == "const" and value[1] not in TRACKED_CONSTANTS:
+                    st.flow.consts.add(name)
+            sc["assigns"].append((("name", name), value))
         elif isinstance(target, ast.Attribute):
             sc["assigns"].append((("attr", self.expr(target.value), target.attr), value))
         elif isinstance(target, ast.Subscript):
@@ -60,9 +71,11 @@ class Bindings(Expressions):
                 element = ("item", value, i) if i < star else ("item", value)
                 if i == star:
                     element = self._coll((("item", value),), ("",))
-                self._assign(elt, element, sub_node if isinstance(elt, ast.Name) else None)
+                self._assign(
+                    elt, element, sub_node if isinstance(elt, ast.Name) else None, scoped=scoped
+                )
         elif isinstance(target, ast.Starred):
-            self._assign(target.value, value, None)
+            self._assign(target.value, value, None, scoped=scoped)
 
     def _unpack(self, targets: list[ast.expr], value: Expr, value_node: ast.expr | None) -> bool:
         """``a, *b, c = x, y, z, w``: assign element by element; False if the shapes differ."""
@@ -90,9 +103,26 @@ class Bindings(Expressions):
 
     def _set_bind(self, value: Expr, target: ast.expr) -> None:
         if value[0] == "call":
-            key = recv_key(target)
+            key = self._target_key(target)
             if key:
                 self.facts["calls"][value[1]]["bind"] = key
+
+    def _target_key(self, node: ast.expr) -> str:
+        """The key (`CallSite.recv`) of a name or attribute chain just bound."""
+        if type(node) is ast.Name:
+            st = self.cur
+            flow = st.flow
+            if flow is not None:
+                version = flow.env.get(node.id)
+                if isinstance(version, str):
+                    return version
+            elif st.top is not None:
+                return st.top.env.get(node.id) or node.id
+            return node.id
+        if type(node) is ast.Attribute:
+            base = self._target_key(node.value)
+            return f"{base}.{node.attr}" if base else ""
+        return ""
 
     # -- definitions ------------------------------------------------------
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
@@ -102,6 +132,7 @@ class Bindings(Expressions):
         defaults = self._defaults(args)
         qualname = f"{parent.scope['qualname']}.{node.name}"
         self._bind_defaults(qualname, defaults)
+        self._annotate_signature(qualname, node)
         st = self._new_scope("function", node.name, qualname, node, parent.index)
         sc = st.scope
         positional = [*args.posonlyargs, *args.args]
@@ -126,6 +157,8 @@ class Bindings(Expressions):
             sc["locals"].append(sc["vararg"])
         if sc["kwarg"]:
             sc["locals"].append(sc["kwarg"])
+        st.flow = Flow(sc["locals"])
+        st.flow.hook = any(dotted(d).endswith("abstractmethod") for d in node.decorator_list)
         self.cur = st
         try:
             self._block(node.body)
@@ -133,6 +166,52 @@ class Bindings(Expressions):
             self.cur = parent
         self._finish(st)
         self._bind_decorated(node.name, ("func", qualname), decorators, node)
+
+    def _annotate_signature(
+        self, qualname: str, node: ast.FunctionDef | ast.AsyncFunctionDef
+    ) -> None:
+        """The annotations of the parameters and the return, evaluated where the
+        function is defined (as Python evaluates them)."""
+        args = node.args
+        out = self.cur.scope["annotations"]
+        for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+            if arg is not None and arg.annotation is not None:
+                types = annotation_types(arg.annotation, self._annotation_name)
+                if types:
+                    out.append((("param", qualname, arg.arg), types))
+        if node.returns is not None:
+            types = annotation_types(node.returns, self._annotation_name)
+            if types:
+                out.append((("return", qualname), types))
+
+    def _annotate(self, node: ast.AnnAssign) -> None:
+        """``x: T = v``, ``self.x: T``, and ``x: T`` in a module or class body."""
+        target = node.target
+        key: Expr
+        if isinstance(target, ast.Name):
+            if self.cur.flow is not None and node.value is None:
+                return  # a function's local without a value: no version to annotate
+            key = ("name", self._target_key(target))
+        elif isinstance(target, ast.Attribute):
+            base = annotation_types(target.value, self._annotation_name)
+            if len(base) != 1:
+                return
+            key = ("attr", base[0], target.attr)
+        else:
+            return
+        types = annotation_types(node.annotation, self._annotation_name)
+        if types:
+            self.cur.scope["annotations"].append((key, types))
+
+    def _annotation_name(self, name: str) -> str:
+        """The version of ``name`` an annotation here names, without reading it (a
+        function's annotations are not evaluated where they are written)."""
+        flow = self.cur.flow
+        if flow is not None:
+            version = flow.env.get(name)
+            if isinstance(version, str):
+                return version
+        return name
 
     def _bind_decorated(
         self, name: str, value: Expr, decorators: list[Expr], node: ast.stmt
@@ -143,8 +222,7 @@ class Bindings(Expressions):
         for dec in reversed(decorators):
             site = self._site(dec, [result], [], node, "decorator", "")
             result = ("call", site)
-        self._bind(name)
-        self.cur.scope["assigns"].append((("name", name), result))
+        self.cur.scope["assigns"].append((("name", self._define(name)), result))
 
     def _class(self, node: ast.ClassDef) -> None:
         parent = self.cur

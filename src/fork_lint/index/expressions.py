@@ -14,28 +14,37 @@ from fork_lint.index.syntax import (
     key_slot,
     kw_false,
     own_super,
-    recv_key,
     sequence_slots,
     slice_bounds,
 )
-from fork_lint.index.walker import Walker
+from fork_lint.index.versions import Versions, expr_key, target_names
 
 __all__ = ["Expressions"]
 
 _KINDS: dict[type, str] = {ast.Tuple: "tuple", ast.List: "list", ast.Set: "set"}
 
 
-class Expressions(Walker):
+class Expressions(Versions):
     """What an expression is, as a fact expression."""
 
     def expr(self, node: ast.expr) -> Expr:
         # Most common kinds first, matched by exact type as in `_stmt`.
         if type(node) is ast.Name:
-            return ("name", node.id)
+            st = self.cur
+            flow = st.flow
+            if flow is None:
+                top = st.top
+                if top is not None:
+                    return ("name", top.env.get(node.id) or node.id)
+                reads = st.reads
+                if reads is not None:
+                    reads.add(node.id)
+                return ("name", node.id)
+            return ("name", self._read(st, flow, node.id))
         if type(node) is ast.Attribute:
             owner = node.value
             if type(owner) is ast.Name:  # most are `name.attr`: spare the call
-                return ("attr", ("name", owner.id), node.attr)
+                return ("attr", ("name", self._read_name(owner.id)), node.attr)
             return ("attr", self._inner(owner), node.attr)
         if type(node) is ast.Constant:
             if isinstance(node.value, CONST_TYPES):
@@ -94,6 +103,9 @@ class Expressions(Walker):
             return ("union", (self._inner(node.body), self._inner(node.orelse)))
         if type(node) is ast.NamedExpr:
             value = self.expr(node.value)
+            top = self.cur.top
+            if top is not None and type(node.target) is ast.Name:
+                top.spoiled.add(node.target.id)  # perhaps in a generator, run later
             self._assign(node.target, value, node.value)
             return value
         if type(node) is ast.Lambda:
@@ -101,6 +113,8 @@ class Expressions(Walker):
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
             return self._comprehension(node)
         if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            if self.cur.flow is not None:
+                self.cur.flow.generator = True
             if node.value is not None:
                 value = self.expr(node.value)
                 self.cur.scope["returns"].append(
@@ -149,7 +163,8 @@ class Expressions(Walker):
                 for key, v in (keys or {}).items():
                     kwargs.append((key, v))
                     via.append(key)
-        recv = recv_key(func_node.value) if isinstance(func_node, ast.Attribute) else ""
+        # The receiver as read here: `t@2.start()` is not joined by `t@3.join()`.
+        recv = expr_key(func[1]) if isinstance(func_node, ast.Attribute) else ""
         site = self._site(func, args, kwargs, node, "call", callee_text(func_node), recv, via)
         st = self.cur
         if (
@@ -187,11 +202,28 @@ class Expressions(Walker):
         self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
     ) -> Expr:
         # Comprehension variables are folded into the enclosing scope: cheaper,
-        # and the only loss is shadowing, which does not create call edges.
-        def body() -> Expr:
+        # and the only loss is shadowing, which does not create call edges. In a
+        # function they are versions of their own, unbound again after it; a
+        # generator runs its body later, past its first iterable, when a name it
+        # reads from the function may have any of its versions.
+        flow = self.cur.flow
+        lazy = flow is not None and isinstance(node, ast.GeneratorExp)
+        saved: dict[str, object] = {}
+        bound: set[str] = set()
+        if flow is not None:
             for gen in node.generators:
+                target_names(gen.target, bound)
+            saved = {name: flow.env.get(name) for name in bound}
+            saved_lazy = flow.lazy_bound
+
+        def body() -> Expr:
+            for i, gen in enumerate(node.generators):
                 it = self._iterate(gen.iter, bool(gen.is_async))
-                self._assign(gen.target, it, None)
+                if lazy and i == 0:
+                    assert flow is not None
+                    flow.lazy += 1
+                    flow.lazy_bound = set(flow.lazy_bound)
+                self._assign(gen.target, it, None, scoped=True)
                 for cond in gen.ifs:
                     self.expr(cond)
             if isinstance(node, ast.DictComp):
@@ -203,6 +235,15 @@ class Expressions(Walker):
         self._enter_loop()
         result = body()
         self.cur.loops.pop()
+        if flow is not None:
+            for name, reaching in saved.items():
+                if reaching is None:
+                    flow.env.pop(name, None)
+                else:
+                    flow.env[name] = reaching  # type: ignore[assignment]
+            if lazy:
+                flow.lazy -= 1
+                flow.lazy_bound = saved_lazy
         return result
 
     def _iterate(self, node: ast.expr, is_async: bool) -> Expr:
@@ -254,7 +295,7 @@ class Expressions(Walker):
         if isinstance(node, ast.Constant) and isinstance(node.value, CONST_TYPES):
             return ("const", node.value)
         if isinstance(node, ast.Name):
-            return ("name", node.id)
+            return ("name", self._read_name(node.id))
         if isinstance(node, ast.Attribute):
             return ("attr", self._peek(node.value), node.attr)
         return UNKNOWN

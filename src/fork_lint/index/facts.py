@@ -6,7 +6,9 @@ Plain tuples, lists and dicts only, so a module's facts can be cached as JSON
 Expressions are nested tuples whose first element is a tag:
 
 ===================  ====================================================
-``("name", id)``     a name load, resolved through the lexical scope chain
+``("name", id)``     a name load, resolved through the lexical scope chain; in a
+                     function, a local is named by its version (``t@2``, see
+                     `fork_lint.index.versions`), a parameter's first by its name
 ``("attr", e, a)``   attribute ``a`` of ``e``
 ``("call", i)``      the result of call site ``i`` of this module
 ``("const", v)``     a constant (``str``, ``int``, ``float``, ``bool``, ``None``)
@@ -62,14 +64,15 @@ class CallSite(TypedDict):
     arms: list[int]
     child: bool  # runs only in the child of a fork() in this scope
     guard: bool  # module level, under `if __name__ == "__main__":` (not run on import)
-    recv: str  # receiver key for matching joins, e.g. "t", "self._pool"; "" if none
+    # receiver key for matching joins, e.g. "t@1", "self._pool" (names by version); "" if none
+    recv: str
     text: str  # the callee as written, for messages: "threading.Thread(...).start"
     # "call"; "import"; "decorator" (args: the decorated value); "raise" (`raise Cls`
     # instantiates Cls); "iter"/"aiter" (a for loop or comprehension: `__iter__`/`__next__`)
     kind: str
     # Keyword arguments merged in from a `**name` whose dict is visible in this scope.
     via_kwargs: list[str]
-    bind: str  # the name or `self.attr` the call's result is assigned to ("" if none)
+    bind: str  # the name (version) or `self.attr` the call's result is assigned to, or ""
 
 
 class Scope(TypedDict):
@@ -96,6 +99,24 @@ class Scope(TypedDict):
     returns: list[Expr]
     joins: list[tuple[str, int]]  # (receiver key, order) of join()/shutdown()/with-exit
     end_order: int  # the order counter after the last site of the scope
+    # A function no path of which returns: each ends in `raise` or a process exit
+    # (`sys.exit`, `os._exit`, `os.exec*`, `os.abort`), or loops forever.
+    leaves: bool
+    # Calls in statement position (`f()`, `return f()`) of a function's own body
+    # that every path to a `return` passes: if one of them never returns, neither
+    # does the function. Empty for generators and coroutine functions.
+    passes: list[int]
+    # The calls in statement position of one block, each followed in its block by
+    # the sites up to (not including) `end`: `(end, site, site, ...)`, a site
+    # written `~id` (negative) when it exits the process. Nothing after a call that
+    # never returns runs.
+    tails: list[tuple[int, ...]]
+    # (target, classes): what an annotation written here says a value is, for the
+    # solver to use where it finds no value (`fork_lint.index.annotations`). The
+    # target is a name or attribute expression (`x: T`, `self.x: T`), a parameter
+    # `("param", qualname, name)` or a return `("return", qualname)` of a function
+    # defined here; the classes are expressions of this scope.
+    annotations: list[tuple[Expr, tuple[Expr, ...]]]
 
 
 # Substrings one of which every built-in fork sink is spelled with somewhere in

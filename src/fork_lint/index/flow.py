@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import ast
 
+from fork_lint.index.annotations import is_type_checking
 from fork_lint.index.bindings import Bindings
 from fork_lint.index.syntax import (
     TRY_STAR,
     callee_text,
+    is_exit,
     is_main_guard,
     is_zero,
     names_fork,
     pattern_names,
-    recv_key,
     terminates,
 )
+from fork_lint.index.versions import expr_key, target_names, top_names, widen
+from fork_lint.index.walker import TopVersions
 
 __all__ = ["Statements"]
 
@@ -25,25 +28,51 @@ class Statements(Bindings):
 
     def run(self, tree: ast.Module) -> None:
         st = self._new_scope("module", self.module.rpartition(".")[2], self.module, None, -1)
+        names = top_names(tree.body)
+        if names:
+            st.top = TopVersions(names)
         self.cur = st
         self._block(tree.body)
         self._finish(st)
 
     def _block(self, body: list[ast.stmt]) -> None:
         st = self.cur
+        flow = st.flow
+        if flow is not None:
+            flow.nest += 1
+        top = st.top
+        if top is not None:
+            top.depth += 1
         saved_child = st.child
         depth = len(st.arms)  # `_if` may put the rest of the block in an arm
+        tails: list[int] | None = None
         for stmt in body:
             if self._stmt(stmt):  # the rest of the block runs in the child
                 st.child = True
+            if self.tail is not None:
+                if tails is None:
+                    tails = []
+                tails.append(self.tail)
+                self.tail = None
+        if tails is not None:
+            end = len(self.calls)
+            followed = tuple(t for t in tails if (~t if t < 0 else t) + 1 < end)
+            if followed:
+                st.scope["tails"].append((end, *followed))
         st.child = saved_child
         del st.arms[depth:]
+        if flow is not None:
+            flow.nest -= 1
+        if top is not None:
+            top.depth -= 1
 
-    def _arm(self, body: list[ast.stmt], arm: int | None) -> None:
+    def _arm(self, body: list[ast.stmt], arm: int | None, *, typing_only: bool = False) -> None:
         st = self.cur
         if arm is not None:
             st.arms.append(arm)
+        saved, self.typing_only = self.typing_only, self.typing_only or typing_only
         self._block(body)
+        self.typing_only = saved
         if arm is not None:
             st.arms.pop()
 
@@ -60,31 +89,34 @@ class Statements(Bindings):
             if value[0] == "call":
                 self._set_bind(value, node.targets[0])
         elif type(node) is ast.Expr:
-            self.expr(node.value)
+            value = self.expr(node.value)
+            if value[0] == "call":
+                self._statement_call(node.value, value[1])
         elif type(node) is ast.If:
             return self._if(node)
         elif type(node) is ast.FunctionDef or type(node) is ast.AsyncFunctionDef:
             self._function(node)
         elif type(node) is ast.Return:
-            if node.value is not None:
-                sc["returns"].append(self.expr(node.value))
+            self._return(node)
         elif type(node) is ast.ImportFrom:
             base = self._resolve_from(node.module, node.level)
             for alias in node.names:
                 if alias.name == "*":
                     self.facts["star_imports"].append(base)
-                    self._site(("module", base), [], [], node, "import", base)
+                    if not self.typing_only:
+                        self._site(("module", base), [], [], node, "import", base)
                     continue
-                local = alias.asname or alias.name
-                self._bind(local)
+                local = self._define(alias.asname or alias.name)
                 value = ("from", base, alias.name)
                 sc["assigns"].append((("name", local), value))
-                self._site(value, [], [], node, "import", f"{base}.{alias.name}")
+                if not self.typing_only:  # a type checker's import runs no module
+                    self._site(value, [], [], node, "import", f"{base}.{alias.name}")
         elif type(node) is ast.AnnAssign:
             if node.value is not None:
                 self._assign(node.target, self.expr(node.value), node.value)
             elif isinstance(node.target, ast.Name):
                 self._bind(node.target.id)
+            self._annotate(node)
         elif type(node) is ast.Raise:
             if node.exc is not None:
                 exc = self.expr(node.exc)
@@ -93,35 +125,37 @@ class Statements(Bindings):
                     self._site(exc, [], [], node.exc, "raise", callee_text(node.exc))
             if node.cause is not None:
                 self.expr(node.cause)
+            if st.flow is not None:
+                st.flow.dead = True
+                if node.exc is not None and _not_implemented(node.exc):
+                    st.flow.hook = True
         elif type(node) is ast.ClassDef:
             self._class(node)
         elif type(node) is ast.For or type(node) is ast.AsyncFor:
             it = self._iterate(node.iter, isinstance(node, ast.AsyncFor))
             self._enter_loop()
+            bound: set[str] = set()
+            target_names(node.target, bound)
+            loop = self._loop_open(node.body, bound)
             self._assign(node.target, it, None)
             self._block(node.body)
             self.cur.loops.pop()
+            self._loop_back(loop)
             self._block(node.orelse)
+            self._loop_close(loop)
         elif type(node) is ast.Try or type(node) is TRY_STAR:
-            self._block(node.body)  # type: ignore[attr-defined]
-            for handler in node.handlers:  # type: ignore[attr-defined]
-                if handler.type is not None:
-                    self.expr(handler.type)
-                if handler.name:
-                    self._bind(handler.name)
-                self._block(handler.body)
-            self._block(node.orelse)  # type: ignore[attr-defined]
-            self._block(node.finalbody)  # type: ignore[attr-defined]
+            self._try(node)  # type: ignore[arg-type]
         elif type(node) is ast.Import:
             for alias in node.names:
                 if alias.asname:
-                    self._bind(alias.asname)
-                    sc["assigns"].append((("name", alias.asname), ("module", alias.name)))
+                    local = self._define(alias.asname)
+                    sc["assigns"].append((("name", local), ("module", alias.name)))
                 else:
                     top = alias.name.partition(".")[0]
-                    self._bind(top)
-                    sc["assigns"].append((("name", top), ("module", top)))
-                self._site(("module", alias.name), [], [], node, "import", alias.name)
+                    local = self._define(top)
+                    sc["assigns"].append((("name", local), ("module", top)))
+                if not self.typing_only:
+                    self._site(("module", alias.name), [], [], node, "import", alias.name)
         elif type(node) is ast.With or type(node) is ast.AsyncWith:
             keys = []
             for item in node.items:
@@ -129,45 +163,164 @@ class Statements(Bindings):
                 if item.optional_vars is not None:
                     self._assign(item.optional_vars, ctx, None)
                     self._set_bind(ctx, item.optional_vars)
-                    keys.append(recv_key(item.optional_vars))
-                keys.append(recv_key(item.context_expr))
+                    keys.append(self._target_key(item.optional_vars))
+                keys.append(expr_key(ctx))
+            flow = st.flow
+            live = flow is not None and not flow.dead
             self._block(node.body)
+            if live:
+                assert flow is not None
+                flow.dead = False  # the context manager may swallow what the body raised
             for key in keys:
                 if key:
                     sc["joins"].append((key, st.order))
             st.order += 1
         elif type(node) is ast.AugAssign:
-            self._assign(node.target, self.expr(node.value), None)
+            target = node.target
+            value = self.expr(node.value)
+            if type(target) is ast.Name and st.flow is not None:
+                # `x += y` keeps the object (a list) or makes a new one from both.
+                value = ("union", (("name", self._read(st, st.flow, target.id)), value))
+            self._assign(target, value, None)
         elif type(node) is ast.While:
             self._enter_loop()
+            loop = self._loop_open(node.body, _walrus_names(node.test))
             self.expr(node.test)
             self._block(node.body)
             self.cur.loops.pop()
+            self._loop_back(loop)
+            if loop is not None and _always_true(node.test):
+                st.flow.dead = True  # type: ignore[union-attr]  # left only by `break`
             self._block(node.orelse)
-        elif type(node) is ast.Global:
-            sc["globals"].extend(node.names)
-        elif type(node) is ast.Nonlocal:
-            sc["nonlocals"].extend(node.names)
+            self._loop_close(loop)
+        elif type(node) is ast.Global or type(node) is ast.Nonlocal:
+            sc["globals" if type(node) is ast.Global else "nonlocals"].extend(node.names)
+            if st.flow is not None:
+                st.flow.declared.update(node.names)
         elif type(node) is ast.Assert:
             self.expr(node.test)
             if node.msg is not None:
                 self.expr(node.msg)
         elif type(node) is ast.Delete:
             for t in node.targets:
-                self.expr(t)
+                if type(t) is ast.Name and st.flow is not None:
+                    st.flow.env.pop(t.id, None)  # unbound from here on
+                else:
+                    self.expr(t)
+        elif type(node) is ast.Break or type(node) is ast.Continue:
+            self._jump(is_break=type(node) is ast.Break)
         elif type(node) is ast.Match:
-            self.expr(node.subject)
-            for case in node.cases:
-                for name in pattern_names(case.pattern):
-                    self._bind(name)
-                if case.guard is not None:
-                    self.expr(case.guard)
-                self._block(case.body)
+            self._match(node)
         return False
+
+    def _statement_call(self, node: ast.expr, site: int) -> None:
+        """A call whose result is dropped: if it never returns, nothing after it in the
+        block runs (`Scope.tails`); in a function's own body, every later return
+        passes it (`Scope.passes`)."""
+        exits = is_exit(node)
+        self.tail = ~site if exits else site
+        flow = self.cur.flow
+        if flow is None or flow.dead:
+            return
+        if exits:
+            flow.dead = True
+        elif flow.nest == 1 and not flow.returned:
+            flow.passes.append(site)
+
+    def _return(self, node: ast.Return) -> None:
+        st = self.cur
+        flow = st.flow
+        if node.value is not None:
+            value = self.expr(node.value)
+            st.scope["returns"].append(value)
+            if (
+                value[0] == "call"
+                and flow is not None
+                and flow.nest == 1
+                and not (flow.dead or flow.returned)
+            ):
+                flow.passes.append(value[1])  # `return fail()`
+        if flow is not None:
+            flow.returned = flow.returned or not flow.dead
+            flow.dead = True
+
+    def _try(self, node: ast.Try) -> None:
+        """An exception may leave the body after any of its bindings: a handler sees
+        the versions from before the body and all the body binds; ``finally`` sees
+        those of the handlers and ``else`` too."""
+        flow = self.cur.flow
+        if flow is None:
+            self._block(node.body)
+            for handler in node.handlers:
+                if handler.type is not None:
+                    self.expr(handler.type)
+                if handler.name:
+                    self._bind(handler.name)
+                self._block(handler.body)
+            self._block(node.orelse)
+            self._block(node.finalbody)
+            return
+        pre, pre_dead = flow.env, flow.dead
+        flow.env = dict(pre)
+        flow.logs.append([])
+        self._block(node.body)
+        log = flow.logs.pop()
+        body_state = (flow.env, flow.dead)
+        entry = dict(pre)
+        self._log_into(flow, entry, log)
+        flow.logs.append(log)  # `finally` sees the body's bindings and the rest's
+        ends = []
+        for handler in node.handlers:
+            flow.env, flow.dead = dict(entry), pre_dead
+            if handler.type is not None:
+                self.expr(handler.type)
+            if handler.name:
+                self._define(handler.name)
+            self._block(handler.body)
+            if handler.name:
+                flow.env.pop(handler.name, None)  # deleted when the handler ends
+            ends.append((flow.env, flow.dead))
+        flow.env, flow.dead = body_state
+        self._block(node.orelse)
+        ends.insert(0, (flow.env, flow.dead))
+        log = flow.logs.pop()
+        if flow.logs:
+            flow.logs[-1].extend(log)
+        self._merge(flow, ends)
+        if node.finalbody:
+            normal_dead = flow.dead
+            self._log_into(flow, flow.env, log)
+            for name, reaching in pre.items():
+                widen(flow.env, name, reaching)
+            flow.dead = pre_dead
+            self._block(node.finalbody)
+            flow.dead = flow.dead or normal_dead
+
+    def _match(self, node: ast.Match) -> None:
+        self.expr(node.subject)
+        flow = self.cur.flow
+        pre = None if flow is None else (flow.env, flow.dead)
+        ends = [] if pre is None else [pre]  # no case may match
+        for case in node.cases:
+            if flow is not None and pre is not None:
+                flow.env, flow.dead = dict(pre[0]), pre[1]
+            for name in pattern_names(case.pattern):
+                self._define(name)
+            if case.guard is not None:
+                self.expr(case.guard)
+            self._block(case.body)
+            if flow is not None:
+                ends.append((flow.env, flow.dead))
+        if flow is not None:
+            self._merge(flow, ends)
 
     def _if(self, node: ast.If) -> bool:
         st = self.cur
         self.expr(node.test)
+        flow = st.flow
+        if flow is not None:
+            pre = (flow.env, flow.dead)
+            flow.env = dict(pre[0])
         # Outside a loop one run takes one arm: an arm's calls never follow the
         # other's. After an arm that always leaves, the rest of the block is in the other.
         arm = None
@@ -182,15 +335,21 @@ class Statements(Bindings):
             self._rest_in_arm(node, arm)
             return False
         branch = self._fork_branch(node.test)
+        checking = _type_checking_arm(node.test)
         saved = st.child
         if branch == "body":
             st.child = True
-        self._arm(node.body, arm)
+        self._arm(node.body, arm, typing_only=checking == "body")
         st.child = saved
+        if flow is not None:
+            body = (flow.env, flow.dead)
+            flow.env, flow.dead = pre
         if branch == "else":
             st.child = True
-        self._arm(node.orelse, None if arm is None else arm + 1)
+        self._arm(node.orelse, None if arm is None else arm + 1, typing_only=checking == "else")
         st.child = saved
+        if flow is not None:
+            self._merge(flow, [body, (flow.env, flow.dead)])
         self._rest_in_arm(node, arm)
         # `if pid: return` leaves only the child to run the rest of the block.
         if branch == "else" and terminates(node.body) and not node.orelse:
@@ -235,3 +394,31 @@ class Statements(Bindings):
         if isinstance(node, ast.Call):
             return names_fork(node.func)
         return False
+
+
+def _walrus_names(test: ast.expr) -> set[str]:
+    """Names a loop's test binds with ``:=`` (``while (line := f.readline()):``)."""
+    return {n.target.id for n in ast.walk(test) if isinstance(n, ast.NamedExpr)}
+
+
+def _always_true(test: ast.expr) -> bool:
+    """``while True:``, ``while 1:``: the loop is left only by ``break``."""
+    return isinstance(test, ast.Constant) and bool(test.value)
+
+
+def _not_implemented(exc: ast.expr) -> bool:
+    """``raise NotImplementedError(...)``: a hook for subclasses to override, maybe
+    outside the project, not a function that never returns."""
+    if isinstance(exc, ast.Call):
+        exc = exc.func
+    return isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
+
+
+def _type_checking_arm(test: ast.expr) -> str | None:
+    """The arm of ``if TYPE_CHECKING:`` (or ``if not TYPE_CHECKING:``) that only type
+    checkers run: its imports bind names for annotations, but import nothing."""
+    if is_type_checking(test):
+        return "body"
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return "else" if is_type_checking(test.operand) else None
+    return None

@@ -110,9 +110,17 @@ def terminates(body: list[ast.stmt]) -> bool:
     last = body[-1]
     if isinstance(last, (ast.Return, ast.Raise, ast.Continue, ast.Break)):
         return True
-    if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call):
-        return dotted(last.value.func) in EXITS or dotted(last.value.func).startswith("os.exec")
-    return False
+    return isinstance(last, ast.Expr) and is_exit(last.value)
+
+
+def is_exit(node: ast.expr) -> bool:
+    """Whether ``node`` is a call that exits the process (or replaces it)."""
+    if type(node) is ast.Await:
+        node = node.value
+    if type(node) is not ast.Call:
+        return False
+    name = dotted(node.func)
+    return name in EXITS or name.startswith("os.exec")
 
 
 def pattern_names(pattern: Any) -> list[str]:

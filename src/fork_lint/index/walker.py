@@ -9,25 +9,107 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from fork_lint.index.facts import CallSite, Expr, ModuleFacts, Scope
 
-__all__ = ["SCOPE_LISTS", "ScopeState", "Walker"]
+__all__ = [
+    "SCOPE_LISTS",
+    "Env",
+    "Flow",
+    "Loop",
+    "Reaching",
+    "ScopeState",
+    "State",
+    "TopVersions",
+    "Walker",
+]
 
 SCOPE_LISTS = (
     "params", "kwonly", "decorators", "bases", "locals", "globals", "nonlocals", "assigns",
-    "returns", "joins",
+    "returns", "joins", "passes", "tails", "annotations",
 )  # fmt: skip
+
+
+# What reaches a name: one version, or several not yet merged by one of their own.
+Reaching = str | frozenset[str]
+Env = dict[str, Reaching]
+State = tuple[Env, bool]  # (versions, dead)
+
+
+class Loop:
+    """A loop being walked: its head's versions and the states that reach them."""
+
+    __slots__ = ("breaks", "continues", "dead", "heads", "late", "pre")
+
+    def __init__(self, pre: Env, dead: bool) -> None:
+        self.pre = pre  # the versions on entry
+        self.dead = dead
+        self.heads: dict[str, str] = {}  # name -> its version at the loop head
+        self.breaks: list[State] = []
+        self.continues: list[State] = []
+        self.late: set[str] = set()  # bound in the loop, but not found by the scan
+
+
+class Flow:
+    """The versions of one function's locals while its body is walked
+    (`fork_lint.index.versions`)."""
+
+    __slots__ = (
+        "consts", "counts", "dead", "declared", "defs", "env", "generator", "hook", "lazy",
+        "lazy_bound", "logs", "loops", "nest", "open", "ops", "passes", "phis", "returned",
+        "wanted",
+    )  # fmt: skip
+
+    def __init__(self, params: Iterable[str]) -> None:
+        self.env: Env = {p: p for p in params}
+        self.dead = False  # no path reaches the statement being walked
+        self.counts: dict[str, int] = {}
+        self.defs: dict[str, list[str]] = {}  # name -> the versions its bindings made
+        # Versions bound to a constant (`t = None`): they hold no value a merge needs.
+        self.consts: set[str] = set()
+        self.phis: dict[frozenset[str], str] = {}  # merged versions -> their version
+        self.ops: dict[str, frozenset[str]] = {}  # a merging version -> what it merges
+        # Loop-head versions not yet written: their operands, None while the loop is open.
+        self.open: dict[str, frozenset[str] | None] = {}
+        self.wanted: set[str] = set()  # loop-head versions read while the loop is open
+        self.loops: list[Loop] = []
+        self.logs: list[list[tuple[str, str]]] = []  # bindings inside `try` bodies
+        self.declared: set[str] = set()  # global and nonlocal
+        self.returned = False  # a reachable `return` (or the end of the body) was seen
+        self.generator = False
+        self.hook = False  # raises NotImplementedError, or is an abstract method
+        self.nest = 0  # blocks the walk is in (1: the function's own body)
+        self.lazy = 0  # generator expressions the walk is in (past their first `in`)
+        self.lazy_bound: set[str] = set()  # their own targets
+        self.passes: list[int] = []
+
+
+class TopVersions:
+    """The versions of module-level names bound more than once, each time by a
+    statement of the module's own block (`fork_lint.index.versions`): module code
+    reads the binding before it (``a = dec1; a = dec2``, then ``@a`` is ``dec2``);
+    functions and other modules read the name itself, which holds every version."""
+
+    __slots__ = ("counts", "depth", "env", "spoiled")
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.env: dict[str, str] = dict.fromkeys(names, "")  # name -> its version now
+        self.counts: dict[str, int] = {}
+        self.depth = 0  # blocks the walk is in (1: the module's own)
+        # Bound otherwise too (a comprehension, `:=`, a function's `global`): every
+        # version holds what the name holds.
+        self.spoiled: set[str] = set()
 
 
 class ScopeState:
     __slots__ = (
-        "arms", "child", "dicts", "fork_vars", "guard", "index", "lambdas", "loops", "order",
-        "scope",
+        "arms", "child", "dicts", "flow", "fork_vars", "free", "guard", "index", "lambdas",
+        "loops", "order", "reads", "scope", "shared", "top",
     )  # fmt: skip
 
-    def __init__(self, index: int, scope: Scope) -> None:
+    def __init__(self, index: int, scope: Scope, *, enclosed: bool = False) -> None:
         self.index = index
         self.scope = scope
         self.order = 0
@@ -39,6 +121,17 @@ class ScopeState:
         self.fork_vars: set[str] = set()
         # name -> {key: expr} for dicts that may be passed as **name
         self.dicts: dict[str, dict[str, Expr]] = {}
+        # The versions of a function's locals (`fork_lint.index.versions`); None
+        # in module, class and lambda scopes, whose names are not versioned.
+        self.flow: Flow | None = None
+        # Names read here that are not bound here, kept for an enclosing function
+        # (None where no function encloses the scope); names nested scopes read
+        # without binding them, and those they rebind (`nonlocal`): the enclosing
+        # function keeps them whole.
+        self.reads: set[str] | None = set() if enclosed else None
+        self.free: set[str] = set()
+        self.shared: set[str] = set()
+        self.top: TopVersions | None = None  # in the module scope only
 
 
 class Walker:
@@ -68,6 +161,10 @@ class Walker:
         self.containers = 0
         self.class_stack: list[str] = []
         self.depth = 0  # operands `_inner` is in
+        # The call a statement of the block being walked makes, if it is one:
+        # ``f()`` (see `Scope.tails`); written as ``~id`` when it exits the process.
+        self.tail: int | None = None
+        self.typing_only = False  # in `if TYPE_CHECKING:`, which never runs
 
     def _coll(
         self, elements: tuple[Expr, ...], keys: tuple[str, ...] | None = None, kind: str = "list"
@@ -106,10 +203,15 @@ class Walker:
             "returns": [],
             "joins": [],
             "end_order": 0,
+            "leaves": False,
+            "passes": [],
+            "tails": [],
+            "annotations": [],
         }
         index = len(self.facts["scopes"])
         self.facts["scopes"].append(scope)
-        return ScopeState(index, scope)
+        enclosed = parent >= 0 and (self.cur.flow is not None or self.cur.reads is not None)
+        return ScopeState(index, scope, enclosed=enclosed)
 
     def _finish(self, st: ScopeState) -> None:
         """Close a scope; its lists are final from here on."""
@@ -195,8 +297,11 @@ class Walker:
         """The fact expression of ``node`` (`fork_lint.index.expressions`)."""
         raise NotImplementedError
 
-    def _assign(self, target: ast.expr, value: Expr, value_node: ast.expr | None) -> None:
-        """Record ``target = value`` (`fork_lint.index.bindings`)."""
+    def _assign(
+        self, target: ast.expr, value: Expr, value_node: ast.expr | None, *, scoped: bool = False
+    ) -> None:
+        """Record ``target = value`` (`fork_lint.index.bindings`); ``scoped``: the
+        target of a comprehension."""
         raise NotImplementedError
 
     def _block(self, body: list[ast.stmt]) -> None:

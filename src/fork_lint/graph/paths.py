@@ -1,0 +1,156 @@
+"""Paths within a function, for reachability: the call sites no path reaches
+because a call before them in their block never returns, and which join may
+end which thread.
+
+A function never returns when each of its paths ends in ``raise`` or a process
+exit, or when every path to a ``return`` passes a call to such a function
+(`Scope.leaves`, `Scope.passes`, both from the extractor); a call never returns
+when everything it may call is such a function. Then nothing after the call in
+its block runs (`Scope.tails`): a thread started there is never started, a fork
+there never forks.
+"""
+
+from __future__ import annotations
+
+from fork_lint.graph.classify import Classification
+from fork_lint.graph.solver import Program, SiteRef, Value
+from fork_lint.graph.values import base_name, real_site
+from fork_lint.index.facts import Scope
+
+__all__ = ["Joins", "dead_sites", "without_sites"]
+
+# Callees through which a call enters a function of the project (not a class's
+# constructor, not a library).
+_FUNCTIONS = frozenset(("f", "b"))
+_KEEPING = frozenset(("staticmethod", "classmethod"))
+
+
+def dead_sites(program: Program) -> set[SiteRef]:
+    """Call sites that follow, in their block, a call that never returns."""
+    leaving = _leaving_functions(program)
+    dead: set[SiteRef] = set()
+    for mod, facts in program.modules.items():
+        calls = facts["calls"]
+        for i, sc in enumerate(facts["scopes"]):
+            for tail in sc["tails"]:
+                end = tail[0]
+                for site in tail[1:]:
+                    if site < 0:  # a process exit (`sys.exit()`, `os._exit()`, `os.exec*()`)
+                        first = ~site + 1
+                    elif leaving and _never_returns(program, (mod, site), leaving):
+                        first = site + 1
+                    else:
+                        continue
+                    dead.update((mod, k) for k in range(first, end) if calls[k]["scope"] == i)
+                    break  # the rest of the block is dead from the first such call
+    return dead
+
+
+def _leaving_functions(program: Program) -> set[str]:
+    """Functions of the project that never return: those the extractor found, and
+    those every return of which passes a call of one (to a fixed point)."""
+    leaving: set[str] = set()
+    # project function -> the calls in statement position that may call it, with
+    # the function whose every return passes that call
+    passing: dict[str, list[tuple[SiteRef, str]]] = {}
+    for mod, facts in program.modules.items():
+        for sc in facts["scopes"]:
+            if not (sc["leaves"] or sc["passes"]):
+                continue
+            if sc["kind"] != "function" or not _undecorated(sc):
+                continue
+            qualname = sc["qualname"]
+            if len(program.scopes.get(qualname, ())) > 1:
+                continue  # defined twice (`if PY2: def f(): ...`): either may run
+            if sc["leaves"]:
+                leaving.add(qualname)
+                continue
+            for site in sc["passes"]:
+                ref = (mod, site)
+                for at in program.in_contexts(ref):  # in every context of the function
+                    for callee in program.edges.get(at, ()):
+                        passing.setdefault(base_name(callee), []).append((ref, qualname))
+    todo = sorted(leaving)
+    while todo:
+        for ref, qualname in passing.get(todo.pop(), ()):
+            if qualname not in leaving and _never_returns(program, ref, leaving):
+                leaving.add(qualname)
+                todo.append(qualname)
+    return leaving
+
+
+def _undecorated(sc: Scope) -> bool:
+    """A decorator's wrapper may catch what the function raises: only functions
+    whose decorators keep them as they are count."""
+    return all(d[0] == "name" and d[1] in _KEEPING for d in sc["decorators"])
+
+
+def _never_returns(program: Program, ref: SiteRef, leaving: set[str]) -> bool:
+    """Does the call never return, in any context of its function?"""
+    callees: set[Value] = set()
+    for at in program.in_contexts(ref):
+        callees |= program.callees.get(at, set())
+    if not callees:
+        return False
+    return all(v[0] in _FUNCTIONS and v[1] in leaving for v in callees)
+
+
+def without_sites(cls: Classification, dead: set[SiteRef]) -> Classification:
+    """The sinks, thread sources and event-loop runners that are not at ``dead`` sites."""
+    if not dead:
+        return cls
+    return Classification(
+        sinks=[s for s in cls.sinks if real_site(s.ref) not in dead],
+        sources=[s for s in cls.sources if real_site(s.ref) not in dead],
+        runners={ref: roots for ref, roots in cls.runners.items() if real_site(ref) not in dead},
+    )
+
+
+class Joins:
+    """Which joins of its function may join a thread (`Scope.joins`)."""
+
+    def __init__(self, program: Program) -> None:
+        self.p = program
+        self._memo: dict[tuple[SiteRef, frozenset[str]], list[int]] = {}
+
+    def orders(self, start: SiteRef, keys: frozenset[str] | set[str]) -> list[int]:
+        """Where (`CallSite.order`) the thread started at ``start``, known there by
+        ``keys``, may be joined: by a join of the same key, or of another version of
+        the same name (``for t in threads: t.start()``, then ``for t in threads:
+        t.join()``) unless the two versions are known to hold different objects."""
+        memo_key = (start, frozenset(keys))
+        found = self._memo.get(memo_key)
+        if found is None:
+            joins = self.p.scope_of_site(start)["joins"]
+            found = [o for k, o in joins if k in keys or self._versions_meet(start, k, keys)]
+            self._memo[memo_key] = found
+        return found
+
+    def _versions_meet(self, start: SiteRef, key: str, keys: frozenset[str] | set[str]) -> bool:
+        base, dot, rest = key.partition(".")
+        name = base.partition("@")[0]
+        for other in keys:
+            obase, odot, orest = other.partition(".")
+            if (
+                obase != base
+                and obase.partition("@")[0] == name
+                and (dot, rest) == (odot, orest)
+                and _may_alias(self.p, start, key, other)
+            ):
+                return True
+        return False
+
+
+def _may_alias(program: Program, start: SiteRef, a: str, b: str) -> bool:
+    values_a = _key_values(program, start, a)
+    values_b = _key_values(program, start, b)
+    return not values_a or not values_b or bool(values_a & values_b)
+
+
+def _key_values(program: Program, start: SiteRef, key: str) -> set[Value]:
+    """What ``key`` holds at ``start``, in the context of the function it is in."""
+    parts = key.split(".")
+    expr: tuple[object, ...] = ("name", parts[0])
+    for attr in parts[1:]:
+        expr = ("attr", expr, attr)
+    return program.eval_at(start, expr)
