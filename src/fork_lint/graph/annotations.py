@@ -62,14 +62,14 @@ class Annotations(Calls):
     def _annotated(self, mod: str, i: int, target: Expr) -> list[tuple[str, _Store, Any]]:
         """The stores (named as in `annotated`) and keys an annotation's target names."""
         tag = target[0]
-        if tag == "param":
+        if tag == "param":  # in every context of the function (`graph.contexts`)
             if target[1] not in self.scopes:
                 return []
-            return [("vars", self.vars, (target[1], target[2]))]
+            return [("vars", self.vars, (n, target[2])) for n in self.nodes_of(target[1])]
         if tag == "return":
             if target[1] not in self.scopes:
                 return []
-            return [("rets", self.rets, target[1])]
+            return [("rets", self.rets, n) for n in self.nodes_of(target[1])]
         if tag == "name":
             key = self._var_key(mod, i, target[1])
             return [] if key is None else [("vars", self.vars, key)]

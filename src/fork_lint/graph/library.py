@@ -27,6 +27,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from fork_lint.graph.solver import SiteRef
+from fork_lint.graph.values import base_name
 from fork_lint.model import Hop, Witness
 
 if TYPE_CHECKING:
@@ -41,7 +42,9 @@ _NOT_LIBRARY = frozenset(
 
 
 def public_api(reach: Reachability, func: str) -> bool:
-    """Can users of the package call ``func`` (a function or a constructor)?"""
+    """Can users of the package call ``func`` (a function or a constructor, in any
+    of its contexts)?"""
+    func = base_name(func)
     sc = reach.p.scope(func)
     if sc is None or sc["kind"] != "function":
         return False
@@ -139,6 +142,7 @@ def _explain(
     fork_path.append(reach.hop(sink.ref, f"forks: `{sink.name}`"))
     start = thread_path[-1].location if thread_path else None
     where = f" started at {start.path}:{start.span.line}" if start else ""
+    func = base_name(func)
     if func.endswith(".__init__"):
         call = f"`{func[: -len('.__init__')]}()`"
         again = f"the next {call}"
