@@ -71,6 +71,13 @@ class Annotations(Calls):
                 return []
             return [("rets", self.rets, n) for n in self.nodes_of(target[1])]
         if tag == "name":
+            sc = self.modules[mod]["scopes"][i]
+            field = (sc["qualname"], target[1])
+            # Read as a plain dict: `Store.get` would record a dependency.
+            if sc["kind"] == "class" and field in self.fields and self.fields[field]:
+                # `proc: Process | None = None` declares the field the methods set
+                # (`self.proc = ctx.Process()`): what they store is known.
+                return []
             key = self._var_key(mod, i, target[1])
             return [] if key is None else [("vars", self.vars, key)]
         if tag == "attr":
