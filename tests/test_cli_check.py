@@ -403,3 +403,84 @@ def test_watch_reuses_the_cache(project: Path, monkeypatch: pytest.MonkeyPatch) 
     assert proc.returncode == 1
     assert "1 file changed, checking again" in proc.stderr
     assert sum(extracted) == len([p for p in PROJECT if p.endswith(".py")]) + 1
+
+
+# -- one run, several reports; paths from another directory (CI in a monorepo) ----------
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="git in a temporary directory")
+def test_extra_output_writes_the_same_runs_findings_and_ignores_only_changed(
+    tmp_path: Path,
+) -> None:
+    from tests.integration_project import git, make_repo
+
+    repo = make_repo(tmp_path / "repo")
+    tool = repo / "svc" / "tool.py"
+    tool.write_text(tool.read_text().replace("os.nice", "os.setpgrp"), encoding="utf-8")
+    proc = run_cli(
+        repo,
+        "check",
+        "--output-format",
+        "json",
+        "--diff-base",
+        "HEAD",
+        "--only-changed",
+        "--extra-output",
+        "sarif=all.sarif",
+        "--extra-output",
+        "concise=all.txt",
+        "--no-cache",
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert rows(proc) == [("svc/tool.py", 6, "FRK004")]
+    sarif = json.loads((repo / "all.sarif").read_text(encoding="utf-8"))
+    assert len(sarif["runs"][0]["results"]) == 3
+    assert (repo / "all.txt").read_text(encoding="utf-8").count(": FRK00") == 3
+    assert git(repo, "status", "--porcelain", "--untracked-files=no").strip() == "M svc/tool.py"
+
+
+def test_extra_output_refuses_bad_values_and_runs_that_print_no_findings(project: Path) -> None:
+    from tests.integration_project import fork_lint
+
+    for value in ("sarif", "yaml=x.yaml", "sarif="):
+        proc = fork_lint(project, "check", "--extra-output", value)
+        assert proc.returncode == 2
+        assert "--extra-output" in proc.stderr
+    proc = run_cli(project, "check", "--statistics", "--extra-output", "sarif=x.sarif")
+    assert proc.returncode == 2
+    assert "cannot be combined with --statistics" in proc.stderr
+    assert not (project / "x.sarif").exists()
+
+
+def test_paths_relative_to_moves_every_path_of_every_format(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    write(repo / "services" / "api", PROJECT)
+    api = repo / "services" / "api"
+    shown = {"svc/jobs.py", "svc/tool.py", "svc/worker.py"}
+    moved = {f"services/api/{p}" for p in shown}
+    github = run_cli(api, "check", "--output-format", "github", "--paths-relative-to", "../..")
+    files = {line.split("file=")[1].split(",")[0] for line in github.stdout.splitlines()}
+    assert files == moved
+    assert "thread started at services/api/svc/main.py:" in github.stdout
+    sarif = run_cli(api, "check", "--output-format", "sarif", "--paths-relative-to", "../..")
+    log = json.loads(sarif.stdout)
+    uris = {
+        loc["physicalLocation"]["artifactLocation"]["uri"]
+        for r in log["runs"][0]["results"]
+        for loc in r["locations"] + r.get("relatedLocations", [])
+    }
+    assert moved <= uris
+    assert all((repo / uri).is_file() for uri in uris)
+    # The code frames are still read from the files: the full format shows the source.
+    full = run_cli(api, "check", "--paths-relative-to", str(repo), "--no-cache")
+    assert "services/api/svc/jobs.py:5:" in full.stdout
+    assert "pid = os.fork()" in full.stdout
+    # A directory the files are not under: they are shown absolute.
+    other = run_cli(
+        api, "check", "--output-format", "json", "--paths-relative-to", str(tmp_path / "x")
+    )
+    assert {r["filename"] for r in json.loads(other.stdout)} == {
+        str(api.resolve() / p) for p in shown
+    }
+    plain = run_cli(api, "check", "--output-format", "json")
+    assert {r["filename"] for r in json.loads(plain.stdout)} == shown

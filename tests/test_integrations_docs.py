@@ -9,6 +9,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import yaml
 from fork_lint import __version__
 from fork_lint.cli import build_parser
 from fork_lint.output.sarif import INFORMATION_URI
-from tests.integration_project import git, make_repo
+from tests.integration_project import EXPECTED, PROJECT, git, make_repo
 
 ROOT = Path(__file__).parent.parent
 DOCS = (ROOT / "docs" / "integrations.md").read_text(encoding="utf-8")
@@ -76,8 +77,36 @@ def test_workflow_snippet_uses_the_action_inputs() -> None:
     assert action_step["uses"] == f"fork-lint/fork-lint@v{__version__}"
     assert set(action_step["with"]) <= set(INPUTS)
     upload = next(s for s in steps if "upload-sarif" in s.get("uses", ""))
-    assert upload["with"]["sarif_file"] == action_step["with"]["sarif-file"]
+    # The output names the file from the repository root, whatever working-directory is.
+    output = "${{ steps." + action_step["id"] + ".outputs.sarif-file }}"
+    assert upload["with"]["sarif_file"] == output
+    assert "sarif-file" in ACTION["outputs"]
     assert workflow["permissions"]["security-events"] == "write"
+
+
+REPOSITORY = "https://github.com/fork-lint/fork-lint"
+
+
+def test_docs_install_only_from_routes_that_exist() -> None:
+    """No release is on PyPI yet: every `pip install` in the README and the docs installs
+    from a checkout (`.`, with extras) or from the repository (`git+URL@REV`), and a
+    page that shows the repository route says why."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    target = re.compile(r"""pip install (?:-\S+ )*(?:'([^']+)'|"([^"]+)"|([^\s`'"]+))""")
+    installs = 0
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for match in target.finditer(text):
+            installs += 1
+            what = next(group for group in match.groups() if group)
+            ok = what.startswith(".") or what.startswith(
+                (f"git+{REPOSITORY}@", f"fork-lint[watch] @ git+{REPOSITORY}@")
+            )
+            assert ok, f"{page.name}: `{match[0]}` installs from a route that does not exist"
+        if f"git+{REPOSITORY}" in text:
+            assert "no release on PyPI yet" in text, page.name
+    assert installs >= 5
+    assert INFORMATION_URI == REPOSITORY
 
 
 def test_documented_inputs_are_the_action_inputs() -> None:
@@ -114,8 +143,8 @@ def test_the_action_keeps_its_cache_outside_the_checkout() -> None:
     requests restore or save it (a pull request's other jobs could read the key, or
     save a forged cache under the same name)."""
     steps = ACTION["runs"]["steps"]
-    runs = [s for s in steps if "fork-lint check" in s.get("run", "")]
-    assert runs
+    runs = [s for s in steps if '"$FORK_LINT" check' in s.get("run", "")]
+    assert len(runs) == 1  # one analysis writes the annotations and the SARIF
     for step in runs:
         assert step["env"]["FORK_LINT_CACHE_DIR"].startswith("${{ runner.temp }}/")
         assert step["env"]["FORK_LINT_KEY_FILE"].startswith("${{ runner.temp }}/")
@@ -123,60 +152,103 @@ def test_the_action_keeps_its_cache_outside_the_checkout() -> None:
     assert cache["with"]["path"] == "${{ runner.temp }}/fork-lint"
     assert "github.event_name != 'pull_request'" in cache["if"]
     assert "github.event_name != 'pull_request_target'" in cache["if"]
+    # The environment fork-lint is installed in is neither cached nor in the checkout.
+    (install,) = [s for s in steps if s["id"] == "install"]
+    assert install["env"]["VENV"] == "${{ runner.temp }}/fork-lint-venv"
 
 
 # -- the composite action, run step by step as the runner would -------------------------
 
 EXPRESSION = re.compile(r"\$\{\{\s*([^}]*?)\s*\}\}")
+# The fork-lint under test, as if the install step had put it in its environment.
+UNDER_TEST = str(Path(sys.executable).parent / "fork-lint")
 
 
-def evaluate(expression: str, inputs: dict[str, str], action_path: Path) -> str:
-    if match := re.fullmatch(r"inputs\.([a-z-]+)", expression):
-        return inputs[match[1]]
-    if match := re.fullmatch(r"inputs\.([a-z-]+) == '(\w*)' && '(\w*)' \|\| '(\w*)'", expression):
-        return match[3] if inputs[match[1]] == match[2] else match[4]
-    if expression == "github.action_path":
-        return str(action_path)
-    if expression == "runner.temp":
-        return os.environ["RUNNER_TEMP"]
-    raise AssertionError(f"the test runner does not understand ${{{{ {expression} }}}}")
+class Runner:
+    """Runs the action's steps as GitHub's runner does: each step's `env` and
+    `working-directory` evaluated, its own `$GITHUB_OUTPUT` file, whose lines become
+    `steps.<id>.outputs`, and the action's outputs evaluated at the end. `actions/cache`
+    is skipped (a new runner has nothing to restore); so is the install step unless
+    `install` (then fork-lint is installed from this checkout, which needs the index)."""
 
+    def __init__(self, workspace: Path, runner_temp: Path, install: bool = False) -> None:
+        self.workspace = workspace
+        self.temp = runner_temp
+        self.install = install
 
-def condition(expression: str, inputs: dict[str, str]) -> bool:
-    match = re.fullmatch(r"inputs\.([a-z-]+) != ''", expression)
-    assert match, f"the test runner does not understand `if: {expression}`"
-    return inputs[match[1]] != ""
+    def evaluate(self, expression: str, inputs: dict[str, str], outputs: dict[str, Any]) -> str:
+        if match := re.fullmatch(r"inputs\.([a-z-]+)", expression):
+            return inputs[match[1]]
+        if match := re.fullmatch(
+            r"inputs\.([a-z-]+) == '(\w*)' && '(\w*)' \|\| '(\w*)'", expression
+        ):
+            return match[3] if inputs[match[1]] == match[2] else match[4]
+        if match := re.fullmatch(r"steps\.([a-z-]+)\.outputs\.([a-z-]+)", expression):
+            return str(outputs.get(match[1], {}).get(match[2], ""))
+        if expression == "github.action_path":
+            return str(ROOT)
+        if expression == "runner.temp":
+            return str(self.temp)
+        raise AssertionError(f"the test runner does not understand ${{{{ {expression} }}}}")
 
+    def run(
+        self, overrides: dict[str, str], env: dict[str, str]
+    ) -> tuple[dict[str, subprocess.CompletedProcess[str]], dict[str, str]]:
+        inputs = {name: str(spec.get("default", "")) for name, spec in INPUTS.items()}
+        inputs.update(overrides)
+        outputs: dict[str, dict[str, str]] = {}
+        results = {}
+        for number, step in enumerate(ACTION["runs"]["steps"]):
+            assert "if" not in step or "uses" in step, "the test runner evaluates no `if:`"
+            if "uses" in step:
+                continue
+            if step["id"] == "install" and not self.install:
+                outputs["install"] = {"fork-lint": UNDER_TEST}
+                continue
 
-def run_action(repo: Path, overrides: dict[str, str], env: dict[str, str]) -> list[Any]:
-    """Run every step but the install (fork-lint is installed here) like the runner does."""
-    inputs = {name: str(spec.get("default", "")) for name, spec in INPUTS.items()}
-    inputs.update(overrides)
-    results = []
-    for step in ACTION["runs"]["steps"]:
-        if step["id"] == "install" or "uses" in step:  # a new runner has no cache to restore
-            continue
-        if "if" in step and not condition(step["if"], inputs):
-            continue
-        step_env = {
-            key: EXPRESSION.sub(lambda m: evaluate(m[1], inputs, ROOT), str(value))
-            for key, value in step.get("env", {}).items()
+            def sub(text: str) -> str:
+                return EXPRESSION.sub(lambda m: self.evaluate(m[1], inputs, outputs), text)
+
+            step_env = {key: sub(str(value)) for key, value in step.get("env", {}).items()}
+            output = self.temp / f"output-{number}"
+            output.write_text("", encoding="utf-8")
+            proc = subprocess.run(
+                ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                cwd=self.workspace / sub(step.get("working-directory", ".")),
+                env={
+                    **os.environ,
+                    "GITHUB_WORKSPACE": str(self.workspace),
+                    "RUNNER_TEMP": str(self.temp),
+                    "GITHUB_OUTPUT": str(output),
+                    **env,
+                    **step_env,
+                },
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=600,
+            )
+            results[step["id"]] = proc
+            lines = output.read_text(encoding="utf-8").splitlines()
+            outputs[step["id"]] = dict(line.split("=", 1) for line in lines)
+        action_outputs = {
+            name: EXPRESSION.sub(lambda m: self.evaluate(m[1], inputs, outputs), spec["value"])
+            for name, spec in ACTION["outputs"].items()
         }
-        workdir = EXPRESSION.sub(lambda m: evaluate(m[1], inputs, ROOT), step["working-directory"])
-        proc = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-            cwd=repo / workdir,
-            env={**os.environ, **env, **step_env},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        results.append((step["id"], proc))
-    return results
+        return results, action_outputs
 
 
-@pytest.mark.skipif(shutil.which("bash") is None or shutil.which("git") is None, reason="bash, git")
-def test_action_on_a_pull_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def annotated_files(stdout: str) -> list[str]:
+    return [line.split("file=")[1].split(",")[0] for line in stdout.splitlines()]
+
+
+needs_git = pytest.mark.skipif(
+    shutil.which("bash") is None or shutil.which("git") is None, reason="bash, git"
+)
+
+
+@needs_git
+def test_action_on_a_pull_request(tmp_path: Path) -> None:
     origin = make_repo(tmp_path / "origin")
     repo = tmp_path / "checkout"
     git(tmp_path, "clone", "-q", "--depth=1", f"file://{origin}", str(repo))
@@ -186,36 +258,110 @@ def test_action_on_a_pull_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     tool.write_text(tool.read_text().replace("os.nice", "os.setpgrp"), encoding="utf-8")
     git(repo, "commit", "-q", "-am", "change the hook")
 
-    summary, output = tmp_path / "summary.md", tmp_path / "output.txt"
+    summary = tmp_path / "summary.md"
     runner_temp = tmp_path / "runner-temp"
     runner_temp.mkdir()
-    monkeypatch.setenv("RUNNER_TEMP", str(runner_temp))
-    env = {
-        "GITHUB_BASE_REF": "main",
-        "GITHUB_STEP_SUMMARY": str(summary),
-        "GITHUB_OUTPUT": str(output),
-    }
-    results = dict(run_action(repo, {"sarif-file": "fork-lint.sarif"}, env))
+    runner = Runner(repo, runner_temp)
+    env = {"GITHUB_BASE_REF": "main", "GITHUB_STEP_SUMMARY": str(summary)}
+    results, outputs = runner.run({"sarif-file": "fork-lint.sarif"}, env)
+    assert set(results) == {"check"}  # one analysis for the annotations and the SARIF
     assert not (repo / ".fork_lint_cache").exists()
     assert any((runner_temp / "fork-lint" / "cache").rglob("results/*"))
     assert (runner_temp / "fork-lint" / "key").is_file()
 
-    sarif = results["sarif"]
-    assert sarif.returncode == 0, sarif.stderr
+    check = results["check"]
+    assert check.returncode == 1, check.stderr  # findings fail the step
     log = json.loads((repo / "fork-lint.sarif").read_text(encoding="utf-8"))
     assert len(log["runs"][0]["results"]) == 3
-    assert output.read_text(encoding="utf-8") == "path=fork-lint.sarif\n"
-
-    annotate = results["annotate"]
-    assert annotate.returncode == 1, annotate.stderr  # findings fail the step
-    files = [line.split("file=")[1].split(",")[0] for line in annotate.stdout.splitlines()]
+    assert outputs == {"sarif-file": "fork-lint.sarif"}
+    files = annotated_files(check.stdout)
     assert files[0] == "svc/tool.py"  # the changed line first: the base branch was fetched
     assert sorted(files) == ["svc/jobs.py", "svc/tool.py", "svc/worker.py"]
     assert "1 touching lines changed since `origin/main`" in summary.read_text(encoding="utf-8")
 
-    only = dict(run_action(repo, {"only-changed": "true", "fail-on-findings": "false"}, env))
-    assert only["annotate"].returncode == 0
-    assert [line.split(",")[1] for line in only["annotate"].stdout.splitlines()] == [
-        "file=svc/tool.py"
-    ]
-    assert "sarif" not in only  # no sarif-file, no SARIF step
+    only, outputs = runner.run(
+        {"only-changed": "true", "fail-on-findings": "false", "sarif-file": "all.sarif"}, env
+    )
+    assert only["check"].returncode == 0
+    assert annotated_files(only["check"].stdout) == ["svc/tool.py"]
+    # The SARIF of the same run holds every finding: code scanning compares whole reports.
+    log = json.loads((repo / "all.sarif").read_text(encoding="utf-8"))
+    assert len(log["runs"][0]["results"]) == 3
+    _, outputs = runner.run({}, env)
+    assert outputs == {"sarif-file": ""}  # no sarif-file, no SARIF
+
+
+def _sarif_uris(path: Path) -> set[str]:
+    log = json.loads(path.read_text(encoding="utf-8"))
+    uris = set()
+    for result in log["runs"][0]["results"]:
+        for location in result["locations"] + result.get("relatedLocations", []):
+            uris.add(location["physicalLocation"]["artifactLocation"]["uri"])
+        for flow in result.get("codeFlows", []):
+            for thread in flow["threadFlows"]:
+                for step in thread["locations"]:
+                    uris.add(step["location"]["physicalLocation"]["artifactLocation"]["uri"])
+    return uris
+
+
+@needs_git
+def test_action_in_a_monorepo_subdirectory(tmp_path: Path) -> None:
+    """With `working-directory`, annotations, SARIF URIs and the `sarif-file` output
+    name files from the repository root, where GitHub looks for them."""
+    files = {f"services/api/{name}": text for name, text in PROJECT.items()}
+    files["README.md"] = "a monorepo\n"
+    repo = make_repo(tmp_path / "workspace", files)
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir()
+    runner = Runner(repo, runner_temp)
+    overrides = {
+        "working-directory": "services/api",
+        "sarif-file": "reports/fork-lint.sarif",
+        "args": "svc",
+    }
+    (repo / "services/api/reports").mkdir()
+    results, outputs = runner.run(overrides, {"GITHUB_STEP_SUMMARY": str(tmp_path / "s.md")})
+    check = results["check"]
+    assert check.returncode == 1, check.stderr
+    expected = {f"services/api/{path}" for path, _, _ in EXPECTED}
+    assert set(annotated_files(check.stdout)) == expected
+    for path in annotated_files(check.stdout):
+        assert (repo / path).is_file()
+    assert outputs == {"sarif-file": "services/api/reports/fork-lint.sarif"}
+    sarif = repo / outputs["sarif-file"]
+    uris = _sarif_uris(sarif)
+    assert expected <= uris
+    assert all((repo / uri).is_file() for uri in uris)
+    # The step summary names the same files.
+    summary = (tmp_path / "s.md").read_text(encoding="utf-8")
+    assert "services/api/svc/jobs.py" in summary
+
+
+@needs_git
+def test_action_installs_fork_lint_into_an_environment_of_its_own(tmp_path: Path) -> None:
+    """The install step builds a virtual environment in the runner's temporary
+    directory from the action's checkout, and the check runs the fork-lint there,
+    not whatever `python` or `fork-lint` is first on PATH."""
+    repo = make_repo(tmp_path / "workspace")
+    runner_temp = tmp_path / "runner-temp"
+    runner_temp.mkdir()
+    decoy = tmp_path / "decoy"
+    decoy.mkdir()
+    (decoy / "fork-lint").write_text("#!/bin/sh\necho decoy; exit 3\n", encoding="utf-8")
+    (decoy / "fork-lint").chmod(0o755)
+    path = os.pathsep.join([str(decoy), os.environ.get("PATH", "")])
+    results, _ = Runner(repo, runner_temp, install=True).run(
+        {"fail-on-findings": "false"}, {"PATH": path}
+    )
+    install = results["install"]
+    if install.returncode != 0:
+        trouble = ("Could not find a version", "No matching distribution", "connection")
+        if any(word in install.stderr for word in trouble):
+            pytest.skip(f"the package index cannot be reached: {install.stderr[-300:]}")
+    assert install.returncode == 0, install.stderr
+    venv = runner_temp / "fork-lint-venv"
+    assert (venv / "pyvenv.cfg").is_file()
+    check = results["check"]
+    assert check.returncode == 0, check.stderr
+    assert "decoy" not in check.stdout
+    assert sorted(annotated_files(check.stdout)) == sorted(p for p, _, _ in EXPECTED)

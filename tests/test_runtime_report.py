@@ -16,6 +16,7 @@ import pytest
 
 from fork_lint.model import Finding, Location, Span
 from fork_lint.runtime import Hazard, Site, ThreadInfo
+from fork_lint.runtime.hazard import format_hazard
 from fork_lint.runtime.report import match_findings, read_runtime_log
 
 APP = """\
@@ -63,6 +64,34 @@ def run_tool():
 
 if __name__ == "__main__":
     run_tool()
+"""
+
+# The pool is made in one function and forks its workers at `map()` in another.
+POOL = """\
+import multiprocessing
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+
+def make_pool():
+    return ProcessPoolExecutor(
+        max_workers=2, mp_context=multiprocessing.get_context("fork")
+    )
+
+
+def run(pool):
+    return list(pool.map(abs, [-1, -2]))
+
+
+def main():
+    threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
+    with make_pool() as pool:
+        run(pool)
+
+
+if __name__ == "__main__":
+    main()
 """
 
 
@@ -147,6 +176,27 @@ def test_json_marks_confirmed_findings_and_keeps_stdout_one_array(project: Path)
     assert "confirmed_at_runtime" not in plain[0]  # only with --runtime-report
 
 
+@needs_fork
+def test_a_pool_made_in_one_function_and_forking_in_another_is_confirmed(tmp_path: Path) -> None:
+    """FRK003 is reported at the constructor; the workers fork at `map()`. The guard
+    records where the pool was made, and the report matches the finding by that."""
+    project = tmp_path
+    (project / "pool.py").write_text(POOL)
+    subprocess.run(
+        [sys.executable, "pool.py"],
+        cwd=project,
+        env=_env(FORK_LINT_RUNTIME_LOG="pool.jsonl"),
+        timeout=60,
+        check=True,
+    )
+    (record,) = read_runtime_log(project / "pool.jsonl").hazards
+    assert (record.rule, record.site and record.site.function) == ("FRK003", "run")
+    assert [(s.line, s.function) for s in record.created_at][:2] == [(8, "make_pool"), (19, "main")]
+    result = check(project, "--output-format", "concise", "--runtime-report", "pool.jsonl", ".")
+    assert "confirmed at run time (1):\n  pool.py:8:12: FRK003\n" in result.stdout
+    assert "not found by static analysis" not in result.stdout
+
+
 def test_unreadable_or_foreign_log_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("x = 1\n")
     result = check(tmp_path, "--runtime-report", "missing.jsonl", ".")
@@ -198,6 +248,35 @@ def test_match_by_line_range_and_by_path_from_another_checkout(tmp_path: Path) -
     assert match.total == 5
 
 
+def test_the_pools_creation_confirms_a_finding_at_the_constructor(tmp_path: Path) -> None:
+    submit = Site(str(tmp_path / "jobs.py"), 30, "Jobs.run")
+    made = Site(str(tmp_path / "jobs.py"), 12, "Jobs.__init__")
+    thread = ThreadInfo("t", 1, 2, True, "threading", Site(str(tmp_path / "app.py"), 3, "main"))
+    at = Location("jobs.py", Span(12, 20, 13, 5))
+    pool = Finding("FRK003", "process-pool-fork-with-threads", "m", at, "s")
+    other = Finding(
+        "FRK003",
+        "process-pool-fork-with-threads",
+        "m",
+        Location("jobs.py", Span(40, 4, 40, 30)),
+        "s",
+    )
+    hazard = Hazard("FRK003", "os.fork", submit, (submit,), (thread,), "log", False, 1, 0, (made,))
+    again = Hazard.from_json(json.loads(json.dumps(hazard.to_json())))
+    assert again == hazard
+    assert "\n  pool created at: jobs.py:12 in Jobs.__init__\n" in format_hazard(
+        hazard, str(tmp_path)
+    )
+    match = match_findings([pool, other], [again], tmp_path, tmp_path)
+    assert list(match.confirmed) == [pool]
+    assert match.missed == []
+    # A log of an older version has no `created_at`: the fork's frames alone decide.
+    old = hazard.to_json()
+    del old["created_at"]
+    match = match_findings([pool], [Hazard.from_json(old)], tmp_path, tmp_path)
+    assert not match.confirmed
+
+
 def test_a_callers_frame_confirms_a_finding_on_the_call(tmp_path: Path) -> None:
     # A custom fork sink (FRK005) is reported at the user's call; at run time the fork happens
     # inside the library, and the user's frame is further up the stack.
@@ -209,3 +288,35 @@ def test_a_callers_frame_confirms_a_finding_on_the_call(tmp_path: Path) -> None:
     match = match_findings([finding], [hazard], tmp_path, tmp_path)
     assert list(match.confirmed) == [finding]
     assert match.missed == []
+
+
+def test_the_pool_hook_waits_for_the_import_and_leaves_with_the_guard(tmp_path: Path) -> None:
+    """The guard does not import multiprocessing at start-up: the executor's constructor
+    is wrapped when `concurrent.futures.process` is imported, and unwrapped by
+    `uninstall()`."""
+    code = """\
+import sys
+from fork_lint.runtime import guard
+assert "concurrent.futures.process" not in sys.modules
+guard.install("warn")
+assert "concurrent.futures.process" not in sys.modules
+assert guard._pool_import in sys.meta_path
+from concurrent.futures import ProcessPoolExecutor
+assert guard._pool_import not in sys.meta_path
+assert hasattr(ProcessPoolExecutor.__init__, "__wrapped__")
+import inspect, concurrent.futures.process as module
+assert "class ProcessPoolExecutor" in inspect.getsource(module)
+guard.uninstall()
+assert not hasattr(ProcessPoolExecutor.__init__, "__wrapped__")
+print("ok")
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.stdout == "ok\n", proc.stderr

@@ -131,3 +131,15 @@ def test_start_method_explained() -> None:
     )
     f = _finding("start_method_override", "main.py", 9)
     assert "set by `multiprocessing.set_start_method('fork')` at main.py:7" in f.message
+
+
+def test_hops_name_the_context_they_run_in() -> None:
+    # One method, two objects: the thread starts in `launch` on the object built
+    # with `threading.Thread`, the fork in `launch` on the one built with
+    # `multiprocessing.Process`; each hop says which.
+    f = _finding("object_contexts", "main.py", 56)
+    assert f.witness is not None
+    thread, fork = f.witness.thread_path[-1], f.witness.fork_path[-1]
+    assert (thread.function, fork.function) == ("main.Backed.launch", "main.Backed.launch")
+    assert "the `main.ThreadBacked` object created at main.py:70" in thread.why
+    assert "the `main.ProcessBacked` object created at main.py:71" in fork.why

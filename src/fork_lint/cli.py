@@ -162,6 +162,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _extra_output(value: str) -> tuple[str, Path]:
+    fmt, equals, file = value.partition("=")
+    if not equals or not file:
+        raise argparse.ArgumentTypeError(f"expected FORMAT=FILE, got {value!r}")
+    if fmt not in OUTPUT_FORMATS:
+        known = ", ".join(OUTPUT_FORMATS)
+        raise argparse.ArgumentTypeError(f"unknown format {fmt!r} (expected one of: {known})")
+    return fmt, Path(file)
+
+
 def _seconds(value: str) -> float:
     try:
         seconds = float(value)
@@ -192,6 +202,24 @@ def _check_parser(check: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="FILE",
         help="write the report to FILE instead of standard output",
+    )
+    out.add_argument(
+        "--extra-output",
+        type=_extra_output,
+        action="append",
+        default=[],
+        metavar="FORMAT=FILE",
+        help="also write the findings of the same run in FORMAT to FILE (repeatable), e.g. "
+        "sarif=fork-lint.sarif; --only-changed does not thin them: code scanning and code "
+        "quality compare whole reports",
+    )
+    out.add_argument(
+        "--paths-relative-to",
+        type=Path,
+        metavar="DIR",
+        help="show file paths relative to DIR (e.g. the repository root, for annotations, "
+        "SARIF and code quality of a check run in a subdirectory) instead of the working "
+        "directory",
     )
     out.add_argument("--statistics", action="store_true", help="count findings per rule")
     out.add_argument(

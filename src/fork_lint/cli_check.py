@@ -84,6 +84,17 @@ def _conflicts(args: argparse.Namespace) -> str | None:
         return "--explain-path writes text, dot, svg or png (--output-format)"
     if args.explain_path is None and args.output_format in ("text", "dot", "svg", "png"):
         return f"--output-format {args.output_format} is for --explain-path"
+    if args.extra_output:
+        for flag, given in (
+            ("--diff", args.diff),
+            ("--fix-only", args.fix_only),
+            ("--write-baseline", args.write_baseline is not None),
+            ("--add-noqa", args.add_noqa),
+            ("--explain-path", args.explain_path is not None),
+            ("--statistics", args.statistics),
+        ):
+            if given:
+                return f"--extra-output writes findings: it cannot be combined with {flag}"
     return None
 
 
@@ -314,9 +325,12 @@ def _step_summary(args: argparse.Namespace, result: CheckResult) -> None:
         return
     from fork_lint.output.github import step_summary
 
+    findings, ctx = _shown(
+        args, result.findings, RenderContext(rank=result.rank, read_lines=_reader(result))
+    )
     text = step_summary(
-        result.findings,
-        RenderContext(rank=result.rank, read_lines=_reader(result)),
+        findings,
+        ctx,
         diff_base=args.diff_base,
         left_out=result.left_out,
         baseline_matched=result.baseline_matched,
@@ -373,7 +387,7 @@ def _report(args: argparse.Namespace, result: CheckResult, out: _Output) -> int:
         rank=result.rank,
         beyond=result.files_beyond,
     )
-    findings = result.findings
+    findings, ctx = _shown(args, result.findings, ctx)
     if args.statistics:
         if fmt == "json":
             out.write(printable_output("json", _statistics_json(findings, ctx)))
@@ -386,16 +400,62 @@ def _report(args: argparse.Namespace, result: CheckResult, out: _Output) -> int:
 
             settings = result.settings
             root = settings.project_root if settings is not None else Path.cwd()
-            text = apply_runtime_report(text, fmt, findings, args.runtime_report, Path.cwd(), root)
+            # The findings' paths start where they are shown from.
+            start = _relative_to(args) or Path.cwd()
+            text = apply_runtime_report(text, fmt, findings, args.runtime_report, start, root)
         out.write(printable_output(fmt, text))
         if fmt in ("full", "concise") and not args.quiet:
             if args.show_fixes and result.fixed:
-                out.write(_fixed_listing(result.fixed))
+                out.write(_fixed_listing(_shown(args, result.fixed, ctx)[0]))
             out.write(summary(findings, ctx))
+    if not _extra_outputs(args, result):
+        return EXIT_ERROR
     if args.strict and any(f.code in _UNANALYSED for f in findings):
         return EXIT_ERROR
     failed = bool(findings) or (args.exit_non_zero_on_fix and bool(result.fixed))
     return EXIT_FINDINGS if failed and not args.exit_zero else EXIT_OK
+
+
+def _relative_to(args: argparse.Namespace) -> Path | None:
+    base: Path | None = args.paths_relative_to
+    return None if base is None else Path(os.path.abspath(base))
+
+
+def _shown(
+    args: argparse.Namespace, findings: list[Finding], ctx: RenderContext
+) -> tuple[list[Finding], RenderContext]:
+    """The findings as reported: with `--paths-relative-to`, their paths moved there."""
+    base = _relative_to(args)
+    if base is None:
+        return findings, ctx
+    from fork_lint.output.relocate import Relocation
+
+    return Relocation(base, Path.cwd()).findings(findings, ctx)
+
+
+def _extra_outputs(args: argparse.Namespace, result: CheckResult) -> bool:
+    """`--extra-output FORMAT=FILE`: the run's findings in more formats, each with those
+    `--only-changed` left out (a report of the whole repository). False if one failed."""
+    if not args.extra_output:
+        return True
+    everything = sorted([*result.findings, *result.left_out_findings], key=Finding.sort_key)
+    base = RenderContext(
+        read_lines=_reader(result),
+        unsafe_fixes=result.unsafe_fixes,
+        rank=result.rank,
+        beyond=result.files_beyond,
+    )
+    findings, ctx = _shown(args, everything, base)
+    ok = True
+    for fmt, path in args.extra_output:
+        try:
+            data = render(fmt, findings, ctx).encode("utf-8")
+            with open(path, "wb") as handle:
+                handle.write(data)
+        except OSError as exc:
+            error(f"cannot write {path}: {exc.strerror or exc}")
+            ok = False
+    return ok
 
 
 def _statistics_json(findings: list[Finding], ctx: RenderContext) -> str:
@@ -497,6 +557,7 @@ def _settings_text(settings: Settings, request: CheckRequest) -> str:
         f"unsafe-fixes = {toml(settings.unsafe_fixes)}",
         f"output-format = {toml(settings.output_format or 'full')}",
         f"cache-dir = {toml(str(cache) if cache is not None else '')}",
+        f"line-length = {settings.line_length}  # {settings.line_length_source}",
         "",
         "[fix]",
         f"apply = {toml(settings.fix)}",

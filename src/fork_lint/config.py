@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fork_lint.fixes.options import LaunchOptions
+from fork_lint.formatting import MAX_LINE_LENGTH, formatter_line_length, valid_length
 from fork_lint.fsio import read_regular
 from fork_lint.globs import GlobMatcher, matcher
 from fork_lint.rules import BY_CODE
@@ -98,6 +99,7 @@ _KEYS = (
     "output-format",
     "cache-dir",
     "extend",
+    "line-length",
 )
 # The names of `output.FORMATS` (kept here so that reading a configuration does not
 # import every reporter; a test keeps the two equal).
@@ -200,6 +202,9 @@ class Settings:
     output_format: str | None = None  # `output-format`; None: the command line's default
     cache_dir: Path | None = None  # `cache-dir`, absolute; None: the default place
     config_files: tuple[Path, ...] = ()  # every file read, extended ones first
+    # Where fixes wrap lines: `line-length`, else ruff's, else black's (`formatting`).
+    line_length: int = 88
+    line_length_source: str = "default"
 
     def ignored_codes(self, path: str) -> frozenset[str]:
         """Codes per-file-ignores switch off for `path` (relative to the root, or absolute).
@@ -537,6 +542,7 @@ class _FileValues:
     unsafe_fixes: bool | None = None
     output_format: str | None = None
     cache_dir: str | None = None
+    line_length: int | None = None
     fix_start_method: str | None = None
     launch: dict[str, Any] = dataclasses.field(default_factory=dict)  # keys of [fix.launch]
     extend: str | None = None
@@ -570,6 +576,7 @@ class _FileValues:
             unsafe_fixes=pick("unsafe_fixes"),
             output_format=pick("output_format"),
             cache_dir=pick("cache_dir"),
+            line_length=pick("line_length"),
             fix_start_method=pick("fix_start_method"),
             launch={**base.launch, **self.launch},
             files=(*base.files, *self.files),
@@ -597,6 +604,15 @@ def _unknown_key(key: str, known: Sequence[str], where: str) -> ConfigError:
 def _string(value: object, where: str) -> str:
     if not isinstance(value, str):
         raise ConfigError(f"{where}: expected a string, got {_type_name(value)}")
+    return value
+
+
+def line_length_value(value: object, where: str) -> int:
+    if not valid_length(value):
+        raise ConfigError(
+            f"{where}: expected an integer from 1 to {MAX_LINE_LENGTH}, got {value!r}"
+        )
+    assert isinstance(value, int)
     return value
 
 
@@ -744,6 +760,8 @@ def _parse_table(table: dict[str, Any], prefix: str) -> _FileValues:
             known = ", ".join(OUTPUT_FORMATS)
             raise ConfigError(f"{where('output-format')}: expected one of {known}, got {fmt!r}")
         values.output_format = fmt
+    if "line-length" in table:
+        values.line_length = line_length_value(table["line-length"], where("line-length"))
     for key in ("cache-dir", "extend"):
         if key in table:
             text = _string(table[key], where(key))
@@ -930,7 +948,15 @@ def load_settings(
         output_format=values.output_format,
         cache_dir=_cache_dir(values.cache_dir, located.root),
         config_files=values.files,
+        **_line_length(values, pyproject, located.root),
     )
+
+
+def _line_length(values: _FileValues, pyproject: dict[str, Any] | None, root: Path) -> Any:
+    if values.line_length is not None:
+        return {"line_length": values.line_length, "line_length_source": "line-length"}
+    length, source = formatter_line_length(pyproject, root)
+    return {"line_length": length, "line_length_source": source}
 
 
 def _extended_names(configured: tuple[str, ...] | None, extra: Sequence[str]) -> tuple[str, ...]:

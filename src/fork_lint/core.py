@@ -147,6 +147,7 @@ class CheckResult:
     errors: list[str] = field(default_factory=list)  # internal errors (the run is unreliable)
     tracebacks: list[str] = field(default_factory=list)  # of the internal errors and FRK999s
     left_out: int = 0  # findings only_changed left out
+    left_out_findings: list[Finding] = field(default_factory=list)  # those findings, sorted
     baseline_matched: int = 0  # findings the baseline hid
     baseline_entries: list[dict[str, str | int]] = field(default_factory=list)
     rank: Callable[[Finding], int] | None = None  # diff_base: 0 line, 1 witness, 2 neither
@@ -204,6 +205,7 @@ def check(request: CheckRequest) -> CheckResult:
     result.findings.sort(key=Finding.sort_key)
     result.fixed.sort(key=Finding.sort_key)
     result.left_out = filters.left_out
+    result.left_out_findings = filters.left_out_findings
     result.baseline_matched = filters.baseline_matched
     result.baseline_entries = filters.entries
     result.rank = filters.rank

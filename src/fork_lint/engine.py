@@ -18,6 +18,7 @@ from fork_lint.config import Settings
 from fork_lint.graph.classify import SINK_PATTERNS, Classification, Classifier, SinkHit
 from fork_lint.graph.reach import Hazard, Reachability
 from fork_lint.graph.solver import Program
+from fork_lint.graph.starters import starting_names
 from fork_lint.index.facts import ModuleFacts
 from fork_lint.model import Finding, Location, Span
 from fork_lint.rules import BY_CODE, rule_for_sink
@@ -156,13 +157,23 @@ def solved_program(
     patterns += SINK_PATTERNS
     patterns += EVENT_LOOP_RUNNERS
     patterns += [p for p, _ in PASS_THROUGH] + [p for p, _, _ in CALLBACK_ARGS]
+    # What starts a thread, forks or runs an event loop: contexts (`graph.contexts`)
+    # are made only for functions that may reach one of them.
+    starting = [p for src in sources for p in src.patterns]
+    starting += [*SINK_PATTERNS, *EVENT_LOOP_RUNNERS]
     for spec in options.fork_sinks:
         module, _, qual = spec.partition(":")
         head, _, method = qual.rpartition(".")
         patterns.append(f"{module}.{qual}")
+        starting.append(f"{module}.{qual}")
         if head:
             patterns.append(f"{module}.{head}().{method}")
-    program = Program(modules, {p.partition(".")[0] for p in patterns}, PathFilter(patterns))
+    program = Program(
+        modules,
+        {p.partition(".")[0] for p in patterns},
+        PathFilter(patterns),
+        starting=starting_names(starting),
+    )
     program.solve()
     return program
 

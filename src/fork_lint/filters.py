@@ -43,6 +43,13 @@ class Filters:
     left_out: int = 0
     baseline_matched: int = 0
     _ranks: dict[Finding, int] = field(default_factory=dict)
+    _reports: list[ReportFilter] = field(default_factory=list)
+
+    @property
+    def left_out_findings(self) -> list[Finding]:
+        """What ``only_changed`` left out, for reports of the whole repository (SARIF
+        for code scanning) written from the same run."""
+        return sorted((f for r in self._reports for f in r.left), key=Finding.sort_key)
 
     @property
     def rank(self) -> Callable[[Finding], int] | None:
@@ -60,7 +67,9 @@ class Filters:
         return rank
 
     def for_project(self, root: Path, scope: FileScope | None, read: ReadLines) -> ReportFilter:
-        return ReportFilter(self, scope, Fingerprinter(root, self.cwd, read))
+        report = ReportFilter(self, scope, Fingerprinter(root, self.cwd, read))
+        self._reports.append(report)
+        return report
 
 
 @dataclass
@@ -73,6 +82,7 @@ class ReportFilter:
     _hidden: frozenset[FindingKey] = frozenset()  # hidden by the baseline, never reported
     _counted: tuple[int, int, int] = (0, 0, 0)  # (left out, matched, entries) of the last apply
     _saved: Counter[str] | None = None  # the baseline before this project consumed it
+    left: list[Finding] = field(default_factory=list)  # only_changed left out (last apply)
 
     def apply(self, findings: Sequence[Finding], *, again: bool = False) -> list[Finding]:
         """The findings reported, in order. ``again``: the same project's findings
@@ -110,6 +120,7 @@ class ReportFilter:
         if run.only_changed and rank is not None:
             touching = [f for f in kept if rank(f) < 2]
             left_out = len(kept) - len(touching)
+            self.left = [f for f in kept if rank(f) >= 2]
             kept = touching
             run.left_out += left_out
         self._counted = (left_out, matched, entries)

@@ -32,3 +32,4 @@ class FixOptions:
     target_version: tuple[int, int] = (3, 7)
     start_method: str = "forkserver"
     launch: LaunchOptions = field(default_factory=LaunchOptions)
+    line_length: int = 88  # where a fix wraps what it lengthens (`formatting`)

@@ -34,6 +34,7 @@ def fix_options(settings: Settings) -> FixOptions:
         target_version=settings.target_version,
         start_method=settings.fix_start_method,
         launch=settings.fix_launch,
+        line_length=settings.line_length,
     )
 
 

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
+from fork_lint.fixes._annotations import widened_annotations
 from fork_lint.fixes._cst import (
     ParsedFile,
     Rewriter,
@@ -34,6 +35,7 @@ from fork_lint.fixes._cst import (
     scope_table,
     string_value,
 )
+from fork_lint.fixes._layout import fit_line
 from fork_lint.fixes.base import NoFix, Proposal
 from fork_lint.fixes.context import FixContext
 from fork_lint.model import Applicability, Finding
@@ -73,13 +75,14 @@ def fix(finding: Finding, ctx: FixContext) -> Proposal | NoFix | None:
     if call is None:
         return None
     method = ctx.options.start_method
+    width = ctx.options.line_length
     table = scope_table(pf, call)
     origin = resolve(call.func, table)
     if finding.code == "FRK003" or (origin is not None and origin in _PPE):
         if origin not in _PPE:
             return None
-        return _executor(pf, call, path, method)
-    return _multiprocessing(pf, call, path, method)
+        return _executor(pf, call, path, method, width)
+    return _multiprocessing(pf, call, path, method, width)
 
 
 def _target_location(finding: Finding) -> tuple[str, int, int] | None:
@@ -108,7 +111,7 @@ def _target_location(finding: Finding) -> tuple[str, int, int] | None:
 
 
 def _multiprocessing(
-    pf: ParsedFile, call: cst.Call, path: str, method: str
+    pf: ParsedFile, call: cst.Call, path: str, method: str, width: int
 ) -> Proposal | NoFix | None:
     func = call.func
     table = scope_table(pf, call)
@@ -132,7 +135,11 @@ def _multiprocessing(
             mp = bound
         quote = quote_of(call)
         new_func = cst.parse_expression(f"{mp}.get_context({quote}{method}{quote}).{kind}")
-        new_module = _replace_in(module, pf, {func: new_func})
+        nodes: dict[cst.CSTNode, cst.CSTNode] = {func: new_func}
+        if kind == "Process":  # a Pool or a manager is of the same class from any context
+            nodes.update(widened_annotations(pf, call, mp))
+        new_module = _replace_in(module, pf, nodes)
+        new_module = fit_line(new_module, new_func, width)
         new_module = prune_module(pf.text, new_module)
         return proposal(
             f'Use the "{method}" start method: `{code(new_func)}(...)`',
@@ -140,11 +147,13 @@ def _multiprocessing(
             {path: (pf, new_module)},
         )
     if isinstance(func, cst.Attribute):
-        return _context_literal(pf, call, func.value, path, method)
+        return _context_literal(pf, call, func.value, path, method, width)
     return None
 
 
-def _executor(pf: ParsedFile, call: cst.Call, path: str, method: str) -> Proposal | NoFix | None:
+def _executor(
+    pf: ParsedFile, call: cst.Call, path: str, method: str, width: int
+) -> Proposal | NoFix | None:
     reason = _unpicklable(pf, call, "ProcessPoolExecutor")
     if reason is not None:
         return NoFix(f'the "{method}" start method pickles what the child runs, and {reason}')
@@ -152,7 +161,7 @@ def _executor(pf: ParsedFile, call: cst.Call, path: str, method: str) -> Proposa
     if arg is None and len(positional(call)) > 1:
         arg = positional(call)[1]
     if arg is not None:
-        return _context_literal(pf, call, arg.value, path, method)
+        return _context_literal(pf, call, arg.value, path, method, width)
     if any(a.star for a in call.args):
         return NoFix("the call passes `*args` or `**kwargs`, which may hold `mp_context`")
     module, mp = ensure_import(pf.module, "multiprocessing")
@@ -180,6 +189,7 @@ def _executor(pf: ParsedFile, call: cst.Call, path: str, method: str) -> Proposa
         args[-1] = last
     new_call = call.with_changes(args=[*args, new_arg])
     new_module = _replace_in(module, pf, {call: new_call})
+    new_module = fit_line(new_module, new_call, width)
     return proposal(
         f'Use the "{method}" start method: `mp_context={code(value)}`',
         Applicability.UNSAFE,
@@ -188,7 +198,12 @@ def _executor(pf: ParsedFile, call: cst.Call, path: str, method: str) -> Proposa
 
 
 def _context_literal(
-    pf: ParsedFile, call: cst.Call, ctx_expr: cst.BaseExpression, path: str, method: str
+    pf: ParsedFile,
+    call: cst.Call,
+    ctx_expr: cst.BaseExpression,
+    path: str,
+    method: str,
+    width: int,
 ) -> Proposal | NoFix | None:
     """`get_context("fork")` written inline or assigned to a name in the same scope."""
     table = scope_table(pf, call)
@@ -226,6 +241,7 @@ def _context_literal(
         value=f"{literal.prefix}{literal.quote}{method}{literal.quote}"
     )
     new_module = _replace_in(pf.module, pf, {literal: new_literal})
+    new_module = fit_line(new_module, new_literal, width)
     return proposal(
         f'Use the "{method}" start method: `get_context({new_literal.value})`',
         Applicability.UNSAFE,

@@ -62,15 +62,22 @@ class Annotations(Calls):
     def _annotated(self, mod: str, i: int, target: Expr) -> list[tuple[str, _Store, Any]]:
         """The stores (named as in `annotated`) and keys an annotation's target names."""
         tag = target[0]
-        if tag == "param":
+        if tag == "param":  # in every context of the function (`graph.contexts`)
             if target[1] not in self.scopes:
                 return []
-            return [("vars", self.vars, (target[1], target[2]))]
+            return [("vars", self.vars, (n, target[2])) for n in self.nodes_of(target[1])]
         if tag == "return":
             if target[1] not in self.scopes:
                 return []
-            return [("rets", self.rets, target[1])]
+            return [("rets", self.rets, n) for n in self.nodes_of(target[1])]
         if tag == "name":
+            sc = self.modules[mod]["scopes"][i]
+            field = (sc["qualname"], target[1])
+            # Read as a plain dict: `Store.get` would record a dependency.
+            if sc["kind"] == "class" and field in self.fields and self.fields[field]:
+                # `proc: Process | None = None` declares the field the methods set
+                # (`self.proc = ctx.Process()`): what they store is known.
+                return []
             key = self._var_key(mod, i, target[1])
             return [] if key is None else [("vars", self.vars, key)]
         if tag == "attr":

@@ -7,7 +7,7 @@ from fork_lint.catalog import PatternIndex
 from fork_lint.catalog.stdlib import CALLBACK_ARGS, PASS_THROUGH
 from fork_lint.graph.containers import without_markers
 from fork_lint.graph.decorators import Decorators
-from fork_lint.graph.values import INSTANCES, Args, SiteRef, Value, alloc_name
+from fork_lint.graph.values import INSTANCES, STRIDE, Args, SiteRef, Value, alloc_name, node_name
 from fork_lint.index.facts import CallSite, Expr, Scope, slot_of
 
 __all__ = ["Calls"]
@@ -35,16 +35,17 @@ class Calls(Decorators):
 
     def _call_returns(
         self,
-        qualname: str,
+        node: str,
         offset: int,
         args: Args,
         site: CallSite | None = None,
         method: Value | None = None,
     ) -> set[Value]:
-        """What calling ``qualname`` with ``args`` at ``site`` returns (see `_returning`).
-        A returned parameter the call does not pass holds its default, unless the
-        call has ``*args`` or ``**kwargs`` that may pass it; ``return self`` in a
-        bound ``method`` returns its receiver."""
+        """What calling ``node`` (a function in a context) with ``args`` at ``site``
+        returns (see `_returning`). A returned parameter the call does not pass
+        holds its default, unless the call has ``*args`` or ``**kwargs`` that may
+        pass it; ``return self`` in a bound ``method`` returns its receiver."""
+        qualname = method[1] if method is not None else node.partition("\u27e8")[0]
         refs = self.scopes.get(qualname)
         if not refs:
             return self._returns(qualname)
@@ -52,8 +53,8 @@ class Calls(Decorators):
         sc = self.modules[mod]["scopes"][i]
         returning = self._returning(mod, sc)
         if not returning:
-            return self._returns(qualname)
-        values: set[Value] | None = self.direct_rets.get(qualname)
+            return self._node_returns(node)
+        values: set[Value] | None = self.direct_rets.get(node)
         out = set(values) if values else set()
         unknown = (
             site is None
@@ -66,15 +67,22 @@ class Calls(Decorators):
             if bound is None and method is not None and name in receivers:
                 bound = self._receiver_values(method)
             if bound is None:
-                store = self.vars if unknown or name in receivers else self.defaults
-                bound = store.get((qualname, name))
+                if unknown or name in receivers:
+                    bound = self.vars.get((node, name))
+                else:
+                    bound = self.defaults.get((qualname, name))
             if bound:
                 out |= bound
         return out
 
+    def _node_returns(self, node: str) -> set[Value]:
+        """What a function returns in one context."""
+        values: set[Value] | None = self.rets.get(node)
+        return values if values is not None else set()
+
     # -- calls ------------------------------------------------------------
     def _call(self, mod: str, site: CallSite) -> None:
-        ref = (mod, site["id"])
+        ref = (mod, site["id"] + self._ctx * STRIDE)  # the call site in this context
         i = site["scope"]
         # A copy: evaluation returns the stored sets, and calling may grow them.
         funcs = set(self.eval(mod, i, site["func"]))
@@ -94,7 +102,7 @@ class Calls(Decorators):
         if not funcs:
             return
         self._add(self.callees[ref], funcs)
-        decorator = self.forwarding.get(ref)
+        decorator = self.forwarding.get((mod, site["id"]))
         if decorator is not None and decorator not in self.opaque:
             self._forward(ref, mod, site, funcs)
             return
@@ -105,27 +113,26 @@ class Calls(Decorators):
         for f in sorted(funcs):  # several callees may add to one widened result
             kind = f[0]
             if kind == "f":
-                self._enter(ref, f[1], 0, args)
+                if self._call_unbound(ref, mod, site, f[1], args):
+                    continue
+                node = self._enter(ref, f[1], 0, args)
                 self._enter_wrappers(ref, f[1], 0, args)
                 self._add_at(
                     self.results,
                     ref,
-                    self._decorated(mod, site, f[1], self._call_returns(f[1], 0, args, site)),
+                    self._decorated(mod, site, f[1], self._call_returns(node, 0, args, site)),
                 )
             elif kind == "b":
-                offset = self._enter_method(ref, f, args)
-                self._enter_wrappers(ref, f[1], offset, args)
-                returns = self._call_returns(f[1], offset, args, site, f)
-                self._add_at(self.results, ref, self._decorated(mod, site, f[1], returns))
+                self._call_method(ref, mod, site, f, args)
             elif kind == "c":
-                made: set[Value] = {("i", f[1])}
+                obj = self._new_object(f[1], ref)
+                made: set[Value] = {obj}
                 if f[1] in self._forwarders:
                     if site["kind"] not in ("call", "decorator"):
                         self._make_opaque(f[1])
                     made = self._decorated(mod, site, f[1], made)
                 self._add_at(self.results, ref, made)
-                init = self._class_attr(f[1], "__init__", instance=True)
-                for v in init:
+                for v in self.getattr(obj, "__init__"):
                     if v[0] == "b":
                         self._enter_method(ref, v, args)
                     elif v[0] == "x":
@@ -135,10 +142,7 @@ class Calls(Decorators):
             elif kind in INSTANCES:
                 for m in self.getattr(f, "__call__"):
                     if m[0] == "b":
-                        offset = self._enter_method(ref, m, args)
-                        self._enter_wrappers(ref, m[1], offset, args)
-                        returns = self._call_returns(m[1], offset, args, site, m)
-                        self._add_at(self.results, ref, self._decorated(mod, site, m[1], returns))
+                        self._call_method(ref, mod, site, m, args)
             elif kind == "km":
                 self._container_call(ref, mod, site, f)
             elif kind == "m":
@@ -146,6 +150,34 @@ class Calls(Decorators):
                     self._enter_module(ref, f[1])
             elif kind == "x":
                 self._external(ref, mod, site, f)
+
+    def _call_method(
+        self, ref: SiteRef, mod: str, site: CallSite, method: Value, args: Args
+    ) -> None:
+        """Call a bound method at ``ref``: in the context of its receiver."""
+        offset, node = self._enter_method(ref, method, args)
+        self._enter_wrappers(ref, method[1], offset, args)
+        returns = self._call_returns(node, offset, args, site, method)
+        self._add_at(self.results, ref, self._decorated(mod, site, method[1], returns))
+
+    def _call_unbound(
+        self, ref: SiteRef, mod: str, site: CallSite, qualname: str, args: Args
+    ) -> bool:
+        """``Base.__init__(self, pool)``: a method called through its class, with its
+        receiver as the first argument, runs in the context of each receiver that
+        argument holds, as ``self.__init__(pool)`` would. False when the first
+        argument is not known to be an instance (a plain call then)."""
+        sc = self.scope(qualname)
+        pos = args[0]
+        if sc is None or sc["method_kind"] != "method" or not pos or pos[0][0]:
+            return False
+        receivers = sorted(v for v in pos[0][1] if v[0] in INSTANCES)
+        if not receivers or len(receivers) != len(pos[0][1]):
+            return False
+        rest = (pos[1:], args[1])
+        for r in receivers:
+            self._call_method(ref, mod, site, ("b", qualname, *r), rest)
+        return True
 
     def _iterate(self, ref: SiteRef, mod: str, site: CallSite, values: set[Value]) -> None:
         """``for x in v``: ``__iter__`` of a project instance, then ``__next__`` of the
@@ -161,16 +193,16 @@ class Calls(Decorators):
             for method in self.getattr(v, iter_name):
                 if method[0] != "b":
                     continue
-                self._enter_method(ref, method, args)
-                for it in self._returns(method[1]):
+                _, node = self._enter_method(ref, method, args)
+                for it in self._node_returns(node):
                     nexts = [m for m in self.getattr(it, next_name) if m[0] == "b"]
                     if it[0] not in INSTANCES or not nexts:
                         # a generator `__iter__` yields the items
                         self._add_at(self.results, ref, self._elements({it}))
                         continue
                     for m in nexts:
-                        self._enter_method(ref, m, args)
-                        self._add_at(self.results, ref, self._returns(m[1]))
+                        _, at = self._enter_method(ref, m, args)
+                        self._add_at(self.results, ref, self._node_returns(at))
 
     def _arguments(self, mod: str, site: CallSite, args: list[Expr] | None = None) -> Args:
         """The values of a call's arguments, evaluated once for all its callees."""
@@ -186,23 +218,37 @@ class Calls(Decorators):
         )
         return pos, kws
 
-    def _enter_method(self, ref: SiteRef, method: Value, args: Args, *, own: bool = True) -> int:
-        """Call a bound method: its receiver becomes ``self``; returns how many
-        parameters the receiver takes (0 for a static method)."""
+    def _enter_method(
+        self, ref: SiteRef, method: Value, args: Args, *, own: bool = True
+    ) -> tuple[int, str]:
+        """Call a bound method in the context of its receiver, which becomes ``self``;
+        returns how many parameters the receiver takes (0 for a static method) and
+        the node entered."""
         sc = self.scope(method[1])
         offset = 0 if sc and sc["method_kind"] == "staticmethod" else 1
+        node = self._enter(ref, method[1], offset, args, own=own, method=method if offset else None)
         if offset:
-            self._bind_receiver(method)
-        self._enter(ref, method[1], offset, args, own=own)
-        return offset
+            self._bind_receiver(method, node)
+        return offset, node
 
     def _enter(
-        self, ref: SiteRef, qualname: str, offset: int, args: Args, *, own: bool = True
-    ) -> None:
-        """Add the edge ``ref -> qualname`` and bind the arguments to the parameters."""
+        self,
+        ref: SiteRef,
+        qualname: str,
+        offset: int,
+        args: Args,
+        *,
+        own: bool = True,
+        method: Value | None = None,
+    ) -> str:
+        """Add the edge from ``ref`` to ``qualname`` in the context this call enters
+        (`graph.contexts`), bind the arguments to its parameters there, and return
+        that node."""
+        number = self._context(qualname, self._context_key(qualname, ref, method))
+        node = node_name(qualname, number)
         edges = self.edges[ref]
-        if qualname not in edges:
-            edges.add(qualname)
+        if node not in edges:
+            edges.add(node)
             self._changed = True
             if qualname in self._forwarders and not (
                 own and self.site(ref)["kind"] in ("call", "decorator")
@@ -217,55 +263,74 @@ class Calls(Decorators):
         # invokes gets other arguments from the same site.
         if own:
             sig = (offset, *(len(v) for _, v in args[0]), None, *(len(v) for _, v in args[1]))
-            if self._entered.get((ref, qualname)) == sig:
-                return
-            self._entered[(ref, qualname)] = sig
+            if self._entered.get((ref, node)) == sig:
+                return node
+            self._entered[(ref, node)] = sig
         sc = self.scope(qualname)
         if sc is None:
-            return
+            return node
+        if number:
+            self._bind_defaults(qualname, node, sc, offset, args)
         params = sc["params"]
         # `*args` and `**kwargs` hold containers of what the calls pass there.
         rest = extra = None
         if sc["vararg"] is not None:
-            rest = self._param_container(qualname, sc["vararg"], "*", "tuple")
+            rest = self._param_container(node, sc["vararg"], "*", "tuple")
         if sc["kwarg"] is not None:
-            extra = self._param_container(qualname, sc["kwarg"], "**", "dict")
+            extra = self._param_container(node, sc["kwarg"], "**", "dict")
         pos = offset
         known = True  # positions in `*args` are known up to a `*xs` argument
         for star, values in args[0]:
             if star:  # the elements of `*xs`
                 for p in params[pos:]:
-                    self._add_at(self.vars, (qualname, p), values)
+                    self._bind(node, p, values)
                 if rest is not None:
                     self._write(rest, "*", values)
                 known = False
                 continue
             if pos < len(params):
-                self._add_at(self.vars, (qualname, params[pos]), values)
+                self._bind(node, params[pos], values)
             elif rest is not None:
                 self._write(rest, f"i:{pos - len(params)}" if known else "*", values)
             pos += 1
         if not args[1]:
-            return
+            return node
         names = set(params[sc["posonly"] :]) | set(sc["kwonly"])
         for key, values in args[1]:
             if key is None:  # `**mapping`: its keys one by one
-                self._expand(qualname, values, names, extra)
+                self._expand(node, values, names, extra)
             elif key in names:
-                self._add_at(self.vars, (qualname, key), without_markers(values))
+                self._bind(node, key, without_markers(values))
             elif extra is not None:
                 self._pass_in(extra, slot_of(key), values)
+        return node
 
-    def _param_container(self, qualname: str, param: str, mark: str, kind: str) -> str:
+    def _bind(self, node: str, param: str, values: set[Value]) -> None:
+        if values:
+            self._add(self.vars[(node, param)], values)
+            self._share(node, param, values)
+
+    def _bind_defaults(self, qualname: str, node: str, sc: Scope, offset: int, args: Args) -> None:
+        """In a context besides the primary one, the parameters a call may leave
+        out hold their defaults (bound where the function is defined)."""
+        pos, kws = args
+        passed: set[str] = set()
+        if not any(star for star, _ in pos) and all(k is not None for k, _ in kws):
+            passed = set(sc["params"][: offset + len(pos)]) | {k for k, _ in kws if k}
+        for p in (*sc["params"][offset:], *sc["kwonly"]):
+            if p not in passed:
+                values: set[Value] | None = self.defaults.get((qualname, p))
+                if values:
+                    self._bind(node, p, values)
+
+    def _param_container(self, node: str, param: str, mark: str, kind: str) -> str:
         """The container a `*args` or `**kwargs` parameter holds."""
-        key = qualname + mark
+        key = node + mark
         if key not in self.kinds:
-            self._add(self.vars[(qualname, param)], {self._container(key, kind)})
+            self._bind(node, param, {self._container(key, kind)})
         return key
 
-    def _expand(
-        self, qualname: str, values: set[Value], names: set[str], extra: str | None
-    ) -> None:
+    def _expand(self, node: str, values: set[Value], names: set[str], extra: str | None) -> None:
         """Bind ``f(**mapping)``: each key to its parameter or to ``**kwargs``."""
         for v in sorted(values):
             if v[0] != "k":
@@ -274,10 +339,10 @@ class Calls(Decorators):
                 got = self._got((v[1], slot))
                 name = slot[2:] if slot.startswith("s:") else None
                 if name in names:
-                    self._add_at(self.vars, (qualname, name), without_markers(got))
+                    self._bind(node, name, without_markers(got))
                 elif slot == "*":  # keys not known: any parameter
                     for p in sorted(names):
-                        self._add_at(self.vars, (qualname, p), without_markers(got))
+                        self._bind(node, p, without_markers(got))
                     if extra is not None:
                         self._pass_in(extra, "*", got)
                 elif extra is not None:
@@ -321,9 +386,12 @@ class Calls(Decorators):
             self._add_at(self.results, ref, {("x", path + s, "") for s in suffixes})
             return
         if not path.startswith("builtins."):
-            self._add_at(self.results, ref, self._ext(path + "()", alloc_name((mod, site["id"]))))
+            self._add_at(self.results, ref, self._ext(path + "()", alloc_name(ref)))
         if path == "builtins.super":
             return
+        if not path.startswith("builtins."):
+            handed = [*args, *(e for _, e in site["kwargs"])]
+            self._prime_handed(ref, [self.eval(mod, i, e) for e in handed if e[0] != "star"])
         if path == "builtins.getattr" and len(args) >= 2 and args[1][0] == "const":
             for base in sorted(self.eval(mod, i, args[0])):
                 self._add_at(self.results, ref, self.getattr(base, str(args[1][1])))
@@ -350,19 +418,28 @@ class Calls(Decorators):
             if path.startswith(("builtins.", "functools.")):
                 passed = [("item", a) for a in passed]  # iterables: the callback gets elements
             for e in exprs:
-                for target in sorted(self.eval(mod, i, e)):
+                for target in sorted(self._callables(self.eval(mod, i, e))):
                     self.call_value(ref, target)
                     if target[0] not in ("f", "b"):
                         continue
                     given = self._arguments(mod, site, passed)
                     if target[0] == "f":
-                        self._enter(ref, target[1], 0, given, own=False)
+                        node = self._enter(ref, target[1], 0, given, own=False)
                     else:
-                        self._enter_method(ref, target, given, own=False)
+                        _, node = self._enter_method(ref, target, given, own=False)
                     if path in _MAP_RESULTS:
                         mapped = self._site_container(ref, "list")
-                        self._write(mapped[1], "*", self._returns(target[1]))
+                        self._write(mapped[1], "*", self._node_returns(node))
                         self._add_at(self.results, ref, {mapped})
+
+    def _callables(self, values: set[Value]) -> set[Value]:
+        """What a library calls when given ``values``: an instance of a project class
+        is called through its ``__call__``, on that instance."""
+        out = set(values)
+        for v in values:
+            if v[0] in INSTANCES:
+                out |= {m for m in self.getattr(v, "__call__") if m[0] == "b"}
+        return out
 
     def _build(self, ref: SiteRef, mod: str, site: CallSite, path: str) -> None:
         """A builtin that makes a container of its arguments, or takes an element."""
@@ -410,12 +487,9 @@ class Calls(Decorators):
         self._add_at(self.results, ref, {made})
 
     def call_value(self, ref: SiteRef, value: Value) -> None:
-        """Record that call site ``ref`` invokes ``value`` (with unknown arguments)."""
-        if value[0] in ("f", "b"):
-            if value[1] not in self.edges[ref]:
-                self.edges[ref].add(value[1])
-                self._changed = True
-        elif value[0] == "c":
+        """Record that call site ``ref`` (library code) constructs the class ``value``
+        (with unknown arguments); functions and methods it calls are entered."""
+        if value[0] == "c":
             if value[1] in self._forwarders:
                 self._make_opaque(value[1])  # constructed by a library: wraps anything
             for v in self._class_attr(value[1], "__init__", instance=True):
@@ -442,8 +516,10 @@ class Calls(Decorators):
             (key, added(arg)) for key, arg in site["kwargs"] if key is not None
         ]
         for f in sorted(funcs):
-            if f[0] in ("f", "b"):  # a bound method's receiver is bound by its callers
-                self._enter(ref, f[1], 0 if f[0] == "f" else 1, (pos, kws))
+            if f[0] == "f":
+                self._enter(ref, f[1], 0, (pos, kws))
+            elif f[0] == "b":  # in the context of its receiver, bound by its callers
+                self._enter(ref, f[1], 1, (pos, kws), method=f)
 
     def _enter_wrappers(self, ref: SiteRef, qualname: str, offset: int, args: Args) -> None:
         """A call of a decorated definition also runs its forwarding wrappers."""

@@ -8,6 +8,7 @@ from fork_lint.catalog import PatternIndex, ThreadSource
 from fork_lint.catalog.stdlib import EVENT_LOOP_RUNNERS, LOOP_OBJECTS
 from fork_lint.graph.methods import SETTERS, StartMethods
 from fork_lint.graph.solver import Program, SiteRef, Value, alloc_site, start_method_in
+from fork_lint.graph.values import STRIDE
 from fork_lint.index.facts import CallSite, Expr
 
 _OS_FORK = frozenset(("os.fork", "os.forkpty", "pty.fork", "posix.fork", "posix.forkpty"))
@@ -293,7 +294,7 @@ class Classifier:
                 return self._method_of_values(ref, passed["mp_context"])
         if arg is None or arg == ("const", None):
             return self._method("multiprocessing.get_context()", "multiprocessing", ref)
-        return self._method_of_values(ref, self.p.eval(ref[0], site["scope"], arg))
+        return self._method_of_values(ref, self.p.eval_at(ref, arg))
 
     def _method_of_values(self, ref: SiteRef, values: set[Value]) -> _Method:
         """The start method of the contexts ``values`` may hold, at ``ref``: a context
@@ -341,7 +342,7 @@ class Classifier:
         scope = self.p.scope_of_site(ref)
         kwarg = scope["kwarg"]
         if kwarg and (None, ("name", kwarg)) in site["kwargs"]:
-            self._forwarders.setdefault(scope["qualname"], path)
+            self._forwarders.setdefault(self.p.node_of(ref), path)
 
     def _forwarded_preexec(self, out: Classification) -> None:
         todo = list(self._forwarders.items())
@@ -361,7 +362,7 @@ class Classifier:
                     )
                 scope = self.p.scope_of_site(ref)
                 kwarg = scope["kwarg"]
-                outer = scope["qualname"]
+                outer = self.p.node_of(ref)
                 if (
                     kwarg
                     and (None, ("name", kwarg)) in site["kwargs"]
@@ -426,7 +427,7 @@ class Classifier:
             for recv in receivers:
                 for m in self.p.getattr(recv, src.run_method):
                     if m[0] in ("b", "f"):
-                        targets.add(m[1])
+                        targets.add(self.p.node_for(m, ref))
         keys = tuple(k for k in (site["recv"], site["bind"]) if k)
         return SourceHit(ref, src, frozenset(targets), keys)
 
@@ -442,49 +443,53 @@ class Classifier:
         if receiver is None:
             return set()
         out: set[Value] = set()
-        for value in self.p.eval(ref[0], site["scope"], receiver):
+        for value in self.p.eval_at(ref, receiver):
             if value[0] in ("i", "s"):
                 out.add(value)
             elif value[0] == "sup":  # `self` in a method of that class or a subclass
-                out.add(("s", value[1]))
+                out.add(tuple(value[2:]) if len(value) > 2 else ("s", value[1]))
         return out
 
     def _constructions_of(self, receivers: set[Value]) -> list[SiteRef]:
         classes: set[str] = set()
+        made: set[SiteRef] = set()
         for v in receivers:
-            if v[0] == "i":
+            site = self.p.object_site(v)
+            if site is not None:
+                made.add(site)  # an object told apart by its creation: created there
+            elif v[0] == "i":
                 classes.add(v[1])
             else:  # `self.start()`: constructed as any subclass
                 classes |= self.p.subclasses(v[1])
         if not classes:
-            return []
+            return sorted(made)
         if self._constructions is None:
             self._constructions = {}
             for r, callees in self.p.callees.items():
                 for c in callees:
                     if c[0] == "c":
                         self._constructions.setdefault(c[1], []).append(r)
-        return sorted({r for c in classes for r in self._constructions.get(c, ())})
+        return sorted(made | {r for c in classes for r in self._constructions.get(c, ())})
 
     def _functions_of(self, ref: SiteRef, expr: Expr, *, calls: bool) -> set[str]:
-        """Project functions an argument denotes; with ``calls``, also the callees of a
-        call written as the argument (``asyncio.run(main())``)."""
-        site = self.p.site(ref)
+        """Project functions (call-graph nodes) an argument denotes; with ``calls``, also
+        the callees of a call written as the argument (``asyncio.run(main())``)."""
         out: set[str] = set()
         if calls and expr[0] == "call":
-            out |= self.p.edges.get((ref[0], expr[1]), set())
-        for v in self.p.eval(ref[0], site["scope"], expr):
+            out |= self.p.edges.get((ref[0], expr[1] + ref[1] // STRIDE * STRIDE), set())
+        for v in self.p.eval_at(ref, expr):
             if v[0] in ("f", "b"):
-                out.add(v[1])
+                out.add(self.p.node_for(v, ref))
             elif v[0] == "c":
                 # A class run on a thread (a socketserver request handler): its
                 # construction and every method it may call run there.
-                out |= self.p.methods_of(v[1])
+                for method in self.p.methods_of(v[1]):
+                    out.update(self.p.nodes_of(method))
             elif v[0] in ("i", "s"):
                 for name in ("__call__", "run"):
                     for m in self.p.getattr(v, name):
                         if m[0] == "b":
-                            out.add(m[1])
+                            out.add(self.p.node_for(m, ref))
         return out
 
 

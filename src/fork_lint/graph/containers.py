@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from fork_lint.graph.hierarchy import Hierarchy
-from fork_lint.graph.values import SiteRef, Value
+from fork_lint.graph.contexts import Contexts
+from fork_lint.graph.values import SiteRef, Value, node_name
 from fork_lint.index.facts import Expr
 
 __all__ = ["Containers", "without_markers"]
@@ -34,7 +34,7 @@ _ALL, _ANY, _KEYS, _SHIFTED = "", "*", "k", "~"
 _SHIFTED_SLOT: Value = ("slot", _SHIFTED)
 
 
-class Containers(Hierarchy):
+class Containers(Contexts):
     """Reads and writes of container slots."""
 
     # -- containers -------------------------------------------------------
@@ -132,10 +132,6 @@ class Containers(Hierarchy):
                         out |= self._returns(m[1])
         return without_markers(out)
 
-    def getattr(self, value: Value, attr: str) -> set[Value]:
-        """Defined by the evaluation layer (`fork_lint.graph.evaluate`)."""
-        raise NotImplementedError
-
     def _stored(self, mod: str, scope_index: int, expr: Expr) -> set[Value]:
         """What storing ``expr`` in a container keeps: its values, or a marker of
         the constant it is (see the module docstring)."""
@@ -143,15 +139,11 @@ class Containers(Hierarchy):
             return {("const", repr(expr[1]))}
         return self.eval(mod, scope_index, expr)
 
-    def eval(self, mod: str, scope_index: int, expr: Expr) -> set[Value]:
-        """Defined by the evaluation layer (`fork_lint.graph.evaluate`)."""
-        raise NotImplementedError
-
     # -- literals ---------------------------------------------------------
     def _literal(self, mod: str, scope_index: int, expr: Expr) -> Value:
         """A container literal or comprehension, filled slot by slot."""
         _, elements, number, keys, kind = expr
-        key = f"{mod}#{number}"
+        key = node_name(f"{mod}#{number}", self._ctx)  # one per context
         value = self._container(key, kind)
         for element, slot in zip(elements, keys, strict=True):
             if slot == "**":  # `{**other}`
@@ -171,7 +163,7 @@ class Containers(Hierarchy):
     def _slice(self, mod: str, scope_index: int, expr: Expr) -> Value:
         """``e[i:j]``: a new list of ``e``'s elements ``i`` to ``j``, at their positions
         less ``i`` where those are known."""
-        key = f"{mod}#{expr[2]}"
+        key = node_name(f"{mod}#{expr[2]}", self._ctx)
         start, stop = (expr[3], expr[4]) if len(expr) > 4 else (-1, -1)
         value = self._container(key, "list")
         for v in self.eval(mod, scope_index, expr[1]):
@@ -226,7 +218,7 @@ class Containers(Hierarchy):
         for name, expr in site["kwargs"]:
             if name is not None:
                 continue
-            values = self.eval(ref[0], site["scope"], expr)
+            values = self.eval_at(ref, expr)
             if not values:
                 return None
             for v in values:

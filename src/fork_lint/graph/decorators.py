@@ -226,8 +226,11 @@ class Decorators(Evaluator):
         and methods in that argument, or an argument that may come through ``*args``
         or ``**kwargs``, leaves the wrapper, and the forwarding call is then followed
         as it is (`opaque`)."""
-        if ("i", decorator) in values:  # a forwarding class: its instance wraps
-            wrapped = {("i", decorator)}
+        # A forwarding class: its instance (an object told apart by its creation,
+        # `graph.contexts`, when the class is configured) wraps.
+        instances = {v for v in values if v[0] == "i" and v[1] == decorator}
+        if instances:
+            wrapped = instances
             entered = set(forwarders)
         else:
             wrapped = entered = {v for v in values if v in forwarders}
@@ -260,7 +263,7 @@ class Decorators(Evaluator):
             return values
         for v in sorted(defined):
             self._add_at(self.wrappers, v[1], entered)
-        if others or ("i", decorator) in wrapped:
+        if others or instances:
             # A forwarding class's instance stays beside the function: its other
             # attributes (`task.delay()`) are the instance's, and calling it goes to
             # its `__call__`, whose forwarding call passes nothing of its callers.

@@ -4,7 +4,7 @@ names through the scope chain, attributes, containers, imports."""
 from __future__ import annotations
 
 from fork_lint.graph.containers import Containers, without_markers
-from fork_lint.graph.values import SiteRef, Value
+from fork_lint.graph.values import STRIDE, SiteRef, Value
 from fork_lint.index.facts import TRACKED_CONSTANTS, CallSite, Expr, slot_of
 
 __all__ = ["Evaluator"]
@@ -34,10 +34,15 @@ class Evaluator(Containers):
             key = self._var_key(mod, scope_index, target[1])
             if key is not None:
                 self._add(self.vars[key], values)
+                if self._ctx:
+                    self._share(key[0], key[1], values)
         elif tag == "attr":
             for base in sorted(self.eval(mod, scope_index, target[1])):
                 kind = base[0]
-                if kind in ("i", "s", "c"):
+                if kind == "i" and len(base) > 2:  # an object told apart by its creation
+                    self._add(self.fields[(f"{base[1]}@{base[2]}", target[2])], values)
+                    self._add(self.fields[(f"{base[1]}@*", target[2])], values)
+                elif kind in ("i", "s", "c"):
                     self._add(self.fields[(base[1], target[2])], values)
                 elif kind == "m" and base[1] in self.modules:
                     self._add(self.vars[(base[1], target[2])], values)
@@ -58,7 +63,7 @@ class Evaluator(Containers):
                 out |= self.getattr(base, expr[2])
             return out
         if tag == "call":
-            return self.results.get((mod, expr[1]), set())
+            return self.results.get((mod, expr[1] + self._ctx * STRIDE), set())
         if tag == "func":
             return {("f", expr[1])}
         if tag == "class":
@@ -85,7 +90,7 @@ class Evaluator(Containers):
         if tag == "slice":
             return {self._slice(mod, scope_index, expr)}
         if tag == "super":
-            return self._super(expr[1])
+            return self._super(mod, scope_index, expr[1])
         if tag == "const" and expr[1] in TRACKED_CONSTANTS:
             # A start method name, followed through assignments, returns, class
             # attributes and defaults to the `get_context()` or `set_start_method()`
@@ -159,7 +164,17 @@ class Evaluator(Containers):
     def _name(self, mod: str, scope_index: int, name: str) -> set[Value]:
         key = self._var_key(mod, scope_index, name)
         if key is not None:
-            return self.vars.get(key, set())
+            values: set[Value] = self.vars.get(key, set())
+            # A local of a function with several contexts, read by a function
+            # nested in it: what any of its contexts binds.
+            if (
+                key[0] in self.secondaries
+                and key[0] != self.modules[mod]["scopes"][scope_index]["qualname"]
+            ):
+                shared = self._shared(key[0], key[1])
+                if shared:
+                    values = values | shared
+            return values
         return self._global(mod, name, set())
 
     def _global(self, mod: str, name: str, seen: set[str]) -> set[Value]:
@@ -208,10 +223,18 @@ class Evaluator(Containers):
             return self._global(module, name, set()) - {("x", f"builtins.{name}", "")}
         return self._ext(sub, "")
 
-    def _super(self, cls: str) -> set[Value]:
-        # Methods found after `cls` in its MRO, bound to the class's instances
-        # (none while the class has no known base).
-        return {("sup", cls)}
+    def _super(self, mod: str, scope_index: int, cls: str) -> set[Value]:
+        """Methods found after `cls` in its MRO (none while the class has no known
+        base), bound to the receiver of the method ``super()`` is called in: the
+        object a constructor builds, not any instance of the class."""
+        sc = self.modules[mod]["scopes"][scope_index]
+        if sc["method_kind"] != "method" or not sc["params"] or sc["parent"] < 0:
+            return {("sup", cls)}
+        if self.modules[mod]["scopes"][sc["parent"]]["qualname"] != cls:
+            return {("sup", cls)}
+        selves = self._name(mod, scope_index, sc["params"][0])
+        out = {("sup", cls, *v) for v in selves if v[0] in ("i", "s")}
+        return out or {("sup", cls)}
 
     def getattr(self, value: Value, attr: str) -> set[Value]:
         kind = value[0]
@@ -232,13 +255,19 @@ class Evaluator(Containers):
                 out = self._global(mod, attr, set()) - {("x", f"builtins.{attr}", "")}
             return out
         if kind == "i":
+            if len(value) > 2:
+                return self._object_attr(value[1], value[2], attr)
             return self._class_attr(value[1], attr, instance=True)
         if kind == "s":
             return self._cone_attr(value[1], attr)
         if kind == "c":
             return self._class_attr(value[1], attr, instance=False)
         if kind == "sup":
-            return self._memo_lookup((value[1], attr, "sup"))
+            found = self._memo_lookup((value[1], attr, "sup"))
+            if len(value) == 2:
+                return found
+            # Bound to the receiver the method `super()` is called in runs on.
+            return {("b", v[1], *value[2:]) if v[0] == "b" and v[2] == "s" else v for v in found}
         return set()
 
 

@@ -29,6 +29,7 @@ from fork_lint.fsio import find_executable, printable
 from fork_lint.graph.classify import Classification
 from fork_lint.graph.reach import Hazard
 from fork_lint.graph.solver import Program, SiteRef, closure
+from fork_lint.graph.values import Value, base_name, real_site
 from fork_lint.index.facts import ModuleFacts
 from fork_lint.model import Finding, Hop, Location, Span
 from fork_lint.output import RenderContext
@@ -92,18 +93,22 @@ def external_name(path: str) -> str | None:
 
 
 def site_callees(program: Program, ref: SiteRef) -> set[str]:
-    """Names of everything call site ``ref`` calls: project functions and externals.
+    """Names of everything call site ``ref`` calls, in any context of its function:
+    project functions and externals.
 
     As in PyCG's graphs, two implicit calls name no external callee: ``raise Cls``
     of a library class (the interpreter builds the exception; no function of the
     program runs, while a project class's ``__init__`` does and is an edge), and
     the built-in descriptors applied as decorators (``@staticmethod``,
     ``@classmethod``, ``@property`` wrap the function without calling it)."""
-    names = {q for q in program.edges.get(ref, ()) if q not in program.modules}
+    names: set[str] = set()
+    callees: set[Value] = set()
+    for at in program.in_contexts(ref):
+        names.update(base_name(q) for q in program.edges.get(at, ()) if q not in program.modules)
+        callees |= program.callees.get(at, set())
     kind = program.site(ref)["kind"]
     if kind == "raise":
         return names
-    callees = program.callees.get(ref, set())
     constructed: set[str] = set()
     for value in callees:
         if value[0] == "c":
@@ -231,17 +236,23 @@ def hazard_dot(
     callees from which a thread source or an event loop can be reached; a thread
     source is linked to the functions it runs, a runner to the coroutines it drives.
     """
-    func_of = {ref: program.scope_of_site(ref)["qualname"] for ref in program.callees}
+    # Contexts are projected away (`Program.projected`): a function is one box.
+    edges, _ = program.projected()
+
+    def func_of(ref: SiteRef) -> str:
+        return program.scope_of_site(ref)["qualname"]
+
+    sources = {real_site(h.ref): h for h in reversed(classification.sources)}
+    sinks = {(real_site(s.ref), s.kind): s for s in reversed(classification.sinks)}
     calls: dict[str, set[str]] = defaultdict(set)
     imports: dict[str, set[str]] = defaultdict(set)
-    for ref, targets in program.edges.items():
-        caller = func_of.get(ref) or program.scope_of_site(ref)["qualname"]
+    for ref, targets in edges.items():
         kind = program.site(ref)["kind"]
-        (imports if kind == "import" else calls)[caller].update(targets)
+        (imports if kind == "import" else calls)[func_of(ref)].update(targets)
     for hit in classification.sources:
-        calls[func_of[hit.ref]].update(hit.targets)
+        calls[func_of(hit.ref)].update(base_name(t) for t in hit.targets)
     for runner_ref, roots in classification.runners.items():
-        calls[func_of[runner_ref]].update(roots)
+        calls[func_of(runner_ref)].update(base_name(t) for t in roots)
     succ: dict[str, set[str]] = defaultdict(set)
     for table in (calls, imports):
         for a, bs in table.items():
@@ -251,14 +262,14 @@ def hazard_dot(
         for b in bs:
             pred[b].add(a)
 
-    sink_funcs = {func_of[s.ref] for s in classification.sinks}
-    start_funcs = {func_of[h.ref] for h in classification.sources}
-    start_funcs |= {func_of[r] for r in classification.runners}
+    sink_funcs = {func_of(s.ref) for s in classification.sinks}
+    start_funcs = {func_of(h.ref) for h in classification.sources}
+    start_funcs |= {func_of(r) for r in classification.runners}
     above_sinks = closure(sink_funcs, pred)
     below = closure(above_sinks, succ)
     shown = above_sinks | (below & closure(start_funcs, pred))
 
-    hazardous = {h.sink.ref for h in hazards}
+    hazardous = {real_site(h.sink.ref) for h in hazards}
     dot = _Dot("fork-lint", "fork-lint: thread sources, fork sinks and the calls between them")
     for func in sorted(shown):
         dot.node(func, func)
@@ -267,12 +278,12 @@ def hazard_dot(
             dot.edge(a, b)
         for b in sorted(imports.get(a, set()) & shown):
             dot.edge(a, b, style="dotted", label="imports")
-    for hit in classification.sources:
-        func = func_of[hit.ref]
+    for ref, hit in sorted(sources.items()):
+        func = func_of(ref)
         if func not in shown:
             continue
-        node = f"source {hit.ref[0]}#{hit.ref[1]}"
-        loc = _site_location(program, hit.ref)
+        node = f"source {ref[0]}#{ref[1]}"
+        loc = _site_location(program, ref)
         dot.node(
             node,
             f"starts a thread\n{hit.source.name}\n{_where(loc)}",
@@ -281,10 +292,17 @@ def hazard_dot(
             shape="ellipse",
         )
         dot.edge(func, node, color=_SOURCE_COLOR)
-        for target in sorted(hit.targets & shown):
+        targets = {
+            base_name(t)
+            for r in (ref,)
+            for h in classification.sources
+            if real_site(h.ref) == r
+            for t in h.targets
+        }
+        for target in sorted(targets & shown):
             dot.edge(node, target, color=_SOURCE_COLOR, style="dashed", label="runs on the thread")
     for runner_ref, roots in sorted(classification.runners.items()):
-        func = func_of[runner_ref]
+        func = func_of(runner_ref)
         if func not in shown:
             continue
         node = f"runner {runner_ref[0]}#{runner_ref[1]}"
@@ -298,12 +316,12 @@ def hazard_dot(
             shape="ellipse",
         )
         dot.edge(func, node, color=_RUNNER_COLOR)
-        for root in sorted(roots & shown):
+        for root in sorted({base_name(r) for r in roots} & shown):
             dot.edge(node, root, color=_RUNNER_COLOR, style="dashed", label="drives")
-    for sink in classification.sinks:
-        node = f"sink {sink.ref[0]}#{sink.ref[1]} {sink.kind}"
-        loc = _site_location(program, sink.ref)
-        danger = sink.ref in hazardous
+    for (ref, _), sink in sorted(sinks.items()):
+        node = f"sink {ref[0]}#{ref[1]} {sink.kind}"
+        loc = _site_location(program, ref)
+        danger = ref in hazardous
         dot.node(
             node,
             f"forks: {sink.name}\n{_where(loc)}" + ("\nthreads may be alive" if danger else ""),
@@ -313,7 +331,7 @@ def hazard_dot(
             fillcolor="#ffe0e0",
             shape="octagon",
         )
-        dot.edge(func_of[sink.ref], node, color=_SINK_COLOR)
+        dot.edge(func_of(ref), node, color=_SINK_COLOR)
     return dot.text()
 
 

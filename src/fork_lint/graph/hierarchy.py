@@ -7,15 +7,8 @@ from collections import defaultdict
 
 from fork_lint.graph.state import ProgramState
 from fork_lint.graph.values import LOOKUP, LookupKey, Value, closure
-from fork_lint.index.facts import Scope
 
 __all__ = ["Hierarchy"]
-
-# Special methods the solver calls on their receivers itself (constructors, calls
-# of instances); the interpreter calls the others on any instance.
-_RECEIVED = frozenset(("__init__", "__new__", "__post_init__", "__call__"))
-# Past this many receivers, ``self`` is the cone of the method's class.
-_MAX_RECEIVERS = 8
 
 
 class Hierarchy(ProgramState):
@@ -23,79 +16,36 @@ class Hierarchy(ProgramState):
 
     def _notify_lookups(self, cls: str, attr: str, *, fields: bool) -> None:
         """Re-run the memoised lookups that read ``(cls, attr)`` (see `_lookup_in`): of
-        an instance or class of ``cls`` or of a subclass, and, for a class attribute,
-        ``super()`` lookups in classes of those MROs (a superset of the ones whose
-        MRO tail holds ``cls``)."""
+        an instance or class of ``cls`` or of a subclass, of the objects of these
+        classes told apart by their creation (`graph.contexts`), and, for a class
+        attribute, ``super()`` lookups in classes of those MROs (a superset of the
+        ones whose MRO tail holds ``cls``). ``cls`` may be the fields of one object
+        (``C@alloc``) or of all objects of a class (``C@*``)."""
         fresh, queued = self._fresh, self._queued
         due: list[LookupKey] = []
-        subclasses = self.subclasses(cls)
-        for sub in subclasses:
-            due.append((sub, attr, "i"))
-            due.append((sub, attr, "c"))
-        if not fields:
-            seen: set[str] = set()
+        owner, at, alloc = cls.partition("@")
+        if at:
+            due += [(owner, attr, "i"), (owner, attr, "c")] if alloc == "*" else [(cls, attr, "o")]
+        else:
+            subclasses = self.subclasses(cls)
             for sub in subclasses:
-                for entry in self.mro(sub):
-                    if entry[0] == "c" and entry[1] not in seen:
-                        seen.add(entry[1])
-                        due.append((entry[1], attr, "sup"))
+                due.append((sub, attr, "i"))
+                due.append((sub, attr, "c"))
+                for obj in self._objects.get(sub, ()):
+                    due.append((f"{sub}@{obj}", attr, "o"))
+            if not fields:
+                seen: set[str] = set()
+                for sub in subclasses:
+                    for entry in self.mro(sub):
+                        if entry[0] == "c" and entry[1] not in seen:
+                            seen.add(entry[1])
+                            due.append((entry[1], attr, "sup"))
         for key in due:
             if key in fresh:
                 unit = (LOOKUP, key)
                 if unit not in queued:
                     queued.add(unit)
                     self._queue.append(unit)
-
-    def _bind_self(self) -> None:
-        """Give ``self`` the cone of its class (an instance of the class or of any
-        subclass) in the methods that code outside the project may call on any
-        instance: the methods of classes with a library base (which calls the
-        methods it declares on whatever instance it is given), properties (read,
-        never entered) and the special methods the interpreter calls itself. Every
-        other method binds ``self`` to the receivers it is called on
-        (`_bind_receiver`), and takes the cone only if nothing in the project calls
-        it (`_seed_uncalled`)."""
-        for qualname, refs in self.scopes.items():
-            mod, i = refs[-1]
-            sc = self.modules[mod]["scopes"][i]
-            kind = sc["method_kind"]
-            if kind not in ("method", "property", "classmethod") or not sc["params"]:
-                continue
-            cls = self.modules[mod]["scopes"][sc["parent"]]["qualname"]
-            name = sc["name"]
-            if (
-                kind == "property"
-                or (name.startswith("__") and name.endswith("__") and name not in _RECEIVED)
-                or self._open(cls)
-            ):
-                self._bind_cone(qualname, sc, cls)
-
-    def _seed_uncalled(self) -> bool:
-        """At a fixed point, the methods whose ``self`` is still unknown are not called
-        on any receiver the project knows (entry points, public API, callbacks of
-        frameworks): their ``self`` is the cone of their class. True if one was."""
-        seeded = False
-        for qualname, refs in self.scopes.items():
-            mod, i = refs[-1]
-            sc = self.modules[mod]["scopes"][i]
-            if sc["method_kind"] not in ("method", "classmethod") or not sc["params"]:
-                continue
-            if self.vars.get((qualname, sc["params"][0])):
-                continue
-            cls = self.modules[mod]["scopes"][sc["parent"]]["qualname"]
-            self._bind_cone(qualname, sc, cls)
-            seeded = True
-        return seeded
-
-    def _bind_cone(self, qualname: str, sc: Scope, cls: str) -> None:
-        if sc["method_kind"] == "classmethod":
-            values = [("c", c) for c in sorted(self.subclasses(cls))]
-        else:
-            # One value for the instances of every subclass: a base class
-            # with a hundred subclasses would otherwise fill every set that
-            # `self` flows into (see `_cone_attr`).
-            values = [("s", cls)]
-        self._add(self.vars[(qualname, sc["params"][0])], values)
 
     def _open(self, cls: str) -> bool:
         """Whether a class has a base outside the project whose code may call the
@@ -105,40 +55,6 @@ class Hierarchy(ProgramState):
             for base in self._open_bases:
                 self._opened |= self.subclasses(base)
         return cls in self._opened
-
-    def _receiver_values(self, method: Value) -> set[Value]:
-        """What ``self`` (``cls``) of a bound method is: its receiver."""
-        mode, cls = method[2], method[3]
-        sc = self.scope(method[1])
-        if sc is not None and sc["method_kind"] == "classmethod":
-            return {("c", c) for c in self.subclasses(cls)} if mode == "s" else {("c", cls)}
-        return {("i" if mode == "c" else mode, cls)}
-
-    def _bind_receiver(self, method: Value) -> None:
-        """Bind ``self`` (``cls``) of a bound method being called to its receiver, so
-        that ``self.m()`` in it resolves in the classes the receiver can be, not in
-        every subclass of the class that defines it."""
-        if method in self._bound:  # bound before: its receivers are there
-            return
-        self._bound.add(method)
-        qualname = method[1]
-        sc = self.scope(qualname)
-        if sc is None or not sc["params"] or sc["method_kind"] == "staticmethod":
-            return
-        store = self.vars[(qualname, sc["params"][0])]
-        values = self._receiver_values(method)
-        cones = [v[1] for v in store if v[0] == "s"]
-        if cones:
-            # Already an instance of any subclass of these: nothing to add.
-            values = {v for v in values if not any(v[1] in self.subclasses(c) for c in cones)}
-        if not values:
-            return
-        if len(store) + len(values) > _MAX_RECEIVERS and sc["method_kind"] != "classmethod":
-            # Called on many classes: the cone of the class that defines it holds them all.
-            owner = qualname.rpartition(".")[0]
-            if owner in self._classes:
-                values = {("s", owner)}
-        self._add(store, values)
 
     def _namespace(self, cls: str) -> frozenset[str]:
         """The names a class body binds (every definition of the class)."""
@@ -224,6 +140,7 @@ class Hierarchy(ProgramState):
         self._opened = None
         for key in sorted(self._fresh):
             cls, _, mode = key
+            cls = cls.partition("@")[0]  # an object's lookup: its class
             if cls not in (cones if mode in ("s", "sup") else affected):
                 continue
             unit = (LOOKUP, key)
@@ -250,6 +167,11 @@ class Hierarchy(ProgramState):
 
     def _class_attr(self, cls: str, attr: str, *, instance: bool) -> set[Value]:
         return self._memo_lookup((cls, attr, "i" if instance else "c"))
+
+    def _object_attr(self, cls: str, alloc: str, attr: str) -> set[Value]:
+        """An attribute of the object of ``cls`` created at ``alloc``: its own fields
+        first, then what an instance of the class finds."""
+        return self._memo_lookup((f"{cls}@{alloc}", attr, "o"))
 
     def _cone_attr(self, cls: str, attr: str) -> set[Value]:
         """An attribute of ``self`` in a method of ``cls``: what the lookup finds on an
@@ -296,6 +218,11 @@ class Hierarchy(ProgramState):
                 out |= self._lookup_in(
                     tail, cls, attr, instance=True, skip_fields=True, recv=("s", cls)
                 )
+        elif mode == "o":
+            owner, _, alloc = cls.partition("@")
+            out = self._lookup_in(
+                self.mro(owner), owner, attr, instance=True, recv=("i", owner, alloc), obj=cls
+            )
         else:
             out = self._lookup_in(self.mro(cls), cls, attr, instance=mode == "i", recv=(mode, cls))
         self._add_at(self.lookups, key, out)
@@ -307,13 +234,14 @@ class Hierarchy(ProgramState):
         attr: str,
         *,
         instance: bool,
-        recv: tuple[str, str],
+        recv: tuple[str, ...],
         skip_fields: bool = False,
+        obj: str = "",
     ) -> set[Value]:
         """What ``attr`` is on ``cls`` (walking ``mro``); methods are bound to the
         receiver ``recv`` (mode, class): ``("i", C)`` an instance of exactly ``C``,
         ``("c", C)`` the class itself, ``("s", C)`` an instance of ``C`` or of a
-        subclass."""
+        subclass, ``("i", C, alloc)`` the object ``obj`` (``C@alloc``)."""
         out: set[Value] = set()
         # The walk reads class attributes and fields without recording itself as
         # their reader: the readers of ``(M, attr)`` are known from the hierarchy
@@ -328,6 +256,12 @@ class Hierarchy(ProgramState):
                     found = fields((entry[1], attr))
                     if found:
                         out |= found
+            # Set on this object, or on any object of the class told apart by its
+            # creation (an instance not told apart may be any of them).
+            if obj or cls in self._configured:
+                found = fields((obj or cls + "@*", attr))
+                if found:
+                    out |= found
         for entry in mro:
             if entry[0] == "x":
                 if out:
@@ -350,11 +284,11 @@ class Hierarchy(ProgramState):
                     if mk == "staticmethod":
                         out.add(v)
                     elif mk == "classmethod":
-                        out.add(("b", v[1], recv[0], recv[1]))
+                        out.add(("b", v[1], *recv))
                     elif mk == "property" and instance:
                         out |= self._returns(v[1])
                     elif instance:
-                        out.add(("b", v[1], recv[0], recv[1]))
+                        out.add(("b", v[1], *recv))
                     else:
                         out.add(v)
                 else:

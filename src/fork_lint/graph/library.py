@@ -30,11 +30,12 @@ from typing import TYPE_CHECKING
 
 from fork_lint.graph.paths import held
 from fork_lint.graph.solver import SiteRef
+from fork_lint.graph.values import base_name
 from fork_lint.model import Hop, Witness
 
 if TYPE_CHECKING:
     from fork_lint.graph.classify import SinkHit
-    from fork_lint.graph.reach import Reachability
+    from fork_lint.graph.reach_view import ReachView
 
 __all__ = ["next_call_witness", "public_api"]
 
@@ -43,8 +44,10 @@ _NOT_LIBRARY = frozenset(
 )
 
 
-def public_api(reach: Reachability, func: str) -> bool:
-    """Can users of the package call ``func`` (a function or a constructor)?"""
+def public_api(reach: ReachView, func: str) -> bool:
+    """Can users of the package call ``func`` (a function or a constructor, in any
+    of its contexts)?"""
+    func = base_name(func)
     sc = reach.p.scope(func)
     if sc is None or sc["kind"] != "function":
         return False
@@ -63,7 +66,7 @@ def public_api(reach: Reachability, func: str) -> bool:
     )
 
 
-def next_call_witness(reach: Reachability, sink: SinkHit) -> Witness | None:
+def next_call_witness(reach: ReachView, sink: SinkHit) -> Witness | None:
     """The witness of a fork that the next call of a public function makes while the
     thread its previous call left is alive, or None."""
     if reach.p.site(sink.ref)["child"]:
@@ -88,7 +91,7 @@ def next_call_witness(reach: Reachability, sink: SinkHit) -> Witness | None:
 
 
 def _witness(
-    reach: Reachability,
+    reach: ReachView,
     sink: SinkHit,
     func: str,
     down: dict[str, tuple[SiteRef, str] | None],
@@ -106,7 +109,7 @@ def _witness(
 
 
 def _leaves_thread(
-    reach: Reachability, ref: SiteRef, reason: tuple[object, ...], sink: SinkHit
+    reach: ReachView, ref: SiteRef, reason: tuple[object, ...], sink: SinkHit
 ) -> bool:
     """Does the call at ``ref`` leave a thread of its own running (a ``Thread``, not a
     pool's or a client's worker, which end with their object), one that is not
@@ -125,7 +128,7 @@ def _leaves_thread(
 
 
 def _explain(
-    reach: Reachability,
+    reach: ReachView,
     sink: SinkHit,
     func: str,
     down: dict[str, tuple[SiteRef, str] | None],
@@ -142,6 +145,7 @@ def _explain(
     fork_path.append(reach.hop(sink.ref, f"forks: `{sink.name}`"))
     start = thread_path[-1].location if thread_path else None
     where = f" started at {start.path}:{start.span.line}" if start else ""
+    func = base_name(func)
     if func.endswith(".__init__"):
         call = f"`{func[: -len('.__init__')]}()`"
         again = f"the next {call}"

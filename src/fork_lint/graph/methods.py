@@ -43,6 +43,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 
 from fork_lint.graph.solver import Program, SiteRef
+from fork_lint.graph.values import base_name
 from fork_lint.index.facts import CallSite, Expr
 
 __all__ = ["DEFAULT", "SETTERS", "UNKNOWN", "StartMethods"]
@@ -127,7 +128,7 @@ class StartMethods:
                 )
                 why += (
                     f"; {self._setter(first)} does not run before this fork when it is "
-                    f"reached from `{entry}`"
+                    f"reached from `{base_name(str(entry))}`"
                 )
             return method, why
         known = sorted(set(states) - {UNKNOWN})
@@ -160,12 +161,12 @@ class StartMethods:
             return [UNKNOWN]
         if arg == ("const", None):
             return [DEFAULT]  # `set_start_method(None, force=True)` restores the default
-        values = self.p.eval(ref[0], site["scope"], arg)
+        values = self.p.eval_at(ref, arg)
         out = sorted({str(v[1]) if v[0] == "v" else UNKNOWN for v in values})
         return out or [UNKNOWN]
 
     def _func(self, ref: SiteRef) -> str:
-        return self.p.scope_of_site(ref)["qualname"]
+        return self.p.node_of(ref)
 
     # -- the call graph -----------------------------------------------------
     def _graph(self) -> None:
@@ -201,13 +202,13 @@ class StartMethods:
                         _index_argument(named, (mod, site["id"]), e)
             self._named = named
         out = []
+        func = base_name(func)
         for name in (func, func.rpartition(".")[2]):
             for ref, expr in self._named.get(name, ()):
                 if any(v[0] != "x" for v in self.p.callees.get(ref, ())):
                     continue  # a call of project code binds what it is passed
-                site = self.p.site(ref)
-                values = self.p.eval(ref[0], site["scope"], expr)
-                if ("f", func) in values or ("b", func) in values:
+                values = self.p.eval_at(ref, expr)
+                if any(v[0] in ("f", "b") and v[1] == func for v in values):
                     out.append(ref)
         return out
 
@@ -361,7 +362,7 @@ class StartMethods:
         entered = self._entered(func)
         if entered:
             return [(ref, self._func(ref)) for ref in entered]
-        refs = self.p.scopes.get(func)
+        refs = self.p.scopes.get(base_name(func))
         return [(None, refs[0][0])] if refs else []
 
     def _propagate(self, funcs: set[str]) -> None:

@@ -37,12 +37,12 @@ from typing import TYPE_CHECKING
 from fork_lint.graph.solver import SiteRef
 
 if TYPE_CHECKING:
-    from fork_lint.graph.reach import Reachability
+    from fork_lint.graph.reach_view import ReachView
 
 __all__ = ["runs_after"]
 
 
-def runs_after(reach: Reachability, start: SiteRef, candidates: set[str]) -> set[str]:
+def runs_after(reach: ReachView, start: SiteRef, candidates: set[str]) -> set[str]:
     """Those of ``candidates`` that can run after the thread start at ``start``."""
     owner = reach.func_of(start)
     drivers = _drivers(reach, owner)
@@ -74,7 +74,7 @@ def runs_after(reach: Reachability, start: SiteRef, candidates: set[str]) -> set
     return _closure(reach, sorted(after), above) & candidates
 
 
-def _drivers(reach: Reachability, owner: str) -> set[str]:
+def _drivers(reach: ReachView, owner: str) -> set[str]:
     """``owner`` and every function whose call may lead to it."""
     out = {owner}
     todo = [owner]
@@ -87,7 +87,7 @@ def _drivers(reach: Reachability, owner: str) -> set[str]:
     return out
 
 
-def _follows_start(reach: Reachability, ref: SiteRef, start: SiteRef, drivers: set[str]) -> bool:
+def _follows_start(reach: ReachView, ref: SiteRef, start: SiteRef, drivers: set[str]) -> bool:
     """Does the call at ``ref`` follow the thread start, or a call of a driver, in
     its function (earlier in the text, or brought round by a shared loop)?"""
     func = reach.func_of(ref)
@@ -101,13 +101,13 @@ def _follows_start(reach: Reachability, ref: SiteRef, start: SiteRef, drivers: s
     return False
 
 
-def _deferred(reach: Reachability, ref: SiteRef) -> bool:
+def _deferred(reach: ReachView, ref: SiteRef) -> bool:
     """Is the call at ``ref`` library code handed the function, to call later?"""
     callees = reach.p.callees.get(ref, ())
     return bool(callees) and all(v[0] == "x" for v in callees)
 
 
-def _closure(reach: Reachability, start: list[str], within: set[str]) -> set[str]:
+def _closure(reach: ReachView, start: list[str], within: set[str]) -> set[str]:
     seen = set(start)
     todo = list(start)
     while todo:

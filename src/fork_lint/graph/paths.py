@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from fork_lint.graph.classify import Classification
 from fork_lint.graph.solver import Program, SiteRef, Value
+from fork_lint.graph.values import base_name, real_site
 from fork_lint.index.facts import CallSite, Scope
 
 __all__ = ["Joins", "dead_sites", "held", "without_sites"]
@@ -66,8 +67,9 @@ def _leaving_functions(program: Program) -> set[str]:
                 continue
             for site in sc["passes"]:
                 ref = (mod, site)
-                for callee in program.edges.get(ref, ()):
-                    passing.setdefault(callee, []).append((ref, qualname))
+                for at in program.in_contexts(ref):  # in every context of the function
+                    for callee in program.edges.get(at, ()):
+                        passing.setdefault(base_name(callee), []).append((ref, qualname))
     todo = sorted(leaving)
     while todo:
         for ref, qualname in passing.get(todo.pop(), ()):
@@ -84,7 +86,10 @@ def _undecorated(sc: Scope) -> bool:
 
 
 def _never_returns(program: Program, ref: SiteRef, leaving: set[str]) -> bool:
-    callees = program.callees.get(ref)
+    """Does the call never return, in any context of its function?"""
+    callees: set[Value] = set()
+    for at in program.in_contexts(ref):
+        callees |= program.callees.get(at, set())
     if not callees:
         return False
     return all(v[0] in _FUNCTIONS and v[1] in leaving for v in callees)
@@ -103,9 +108,9 @@ def without_sites(cls: Classification, dead: set[SiteRef]) -> Classification:
     if not dead:
         return cls
     return Classification(
-        sinks=[s for s in cls.sinks if s.ref not in dead],
-        sources=[s for s in cls.sources if s.ref not in dead],
-        runners={ref: roots for ref, roots in cls.runners.items() if ref not in dead},
+        sinks=[s for s in cls.sinks if real_site(s.ref) not in dead],
+        sources=[s for s in cls.sources if real_site(s.ref) not in dead],
+        runners={ref: roots for ref, roots in cls.runners.items() if real_site(ref) not in dead},
     )
 
 
@@ -145,16 +150,15 @@ class Joins:
 
 
 def _may_alias(program: Program, start: SiteRef, a: str, b: str) -> bool:
-    mod = start[0]
-    scope = program.site(start)["scope"]
-    values_a = _key_values(program, mod, scope, a)
-    values_b = _key_values(program, mod, scope, b)
+    values_a = _key_values(program, start, a)
+    values_b = _key_values(program, start, b)
     return not values_a or not values_b or bool(values_a & values_b)
 
 
-def _key_values(program: Program, mod: str, scope: int, key: str) -> set[Value]:
+def _key_values(program: Program, start: SiteRef, key: str) -> set[Value]:
+    """What ``key`` holds at ``start``, in the context of the function it is in."""
     parts = key.split(".")
     expr: tuple[object, ...] = ("name", parts[0])
     for attr in parts[1:]:
         expr = ("attr", expr, attr)
-    return program.eval(mod, scope, expr)
+    return program.eval_at(start, expr)

@@ -28,7 +28,8 @@ from fork_lint.graph.library import next_call_witness
 from fork_lint.graph.order import runs_after
 from fork_lint.graph.paths import Joins, dead_sites, held, without_sites
 from fork_lint.graph.solver import Program, SiteRef, alloc_name
-from fork_lint.graph.why import edge_reason
+from fork_lint.graph.values import STRIDE, Value, base_name, real_site
+from fork_lint.graph.why import context_note, edge_reason
 from fork_lint.index.facts import CallSite
 from fork_lint.model import Hop, Location, Span, Witness
 
@@ -66,17 +67,24 @@ class Reachability:
         dead = dead_sites(program)
         self.c = cls = without_sites(cls, dead)
         self._joins = Joins(program)
+        # Functions are call-graph nodes: a function in one of its contexts
+        # (`graph.contexts`); the call sites of a context besides the primary one
+        # are virtual (`values.real_site`).
         self.sites_of: dict[str, list[SiteRef]] = defaultdict(list)
         for mod, facts in program.modules.items():
             scopes = facts["scopes"]
             for site in facts["calls"]:
                 if (mod, site["id"]) not in dead:
                     self.sites_of[scopes[site["scope"]]["qualname"]].append((mod, site["id"]))
+        for qualname, numbers in program.secondaries.items():
+            real = self.sites_of.get(qualname, [])
+            for n in numbers:
+                self.sites_of[f"{qualname}\u27e8{n}\u27e9"] = [(m, i + n * STRIDE) for m, i in real]
         # Forwarding calls in decorators' wrappers are left out: the decorated
         # function is reached from its callers directly (`Program.skipped_sites`).
         skipped = program.skipped_sites() | dead
         self.edges: dict[SiteRef, set[str]] = {
-            ref: targets for ref, targets in program.edges.items() if ref not in skipped
+            ref: targets for ref, targets in program.edges.items() if real_site(ref) not in skipped
         }
         self.callers: dict[str, list[SiteRef]] = defaultdict(list)
         for ref, targets in self.edges.items():
@@ -94,7 +102,7 @@ class Reachability:
         for q in sorted(program.scopes):
             mod = program.scopes[q][0][0]
             if q != mod:
-                self.functions_of[mod].append(q)
+                self.functions_of[mod].extend(program.nodes_of(q))
         self.starts: dict[str, tuple[SiteRef, _StartReason]] = {}
         self.alive: dict[str, _AliveReason] = {}
         self._loop_paths: dict[SiteRef, dict[str, SiteRef | None]] = {}
@@ -102,7 +110,8 @@ class Reachability:
 
     # -- helpers ----------------------------------------------------------
     def func_of(self, ref: SiteRef) -> str:
-        return self.p.scope_of_site(ref)["qualname"]
+        """The node (a function in a context) the call site ``ref`` belongs to."""
+        return self.p.node_of(ref)
 
     def _site(self, ref: SiteRef) -> CallSite:
         return self.p.site(ref)
@@ -225,7 +234,7 @@ class Reachability:
         queue: deque[str] = deque()
 
         def mark(func: str, reason: _AliveReason) -> None:
-            if func not in self.alive and self.p.scope(func) is not None:
+            if func not in self.alive and self.p.scope(base_name(func)) is not None:
                 self.alive[func] = reason
                 queue.append(func)
 
@@ -280,12 +289,14 @@ class Reachability:
             if held(self._site(hit.ref)) or self.joined(hit.ref, None):
                 continue
             owner_method = self.func_of(hit.ref)
-            sc = self.p.scope(owner_method)
+            sc = self.p.scope(base_name(owner_method))
             if sc is None or sc["method_kind"] == "":
                 continue
-            cls = owner_method.rpartition(".")[0]
+            cls = base_name(owner_method).rpartition(".")[0]
             classes = self.p.subclasses(cls)
             building = self._building(cls)
+            # The object that keeps the thread is the one the starting method runs on.
+            keeper = self._receivers(owner_method)
             # Methods that start the thread themselves, by calling (through methods
             # of these classes) the method that does: like that method, they are not
             # assumed to run beside a thread an earlier call of theirs left; the one
@@ -295,14 +306,16 @@ class Reachability:
             while todo:
                 for ref in self.callers.get(todo.pop(), ()):
                     func = self.func_of(ref)
-                    if func not in drivers and func.rpartition(".")[0] in classes:
+                    if func not in drivers and base_name(func).rpartition(".")[0] in classes:
                         drivers.add(func)
                         todo.append(func)
             candidates = {
                 m
                 for sub in classes
                 for m in self._methods(sub)
-                if m not in drivers and m not in building
+                if m not in drivers
+                and m not in building
+                and self._same_object(keeper, self._receivers(m))
             }
             # Only the methods that can run after the thread started (`order`).
             for method in sorted(runs_after(self, hit.ref, candidates)):
@@ -316,7 +329,7 @@ class Reachability:
         following the calls that built this one after it started."""
         classes = self.p.subclasses(cls)
         methods = {m for c in classes for m in self._methods(c)}
-        out = {m for m in methods if m.rpartition(".")[2] in _CONSTRUCTORS}
+        out = {m for m in methods if base_name(m).rpartition(".")[2] in _CONSTRUCTORS}
         grown = True
         while grown:
             grown = False
@@ -328,7 +341,33 @@ class Reachability:
         return out
 
     def _methods(self, cls: str) -> list[str]:
-        return sorted(self.p.own_methods(cls))
+        """The nodes of the methods a class defines, in every context."""
+        return [node for m in sorted(self.p.own_methods(cls)) for node in self.p.nodes_of(m)]
+
+    def _receivers(self, node: str) -> set[Value]:
+        """What ``self`` is in a method's node (empty: not known)."""
+        sc = self.p.scope(base_name(node))
+        if sc is None or not sc["params"] or sc["method_kind"] in ("", "staticmethod"):
+            return set()
+        found: set[Value] | None = self.p.vars.get((node, sc["params"][0]))
+        return set(found) if found else set()
+
+    def _same_object(self, one: set[Value], other: set[Value]) -> bool:
+        """Can two methods' receivers be one object? Instances of different classes,
+        or objects created at different places, are not."""
+        if not one or not other:
+            return True
+        return any(self._may_alias(a, b) for a in one for b in other)
+
+    def _may_alias(self, a: Value, b: Value) -> bool:
+        if a[0] not in ("i", "s") or b[0] not in ("i", "s"):
+            return True  # a class (a class method's `cls`): any of its instances
+        if a[0] == "i" and b[0] == "i":
+            return a[1] == b[1] and (len(a) < 3 or len(b) < 3 or a[2] == b[2])
+        if a[0] == "s" and b[0] == "s":
+            return a[1] in self.p.subclasses(b[1]) or b[1] in self.p.subclasses(a[1])
+        cone, inst = (a, b) if a[0] == "s" else (b, a)
+        return inst[1] in self.p.subclasses(cone[1])
 
     def _event_loops(self, mark: object) -> None:
         assert callable(mark)
@@ -368,10 +407,14 @@ class Reachability:
     # -- findings ---------------------------------------------------------
     def hazards(self) -> list[Hazard]:
         out = []
+        reported: set[tuple[SiteRef, str]] = set()
         for sink in self.c.sinks:
             w = self.witness_for(sink)
-            if w is not None:
-                out.append(Hazard(sink, w, self.func_of(sink.ref)))
+            # A sink in several contexts of its function is reported once: the first
+            # with a witness (the primary context's, when it has one).
+            if w is not None and (real_site(sink.ref), sink.kind) not in reported:
+                reported.add((real_site(sink.ref), sink.kind))
+                out.append(Hazard(sink, w, base_name(self.func_of(sink.ref))))
         # A pool is reported once: where it is built when that is hazardous (the
         # fix goes there), else at its first hazardous use.
         built = {h.sink.ref for h in out if h.sink.kind == "process-pool" and h.sink.alloc is None}
@@ -470,8 +513,8 @@ class Reachability:
             start_ref, reason = before
             thread_path = self.start_chain(start_ref, reason)
             return Witness(
-                anchor=func,
-                reason=f"`{func}` starts a thread before this call",
+                anchor=base_name(func),
+                reason=f"`{base_name(func)}` starts a thread before this call",
                 thread_source=self.source_name(thread_path),
                 thread_path=tuple(thread_path),
                 fork_path=tuple(tail),
@@ -494,8 +537,8 @@ class Reachability:
             assert isinstance(hit, SourceHit)
             start = self._source_hop(hit)
             return Witness(
-                anchor=self.func_of(hit.ref),
-                reason=f"`{func}` runs on a thread started by `{hit.source.name}`",
+                anchor=base_name(self.func_of(hit.ref)),
+                reason=f"`{base_name(func)}` runs on a thread started by `{hit.source.name}`",
                 thread_source=hit.source.name,
                 thread_path=(start,),
                 fork_path=(start, *tail),
@@ -526,9 +569,9 @@ class Reachability:
             ]
             fork_path = [run_hop, *self._path_to(parents, func), *tail]
             return Witness(
-                anchor=self.func_of(runner),
+                anchor=base_name(self.func_of(runner)),
                 reason=(
-                    f"the event loop run by `{self.func_of(runner)}` uses threads "
+                    f"the event loop run by `{base_name(self.func_of(runner))}` uses threads "
                     f"(`{src_hit.source.name}`), which stay alive while its coroutines run"
                 ),
                 thread_source=src_hit.source.name,
@@ -582,7 +625,7 @@ class Reachability:
 
     def _source_hop(self, hit: SourceHit) -> Hop:
         text = self._site(hit.ref)["text"]
-        targets = ", ".join(f"`{t}`" for t in sorted(hit.targets))
+        targets = ", ".join(f"`{t}`" for t in sorted({base_name(t) for t in hit.targets}))
         running = f" running {targets}" if targets else ""
         return self.hop(hit.ref, f"starts a thread{running}: `{hit.source.name}` (`{text}()`)")
 
@@ -601,4 +644,8 @@ class Reachability:
         site = self._site(ref)
         path = self.p.modules[ref[0]]["path"]
         why = edge_reason(self.p, ref, callee) if callee else ""
-        return Hop(self.func_of(ref), Location(path, Span(*site["span"])), description, why)
+        node = self.func_of(ref)
+        note = context_note(self.p, node)
+        if note:  # which of the function's contexts the step is in
+            why = f"{why}; {note}" if why else note
+        return Hop(base_name(node), Location(path, Span(*site["span"])), description, why)

@@ -53,6 +53,7 @@ from typing import Any
 
 from fork_lint.catalog import PathFilter
 from fork_lint.graph.annotations import Annotations
+from fork_lint.graph.starters import last_call
 from fork_lint.graph.state import CORE_ROOTS
 from fork_lint.graph.values import (
     ASSIGN,
@@ -66,9 +67,10 @@ from fork_lint.graph.values import (
     alloc_name,
     alloc_site,
     closure,
+    node_name,
     start_method_in,
 )
-from fork_lint.index.facts import CallSite, Expr, ModuleFacts
+from fork_lint.index.facts import Expr, ModuleFacts
 
 __all__ = [
     "CORE_ROOTS",
@@ -95,8 +97,12 @@ class Program(Annotations):
         *,
         allocs: bool = True,
         transparent: bool = True,
+        starting: frozenset[str] | None = None,
     ) -> None:
         super().__init__(modules, roots, paths, allocs=allocs)
+        # Names of calls that start threads or fork: contexts are made only where
+        # they can tell those apart (`graph.contexts`); None makes them everywhere.
+        self._starting_names = starting
         if transparent:
             self._find_forwarders()
 
@@ -120,7 +126,7 @@ class Program(Annotations):
                 at = -1
                 out = toplevel if sc["kind"] in ("module", "class") else rest
                 for k, (target, value) in enumerate(sc["assigns"]):
-                    at = max(at, _last_call(value, calls), _last_call(target, calls))
+                    at = max(at, last_call(value, calls), last_call(target, calls))
                     out.append((STATEMENT, mod, i, at, ASSIGN, k))
                 if sc["returns"]:
                     rest.append((STATEMENT, mod, i, sc["end_order"], RETURN, 0))
@@ -133,6 +139,7 @@ class Program(Annotations):
                 break
             self._hierarchy_changed()
             self._drain(())
+        self._select_contexts()
         # Then everything; a unit runs again only when something it read grew.
         self._bind_self()
         self._drain(rest)
@@ -191,7 +198,17 @@ class Program(Annotations):
             self._grow(store, values)
 
     def _run_statement(self, unit: Unit) -> None:
-        _, mod, i, _, kind, k = unit
+        if len(unit) > 6:  # a unit of a context besides the function's primary one
+            saved = self._set_context(unit[6])
+            try:
+                self._run_in_context(unit)
+            finally:
+                self._restore_context(saved)
+        else:
+            self._run_in_context(unit)
+
+    def _run_in_context(self, unit: Unit) -> None:
+        mod, i, kind, k = unit[1], unit[2], unit[4], unit[5]
         facts = self.modules[mod]
         if kind == CALL:
             self._call(mod, facts["calls"][k])
@@ -203,7 +220,7 @@ class Program(Annotations):
             stored = self._stored if target[0] == "item" else self.eval
             self._assign(mod, i, target, stored(mod, i, value))
         else:
-            qualname = sc["qualname"]
+            qualname = node_name(sc["qualname"], self._ctx)
             out: set[Value] = set()
             direct: set[Value] = set()
             returning = self._returning(mod, sc)
@@ -221,6 +238,8 @@ class Program(Annotations):
             if generator is not None:  # what it returns ends the iteration
                 out, direct = {generator}, {generator}
             self._add_at(self.rets, qualname, out)
+            if self._ctx:
+                self._add_at(self.rets, sc["qualname"] + "\u27e8*\u27e9", out)
             if returning:
                 self._add_at(self.direct_rets, qualname, direct)
 
@@ -282,19 +301,3 @@ def _inert_name(facts: ModuleFacts, base: Expr) -> bool:
             if (path + ".").startswith(_INERT_ROOTS):
                 return True
     return False
-
-
-def _last_call(expr: Expr, calls: list[CallSite]) -> int:
-    """The evaluation order of the last call whose result ``expr`` reads, -1 if none."""
-    tag = expr[0]
-    if tag == "call":
-        return int(calls[expr[1]]["order"])
-    last = -1
-    for part in expr[1:]:
-        if part.__class__ is tuple and part and part[0].__class__ is str:
-            last = max(last, _last_call(part, calls))
-        elif part.__class__ is tuple or part.__class__ is list:
-            for e in part:
-                if e.__class__ is tuple and e and e[0].__class__ is str:
-                    last = max(last, _last_call(e, calls))
-    return last

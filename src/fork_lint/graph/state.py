@@ -14,7 +14,17 @@ from functools import partial
 from typing import Any
 
 from fork_lint.catalog import PathFilter
-from fork_lint.graph.values import RELEASED, LookupKey, SiteRef, Store, Unit, Value, ValueSet
+from fork_lint.graph.values import (
+    RELEASED,
+    STRIDE,
+    LookupKey,
+    SiteRef,
+    Store,
+    Unit,
+    Value,
+    ValueSet,
+    node_name,
+)
 from fork_lint.index.facts import CallSite, ModuleFacts, Scope
 
 __all__ = ["CORE_ROOTS", "ProgramState"]
@@ -50,6 +60,9 @@ class ProgramState:
         allocs: bool = True,
     ) -> None:
         self.paths = paths
+        # The names calls that start threads or fork end with (`graph.starters`);
+        # None: not known (exporting the graph), every function may.
+        self._starting_names: frozenset[str] | None = None
         # Without `allocs`, external instances are not told apart by the call that
         # created them: enough to name callees (graph export), far fewer values.
         self.allocs = allocs
@@ -85,6 +98,17 @@ class ProgramState:
             for i, sc in enumerate(facts["scopes"]):
                 self.scopes[sc["qualname"]].append((mod, i))
         self._unit: Unit | None = None
+        # Contexts (`fork_lint.graph.contexts`): context n -> (function, key); the
+        # key of each function's primary context; the contexts of each function
+        # besides it. While a unit of context n runs, `_ctx` is n and the
+        # function's own names are read and written under its node.
+        self.contexts: list[tuple[str, Any]] = [("", None)]
+        self._context_ids: dict[tuple[str, Any], int] = {}
+        self._primary: dict[str, Any] = {}
+        self.secondaries: dict[str, list[int]] = defaultdict(list)
+        self._ctx = 0
+        self._ctx_qualname = ""
+        self._ctx_node = ""
         # store id -> [store, values, whether `values` is a copy of our own]
         self._buffer: dict[int, list[Any]] | None = None
         self._queue: deque[Unit] = deque()
@@ -129,7 +153,11 @@ class ProgramState:
         self._open_bases: set[str] = set()
         self._opened: set[str] | None = None  # classes with an open base in their MRO
         self._namespaces: dict[str, frozenset[str]] = {}
-        self._bound: set[Value] = set()  # bound methods whose receiver `self` holds
+        # (bound method, node) whose receiver the node's `self` holds
+        self._bound: set[tuple[Value, str]] = set()
+        # configured classes and the allocations of their objects (`graph.contexts`)
+        self._configured: set[str] = set()
+        self._objects: dict[str, set[str]] = defaultdict(set)
         self._mro: dict[str, list[Value]] = {}
         self._subclasses: dict[str, set[str]] = {}
         self._tails: dict[str, list[list[Value]]] = {}
@@ -201,18 +229,26 @@ class ProgramState:
         return self.modules[mod]["scopes"][i]
 
     def site(self, ref: SiteRef) -> CallSite:
-        return self.modules[ref[0]]["calls"][ref[1]]
+        """The call site of the facts; of a virtual site, the one it stands for."""
+        return self.modules[ref[0]]["calls"][ref[1] % STRIDE]
 
     def scope_of_site(self, ref: SiteRef) -> Scope:
         facts = self.modules[ref[0]]
-        return facts["scopes"][facts["calls"][ref[1]]["scope"]]
+        return facts["scopes"][facts["calls"][ref[1] % STRIDE]["scope"]]
+
+    def node_of(self, ref: SiteRef) -> str:
+        """The call-graph node a (possibly virtual) call site belongs to."""
+        return node_name(self.scope_of_site(ref)["qualname"], ref[1] // STRIDE)
 
     def _var_key(self, mod: str, scope_index: int, name: str) -> tuple[str, str] | None:
         ck = (id(self.modules[mod]["scopes"][scope_index]), name)
         if ck in self._lookup_cache:
-            return self._lookup_cache[ck]
-        key = self._resolve_name(mod, scope_index, name)
-        self._lookup_cache[ck] = key
+            key = self._lookup_cache[ck]
+        else:
+            key = self._resolve_name(mod, scope_index, name)
+            self._lookup_cache[ck] = key
+        if self._ctx and key is not None and key[0] == self._ctx_qualname:
+            return (self._ctx_node, key[1])  # the function's own name, in this context
         return key
 
     def _resolve_name(self, mod: str, scope_index: int, name: str) -> tuple[str, str] | None:

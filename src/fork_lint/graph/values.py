@@ -21,6 +21,16 @@ Abstract values are tuples:
                             import path (see ``fork_lint.catalog``); ``alloc``
                             is the call site that created it, ``""`` if none
 ==========================  ==============================================
+
+An instance of a class whose objects are told apart (`fork_lint.graph.contexts`)
+carries the call site that created it: ``("i", qualname, alloc)``; a method bound
+to it, ``("b", func, "i", cls, alloc)``; ``super()`` in a method, the receiver
+the method runs on: ``("sup", cls, mode, cls2[, alloc])``.
+
+A function analysed in several contexts (`fork_lint.graph.contexts`) has a
+*node* per context: its qualified name for the first (primary) context,
+``qualname⟨n⟩`` for context ``n``. A call site of the function in context ``n``
+is the *virtual site* ``(module, id + n * STRIDE)``; `real_site` maps it back.
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ __all__ = [
     "RELEASED",
     "RETURN",
     "STATEMENT",
+    "STRIDE",
     "Args",
     "LookupKey",
     "SiteRef",
@@ -46,7 +57,11 @@ __all__ = [
     "ValueSet",
     "alloc_name",
     "alloc_site",
+    "base_name",
     "closure",
+    "context_of",
+    "node_name",
+    "real_site",
     "start_method_in",
 ]
 
@@ -67,6 +82,31 @@ CALL, ASSIGN, RETURN = 0, 1, 2
 # (key None: a `**mapping`; a constant keyword value is a marker `("const", repr)`).
 Args = tuple[list[tuple[bool, set[Value]]], list[tuple[str | None, set[Value]]]]
 INSTANCES = frozenset(("i", "s"))
+# Virtual call sites: call site ``id`` of a function in context ``n`` is
+# ``id + n * STRIDE`` (no module has a million call sites).
+STRIDE = 1 << 20
+_OPEN, _CLOSE = "\u27e8", "\u27e9"  # ⟨ ⟩: never in a qualified name
+
+
+def node_name(qualname: str, context: int) -> str:
+    """The call-graph node of ``qualname`` in ``context`` (0: the primary one)."""
+    return f"{qualname}{_OPEN}{context}{_CLOSE}" if context else qualname
+
+
+def base_name(node: str) -> str:
+    """The function (or module) a call-graph node is a context of."""
+    return node.partition(_OPEN)[0]
+
+
+def context_of(node: str) -> int:
+    """The context number of a call-graph node (0: primary)."""
+    _, sep, rest = node.partition(_OPEN)
+    return int(rest[:-1]) if sep else 0
+
+
+def real_site(ref: SiteRef) -> SiteRef:
+    """The call site of the facts a (possibly virtual) call site stands for."""
+    return (ref[0], ref[1] % STRIDE) if ref[1] >= STRIDE else ref
 
 
 class _Released:

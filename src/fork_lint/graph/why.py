@@ -8,10 +8,10 @@ holds (computed for the few hops of a witness only, so solving keeps no record).
 from __future__ import annotations
 
 from fork_lint.graph.solver import Program, SiteRef, Value
-from fork_lint.graph.values import INSTANCES
+from fork_lint.graph.values import INSTANCES, alloc_site, base_name
 from fork_lint.index.facts import Expr
 
-__all__ = ["edge_reason"]
+__all__ = ["context_note", "edge_reason"]
 
 _MAX_DEPTH = 8  # merges of merges followed back to a binding
 
@@ -23,10 +23,11 @@ _RECEIVERS = {
 
 
 def edge_reason(program: Program, ref: SiteRef, callee: str) -> str:
-    """Why call site ``ref`` calls ``callee`` (a project function or module), in a
-    few words; empty when the edge is not one the solver made."""
+    """Why call site ``ref`` calls ``callee`` (a project function or module, as a
+    call-graph node), in a few words; empty when the edge is not one the solver made."""
     if callee not in program.edges.get(ref, ()):
         return ""
+    callee = base_name(callee)
     if callee in program.modules:
         return "importing runs the module"
     site = program.site(ref)
@@ -56,6 +57,36 @@ def edge_reason(program: Program, ref: SiteRef, callee: str) -> str:
     return how
 
 
+def context_note(program: Program, node: str) -> str:
+    """Which context of its function a call-graph node is, in words, when the
+    function has several (`graph.contexts`): the receiver its ``self`` is, or the
+    call it was entered from; empty otherwise."""
+    qualname = base_name(node)
+    if not program.secondaries.get(qualname):
+        return ""
+    key = program.context_key(node)
+    if not key:
+        return ""
+    if key[0] == "site":
+        return f"`{qualname}` as called at {_where(program, (key[1], key[2]))}"
+    if key[0] == "*":
+        return f"`{qualname}` as called from the sites its other contexts leave"
+    receiver = _receiver(program, tuple(key))
+    return f"`{qualname}` on {receiver}" if receiver else ""
+
+
+def _where(program: Program, ref: SiteRef) -> str:
+    span = program.site(ref)["span"]
+    return f"{program.modules[ref[0]]['path']}:{span[0]}"
+
+
+def _receiver(program: Program, key: tuple[str, ...]) -> str:
+    """A method's receiver (mode, class[, creation]) in words."""
+    if len(key) > 2:
+        return f"the `{key[1]}` object created at {_where(program, alloc_site(key[2]))}"
+    return _RECEIVERS.get(key[0], "`{}`").format(key[1])
+
+
 def _constructs(program: Program, cls: str, callee: str) -> bool:
     return any(
         v[0] == "b" and v[1] == callee
@@ -77,11 +108,11 @@ def _through(
         if base[0] == "super":
             return f"`super()` in `{base[1]}` finds `{attr}` after it in the MRO"
         site = program.site(ref)
-        if value[0] == "b" and len(value) == 4:
-            how = f"method `{attr}` in the MRO of the receiver, {_receivers(same)}"
-            receiver = (str(value[2]), str(value[3]))
+        if value[0] == "b" and len(value) >= 4:
+            how = f"method `{attr}` in the MRO of the receiver, {_receivers(program, same)}"
+            receiver = tuple(str(part) for part in value[2:])
             return how + _annotation(program, (ref[0], site["scope"]), base, receiver, 2)
-        kinds = {v[0] for v in program.eval(ref[0], site["scope"], base)}
+        kinds = {v[0] for v in program.eval_at(ref, base)}
         if "m" in kinds:
             return f"attribute `{attr}` of a module"
         if "c" in kinds:
@@ -105,7 +136,8 @@ def _named(program: Program, ref: SiteRef, version: str, value: Value, depth: in
     sc = program.scope(owner)
     params = (*sc["params"], *sc["kwonly"], sc["vararg"], sc["kwarg"]) if sc else ()
     if sc is not None and sc["kind"] in ("function", "lambda") and version in params:
-        passed = _passing_site(program, owner, value)
+        node = program.node_of(ref)  # the parameter in the context the call is in
+        passed = _passing_site(program, node if base_name(node) == owner else owner, value)
         return f"`{name}` is a parameter of `{owner}`: {passed or 'a caller passes it'}"
     if owner in program.modules:
         mod, scope = owner, program.modules[owner]["scopes"][0]
@@ -201,7 +233,7 @@ def _annotation(
 
 
 def _passing_site(program: Program, func: str, value: Value) -> str:
-    """A call of ``func`` that passes ``value`` as an argument, as ``passed at
+    """A call of ``func`` (a call-graph node) that passes ``value`` as an argument, as ``passed at
     path:line (`text()`)``; empty when none does directly."""
     callers: dict[str, list[SiteRef]] | None = getattr(program, "_why_callers", None)
     if callers is None:
@@ -213,15 +245,15 @@ def _passing_site(program: Program, func: str, value: Value) -> str:
     for ref in sorted(callers.get(func, ())):
         site = program.site(ref)
         exprs = [*site["args"], *(e for _, e in site["kwargs"])]
-        if any(value in program.eval(ref[0], site["scope"], e) for e in exprs):
+        if any(value in program.eval_at(ref, e) for e in exprs):
             path = program.modules[ref[0]]["path"]
             return f"passed at {path}:{site['span'][0]} (`{site['text']}()`)"
     return ""
 
 
-def _receivers(methods: list[Value]) -> str:
+def _receivers(program: Program, methods: list[Value]) -> str:
     """The receivers bound methods are called on, in words: the first three."""
-    said = sorted({_RECEIVERS.get(m[2], "`{}`").format(m[3]) for m in methods if len(m) == 4})
+    said = sorted({_receiver(program, tuple(m[2:])) for m in methods if len(m) >= 4})
     if len(said) > 3:
         return ", ".join(said[:3]) + f" (or {len(said) - 3} more)"
     return " or ".join(said)

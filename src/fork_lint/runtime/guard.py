@@ -7,6 +7,8 @@ Hooks, all installed by `install()` and removed by `uninstall()`:
 * `os.fork`, `os.forkpty`, `multiprocessing.popen_fork.Popen._launch` (raise mode; it opens
   pipes before forking) and `subprocess.Popen._execute_child` when `preexec_fn` is given run
   the check *before* the fork, so raise mode can refuse it in the parent.
+* `ProcessPoolExecutor.__init__` records the user's frames that create the pool
+  (`_pools`), so a worker forked at a later `submit()` also names where the pool was made.
 * `os.register_at_fork(before=...)` catches the forks nobody wrapped (a reference to `os.fork`
   taken before `install()`, C code calling `PyOS_BeforeFork`). Exceptions raised there are
   printed and ignored by CPython, so those forks are reported, never refused.
@@ -27,10 +29,11 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from types import FrameType
+from types import FrameType, ModuleType
 from typing import Any, NamedTuple
 
 from fork_lint.runtime._frames import first_user_site, user_stack
+from fork_lint.runtime._pools import POOL_MODULE, OnImport, created_at, record_creation
 from fork_lint.runtime.hazard import (
     SINK_FORK,
     SINK_FORKPTY,
@@ -133,6 +136,7 @@ def install(
 def uninstall() -> None:
     """Remove the hooks (a `register_at_fork` hook stays registered but does nothing)."""
     _state.config = None
+    _pool_import.remove()
     for owner, attribute, original, wrapper in reversed(_patched):
         if getattr(owner, attribute, None) is wrapper:  # leave alone what others wrapped since
             setattr(owner, attribute, original)
@@ -204,6 +208,11 @@ def _patch_all() -> None:
     _patch(subprocess.Popen, "_execute_child", _wrap_execute_child)
     if _state.config is not None and _state.config.mode == "raise":
         _patch_multiprocessing()
+    pools = sys.modules.get(POOL_MODULE)
+    if pools is not None:
+        _patch_pools(pools)
+    else:
+        _pool_import.install()
     if not _state.at_fork_registered and hasattr(os, "register_at_fork"):
         os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
         _state.at_fork_registered = True
@@ -222,6 +231,32 @@ def _patch_multiprocessing() -> None:
     if any(owner is popen_fork.Popen for owner, *_ in _patched):
         return
     _patch(popen_fork.Popen, "_launch", _wrap_launch)
+
+
+def _patch_pools(module: ModuleType) -> None:
+    executor = getattr(module, "ProcessPoolExecutor", None)
+    if executor is None or any(owner is executor for owner, *_ in _patched):
+        return
+    _patch(executor, "__init__", _wrap_executor_init)
+
+
+def _on_pool_import(module: ModuleType) -> None:
+    _pool_import.remove()
+    if _state.config is not None:
+        _patch_pools(module)
+
+
+_pool_import = OnImport(POOL_MODULE, _on_pool_import)
+
+
+def _wrap_executor_init(original: Callable[..., None]) -> Any:
+    @functools.wraps(original)
+    def __init__(self: object, *args: Any, **kwargs: Any) -> None:
+        if _state.config is not None:
+            record_creation(self, sys._getframe(1))
+        original(self, *args, **kwargs)
+
+    return __init__
 
 
 def _record_existing_threads() -> None:
@@ -370,8 +405,9 @@ def _check(sink: str | None, frame: FrameType | None, blockable: bool) -> Hazard
             SINK_PREEXEC if any(_endswith(f, "subprocess.py") for f in internal) else SINK_UNKNOWN
         )
     blocked = blockable and config.mode == "raise"
+    rule = _rule(sink, internal)
     hazard = Hazard(
-        rule=_rule(sink, internal),
+        rule=rule,
         sink=sink,
         site=stack[0] if stack else None,
         stack=tuple(stack),
@@ -380,6 +416,7 @@ def _check(sink: str | None, frame: FrameType | None, blockable: bool) -> Hazard
         blocked=blocked,
         pid=os.getpid(),
         timestamp=time.time(),
+        created_at=created_at(frame) if rule == "FRK003" else (),
     )
     for listener in list(_listeners):
         listener(hazard)
@@ -496,6 +533,7 @@ def _write_log(path: str, hazard: Hazard) -> None:
         hazard.site,
         hazard.blocked,
         tuple((t.origin, t.started_at, t.name) for t in hazard.threads),
+        hazard.created_at,
     )
     if key in _logged:
         return

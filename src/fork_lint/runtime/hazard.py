@@ -122,6 +122,9 @@ class Hazard(NamedTuple):
     blocked: bool
     pid: int
     timestamp: float
+    # FRK003: the user's frames that created the executor forking (innermost first); its
+    # workers fork at a later `submit()`, while the static finding is at the constructor.
+    created_at: tuple[Site, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """One line of the log; see `LOG_SCHEMA`."""
@@ -136,6 +139,7 @@ class Hazard(NamedTuple):
             "blocked": self.blocked,
             "pid": self.pid,
             "timestamp": _iso(self.timestamp),
+            "created_at": [site.to_json() for site in self.created_at],
         }
 
     @classmethod
@@ -145,8 +149,9 @@ class Hazard(NamedTuple):
         rule, threads, stack = obj.get("rule"), obj.get("threads"), obj.get("stack", [])
         if not isinstance(rule, str) or not isinstance(threads, list):
             raise ValueError("a record needs a string `rule` and a `threads` array")
-        if not isinstance(stack, list):
-            raise ValueError("`stack` must be an array")
+        created = obj.get("created_at", [])  # absent from logs of older versions
+        if not isinstance(stack, list) or not isinstance(created, list):
+            raise ValueError("`stack` and `created_at` must be arrays")
         site = obj.get("site")
         return cls(
             rule=rule,
@@ -158,6 +163,7 @@ class Hazard(NamedTuple):
             blocked=obj.get("blocked") is True,
             pid=_opt_int(obj.get("pid")) or 0,
             timestamp=_parse_iso(obj.get("timestamp")),
+            created_at=tuple(Site.from_json(s) for s in created),
         )
 
 
@@ -208,6 +214,8 @@ def format_hazard(hazard: Hazard, cwd: str | None = None) -> str:
     if hazard.site is not None:
         site = display_site(hazard.site, cwd)
     lines.append(f"  fork site: {site}")
+    if hazard.created_at:
+        lines.append(f"  pool created at: {display_site(hazard.created_at[0], cwd)}")
     caller = _first_outside_site_packages(hazard.stack)
     if caller is not None and caller != hazard.site:
         lines.append(f"  called from: {display_site(caller, cwd)}")
@@ -310,6 +318,7 @@ LOG_SCHEMA: dict[str, Any] = {
         "blocked": {"type": "boolean"},
         "pid": {"type": "integer"},
         "timestamp": {"type": "string"},
+        "created_at": {"type": "array", "items": _SITE_SCHEMA},
     },
     "additionalProperties": False,
 }

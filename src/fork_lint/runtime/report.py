@@ -1,7 +1,8 @@
 """`fork-lint check --runtime-report FILE`: join the runtime guard's log with the findings.
 
 A runtime hazard confirms a finding when one of its frames outside the standard library (the
-fork site, or a caller of it) lies in the finding's file, within the finding's lines. Hazards
+fork site, or a caller of it; for a process pool's worker, first the frames that created the
+pool) lies in the finding's file, within the finding's lines. Hazards
 that confirm nothing are forks the static analysis missed: concrete examples for the catalogue.
 """
 
@@ -77,7 +78,7 @@ class RuntimeMatch:
 
 def _group_key(hazard: Hazard) -> tuple[object, ...]:
     threads = tuple(sorted((t.origin, str(t.started_at or t.name)) for t in hazard.threads))
-    return (hazard.rule, hazard.sink, hazard.site, threads)
+    return (hazard.rule, hazard.sink, hazard.site, threads, hazard.created_at)
 
 
 def group_hazards(hazards: Sequence[Hazard]) -> list[HazardGroup]:
@@ -129,11 +130,15 @@ class _FileMatcher:
 def match_findings(
     findings: Sequence[Finding], hazards: Sequence[Hazard], cwd: Path, project_root: Path
 ) -> RuntimeMatch:
-    """Each hazard group confirms the findings that its innermost matching frame lies in."""
+    """Each hazard group confirms the findings that its innermost matching frame lies in:
+    for a process pool's worker, first among the frames that created the pool (where
+    FRK003 is reported), then among those of the fork (a `submit()`, or a configured
+    fork sink further up)."""
     matcher = _FileMatcher(cwd, project_root)
     result = RuntimeMatch(total=len(hazards))
     for group in group_hazards(hazards):
-        hits = _hits(group.hazard.stack, findings, matcher)
+        hazard = group.hazard
+        hits = _hits(hazard.created_at, findings, matcher) or _hits(hazard.stack, findings, matcher)
         if not hits:
             result.missed.append(group)
         for finding in hits:
