@@ -72,9 +72,14 @@ class Annotations(Calls):
             return [("rets", self.rets, n) for n in self.nodes_of(target[1])]
         if tag == "name":
             sc = self.modules[mod]["scopes"][i]
-            field = (sc["qualname"], target[1])
-            # Read as a plain dict: `Store.get` would record a dependency.
-            if sc["kind"] == "class" and field in self.fields and self.fields[field]:
+            cls, name = sc["qualname"], target[1]
+            # Objects told apart by where they are made keep fields under `C@*`
+            # too (`graph.contexts`). Read as a plain dict: `Store.get` would
+            # record a dependency.
+            fields = self.fields
+            if sc["kind"] == "class" and any(
+                key in fields and fields[key] for key in ((cls, name), (f"{cls}@*", name))
+            ):
                 # `proc: Process | None = None` declares the field the methods set
                 # (`self.proc = ctx.Process()`): what they store is known.
                 return []
