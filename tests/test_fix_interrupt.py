@@ -219,3 +219,24 @@ def test_two_concurrent_fix_runs(tmp_path: Path, reference: Fixed) -> None:
     assert cached == findings(root, "--no-cache")
     assert findings(root) == cached  # now from the whole-project results entry
     assert cached == [("pkg/keep.py", "FRK001", 5, 1)]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+def test_ctrl_c_waits_while_the_import_lock_is_held() -> None:
+    """Raised while importlib holds the interpreter's import lock, KeyboardInterrupt
+    was swallowed there and left the lock held: the next import hung the run (seen
+    as a 120 s time-out of the test above on 3.10). It now arrives once the lock is
+    free."""
+    import _imp
+
+    from fork_lint.interrupts import stoppable
+
+    with stoppable():
+        _imp.acquire_lock()
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.2)  # the handler ran, and raised nothing
+        finally:
+            _imp.release_lock()
+        with pytest.raises(KeyboardInterrupt):
+            time.sleep(5)

@@ -19,6 +19,8 @@ background job of a non-interactive shell), is left as it is.
 
 from __future__ import annotations
 
+import _imp
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -80,6 +82,14 @@ def _raise(signum: int) -> None:
 def _handler(signum: int, frame: FrameType | None) -> None:
     if _state.held:
         _state.pending.append(signum)
+    elif _imp.lock_held():
+        # Raised inside importlib's own code (a module lock's clean-up callback),
+        # the exception is ignored there and the interpreter's import lock stays
+        # held: every later import, in any thread, then waits forever. The
+        # signal is sent again once the lock is likely free.
+        again = threading.Timer(0.01, os.kill, (os.getpid(), signum))
+        again.daemon = True
+        again.start()
     else:
         _raise(signum)
 
