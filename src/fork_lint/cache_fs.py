@@ -82,16 +82,8 @@ class CacheDir:
             if not stat.S_ISDIR(info.st_mode):
                 raise RefusedLink(errno.ELOOP, _NOT_DIR, path)
             return cls(path, None)
-        flags = os.O_RDONLY | _DIRECTORY | (0 if follow else _NOFOLLOW)
-        try:
-            fd = os.open(path, flags)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                raise RefusedLink(exc.errno, _NOT_DIR, path) from None
-            raise
-        return cls(path, fd)
+        fd = _open_dir(path, path, 0 if follow else _NOFOLLOW, None)
+        return None if fd is None else cls(path, fd)
 
     def sub(self, name: str, *, create: bool) -> CacheDir | None:
         """A subdirectory; ``None`` if missing and not ``create``. `RefusedLink` if
@@ -113,15 +105,8 @@ class CacheDir:
             if not stat.S_ISDIR(info.st_mode):
                 raise RefusedLink(errno.ELOOP, _NOT_DIR, path)
             return CacheDir(path, None)
-        try:
-            fd = os.open(name, os.O_RDONLY | _DIRECTORY | _NOFOLLOW, dir_fd=self.fd)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                raise RefusedLink(exc.errno, _NOT_DIR, path) from None
-            raise
-        return CacheDir(path, fd)
+        fd = _open_dir(name, path, _NOFOLLOW, self.fd)
+        return None if fd is None else CacheDir(path, fd)
 
     def close(self) -> None:
         if self.fd is not None:
@@ -237,3 +222,16 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+def _open_dir(name: str, path: str, nofollow: int, dir_fd: int | None) -> int | None:
+    """A descriptor of the directory ``name`` (``path`` in messages); ``None`` if it
+    is missing, `RefusedLink` if it is a link (with ``nofollow``) or a file."""
+    try:
+        return os.open(name, os.O_RDONLY | _DIRECTORY | nofollow, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise RefusedLink(exc.errno, _NOT_DIR, path) from None
+        raise
