@@ -17,7 +17,14 @@ from fork_lint.graph.solver import Program, SiteRef, Value
 from fork_lint.graph.values import base_name, real_site
 from fork_lint.index.facts import CallSite, Scope
 
-__all__ = ["Joins", "dead_sites", "held", "without_sites"]
+__all__ = [
+    "Joins",
+    "dead_sites",
+    "held",
+    "leaving_functions",
+    "never_returns",
+    "without_sites",
+]
 
 # Callees through which a call enters a function of the project (not a class's
 # constructor, not a library).
@@ -25,9 +32,9 @@ _FUNCTIONS = frozenset(("f", "b"))
 _KEEPING = frozenset(("staticmethod", "classmethod"))
 
 
-def dead_sites(program: Program) -> set[SiteRef]:
-    """Call sites that follow, in their block, a call that never returns."""
-    leaving = _leaving_functions(program)
+def dead_sites(program: Program, leaving: set[str]) -> set[SiteRef]:
+    """Call sites that follow, in their block, a call that never returns
+    (``leaving``: `leaving_functions`)."""
     dead: set[SiteRef] = set()
     for mod, facts in program.modules.items():
         calls = facts["calls"]
@@ -37,7 +44,7 @@ def dead_sites(program: Program) -> set[SiteRef]:
                 for site in tail[1:]:
                     if site < 0:  # a process exit (`sys.exit()`, `os._exit()`, `os.exec*()`)
                         first = ~site + 1
-                    elif leaving and _never_returns(program, (mod, site), leaving):
+                    elif leaving and never_returns(program, (mod, site), leaving):
                         first = site + 1
                     else:
                         continue
@@ -46,7 +53,7 @@ def dead_sites(program: Program) -> set[SiteRef]:
     return dead
 
 
-def _leaving_functions(program: Program) -> set[str]:
+def leaving_functions(program: Program) -> set[str]:
     """Functions of the project that never return: those the extractor found, and
     those every return of which passes a call of one (to a fixed point)."""
     leaving: set[str] = set()
@@ -73,7 +80,7 @@ def _leaving_functions(program: Program) -> set[str]:
     todo = sorted(leaving)
     while todo:
         for ref, qualname in passing.get(todo.pop(), ()):
-            if qualname not in leaving and _never_returns(program, ref, leaving):
+            if qualname not in leaving and never_returns(program, ref, leaving):
                 leaving.add(qualname)
                 todo.append(qualname)
     return leaving
@@ -85,7 +92,7 @@ def _undecorated(sc: Scope) -> bool:
     return all(d[0] == "name" and d[1] in _KEEPING for d in sc["decorators"])
 
 
-def _never_returns(program: Program, ref: SiteRef, leaving: set[str]) -> bool:
+def never_returns(program: Program, ref: SiteRef, leaving: set[str]) -> bool:
     """Does the call never return, in any context of its function?"""
     callees: set[Value] = set()
     for at in program.in_contexts(ref):

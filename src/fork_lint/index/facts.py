@@ -81,6 +81,10 @@ class CallSite(TypedDict):
     # Keyword arguments merged in from a `**name` whose dict is visible in this scope.
     via_kwargs: list[str]
     bind: str  # the name (version) or `self.attr` the call's result is assigned to, or ""
+    # The innermost `try` (or `with`, whose context manager may swallow an exception)
+    # whose body holds the site, as an index into `Scope.tries`; -1 if none. If the
+    # call raises, only code from that statement's handlers on can run next.
+    catch: int
 
 
 class Scope(TypedDict):
@@ -119,6 +123,10 @@ class Scope(TypedDict):
     # written `~id` (negative) when it exits the process. Nothing after a call that
     # never returns runs.
     tails: list[tuple[int, ...]]
+    # Per `try`/`with` statement that holds sites (`CallSite.catch`): the order from
+    # which code may run after its body raised (its first handler, `finally`, or the
+    # code after a `with`), and the loops enclosing the statement.
+    tries: list[tuple[int, list[int]]]
     # (target, classes): what an annotation written here says a value is, for the
     # solver to use where it finds no value (`fork_lint.index.annotations`). The
     # target is a name or attribute expression (`x: T`, `self.x: T`), a parameter

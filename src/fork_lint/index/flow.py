@@ -181,7 +181,9 @@ class Statements(Bindings):
                 keys.append(expr_key(ctx))
             flow = st.flow
             live = flow is not None and not flow.dead
+            opened = self._open_catch()
             self._block(node.body)
+            self._close_catch(opened)
             if live:
                 assert flow is not None
                 flow.dead = False  # the context manager may swallow what the body raised
@@ -264,7 +266,9 @@ class Statements(Bindings):
         those of the handlers and ``else`` too."""
         flow = self.cur.flow
         if flow is None:
+            opened = self._open_catch()
             self._block(node.body)
+            self._close_catch(opened)
             for handler in node.handlers:
                 if handler.type is not None:
                     self.expr(handler.type)
@@ -277,7 +281,9 @@ class Statements(Bindings):
         pre, pre_dead = flow.env, flow.dead
         flow.env = dict(pre)
         flow.logs.append([])
+        opened = self._open_catch()
         self._block(node.body)
+        self._close_catch(opened)
         log = flow.logs.pop()
         body_state = (flow.env, flow.dead)
         entry = dict(pre)

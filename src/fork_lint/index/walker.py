@@ -28,7 +28,7 @@ __all__ = [
 
 SCOPE_LISTS = (
     "params", "kwonly", "decorators", "bases", "locals", "globals", "nonlocals", "assigns",
-    "returns", "joins", "passes", "tails", "annotations",
+    "returns", "joins", "passes", "tails", "tries", "annotations",
 )  # fmt: skip
 
 
@@ -105,8 +105,8 @@ class TopVersions:
 
 class ScopeState:
     __slots__ = (
-        "arms", "child", "child_exits", "dicts", "flow", "fork_at", "fork_vars", "free", "guard",
-        "index", "lambdas", "loops", "order", "reads", "scope", "shared", "top",
+        "arms", "catch", "child", "child_exits", "dicts", "flow", "fork_at", "fork_vars", "free",
+        "guard", "index", "lambdas", "loops", "order", "reads", "scope", "shared", "top",
     )  # fmt: skip
 
     def __init__(self, index: int, scope: Scope, *, enclosed: bool = False) -> None:
@@ -115,6 +115,7 @@ class ScopeState:
         self.order = 0
         self.loops: list[int] = []
         self.arms: list[int] = []  # see `CallSite.arms`
+        self.catch = -1  # see `CallSite.catch`
         self.child = False
         self.child_exits = False  # see `CallSite.child_exits`
         self.fork_at = -1  # see `CallSite.fork_order`
@@ -210,6 +211,7 @@ class Walker:
             "leaves": False,
             "passes": [],
             "tails": [],
+            "tries": [],
             "annotations": [],
         }
         index = len(self.facts["scopes"])
@@ -279,10 +281,28 @@ class Walker:
             "kind": kind,
             "via_kwargs": via_kwargs or empty,
             "bind": "",
+            "catch": st.catch,
         }
         st.order += 1
         calls.append(site)
         return site["id"]
+
+    def _open_catch(self) -> tuple[int, int]:
+        """Enter the body of a ``try`` or ``with`` (`CallSite.catch`); returns what
+        `_close_catch` needs."""
+        st = self.cur
+        tries = st.scope["tries"]
+        tries.append((-1, list(st.loops)))
+        saved, st.catch = st.catch, len(tries) - 1
+        return saved, st.catch
+
+    def _close_catch(self, opened: tuple[int, int]) -> None:
+        """Leave the body: code from the current order on may run after it raised."""
+        st = self.cur
+        saved, k = opened
+        tries = st.scope["tries"]
+        tries[k] = (st.order, tries[k][1])
+        st.catch = saved
 
     def _enter_loop(self) -> None:
         self.loop_ids += 1
