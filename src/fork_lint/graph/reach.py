@@ -72,9 +72,9 @@ class Reachability:
     def __init__(self, program: Program, cls: Classification) -> None:
         self.p = program
         # Sites after a call that never returns (in its block) never run (`paths`).
-        self._leaving = leaving_functions(program)
+        self.leaving = leaving_functions(program)  # functions that never return
         self._raising: dict[SiteRef, bool] = {}
-        dead = dead_sites(program, self._leaving)
+        dead = dead_sites(program, self.leaving)
         self.c = cls = without_sites(cls, dead)
         self._joins = Joins(program)
         # Functions are call-graph nodes: a function in one of its contexts
@@ -165,7 +165,7 @@ class Reachability:
             return carried and bool(s["loops"]) and not self.joined(start, at)
         if s["arms"] and a["arms"] and any(x ^ 1 in a["arms"] for x in s["arms"]):
             return False  # the two arms of one `if` (`CallSite.arms`)
-        if self._leaving and self._raises(start):
+        if self.leaving and self._raises(start):
             return self._after_raise(start, at, carried=carried)
         if s["order"] < a["order"]:
             return not self.joined(start, at)
@@ -178,7 +178,7 @@ class Reachability:
         real = real_site(ref)
         found = self._raising.get(real)
         if found is None:
-            found = self._raising[real] = never_returns(self.p, real, self._leaving)
+            found = self._raising[real] = never_returns(self.p, real, self.leaving)
         return found
 
     def _after_raise(self, start: SiteRef, at: SiteRef, *, carried: bool) -> bool:

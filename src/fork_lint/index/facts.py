@@ -114,10 +114,13 @@ class Scope(TypedDict):
     # A function no path of which returns: each ends in `raise` or a process exit
     # (`sys.exit`, `os._exit`, `os.exec*`, `os.abort`), or loops forever.
     leaves: bool
-    # Calls in statement position (`f()`, `return f()`) of a function's own body
-    # that every path to a `return` passes: if one of them never returns, neither
-    # does the function. Empty for generators and coroutine functions.
-    passes: list[int]
+    # When the function returns, as clauses over calls in statement position (`f()`,
+    # `return f()`): every path to a `return` (or the end of the body) passes at
+    # least one call of each clause. If each clause holds a call that never returns,
+    # neither does the function (`try: serve() except E: halt()` with `serve` and
+    # `halt` both ending in `sys.exit`). Empty for generators and coroutine
+    # functions, and when a path to a return passes no such call.
+    passes: list[list[int]]
     # The calls in statement position of one block, each followed in its block by
     # the sites up to (not including) `end`: `(end, site, site, ...)`, a site
     # written `~id` (negative) when it exits the process. Nothing after a call that

@@ -16,6 +16,7 @@ from fork_lint.index.facts import CallSite, Expr, ModuleFacts, Scope
 
 __all__ = [
     "SCOPE_LISTS",
+    "UNLESS",
     "Env",
     "Flow",
     "Loop",
@@ -35,6 +36,13 @@ SCOPE_LISTS = (
 # What reaches a name: one version, or several not yet merged by one of their own.
 Reaching = str | frozenset[str]
 Env = dict[str, Reaching]
+# The key of `Env` (no name can be empty) under which a function's walk keeps when
+# the point it is at is not reached: clauses over the calls in statement position
+# passed on the way, each a comma-separated string of call ids; the point is not
+# reached if each clause names a call that never returns. One empty clause: it is
+# reached. Kept in the versions' `Env` so that every branch, merge and loop of the
+# walk carries it: a merge of two states is the union of their clauses.
+UNLESS = ""
 State = tuple[Env, bool]  # (versions, dead)
 
 
@@ -64,6 +72,7 @@ class Flow:
 
     def __init__(self, params: Iterable[str]) -> None:
         self.env: Env = {p: p for p in params}
+        self.env[UNLESS] = ""
         self.dead = False  # no path reaches the statement being walked
         self.counts: dict[str, int] = {}
         self.defs: dict[str, list[str]] = {}  # name -> the versions its bindings made
@@ -83,7 +92,8 @@ class Flow:
         self.nest = 0  # blocks the walk is in (1: the function's own body)
         self.lazy = 0  # generator expressions the walk is in (past their first `in`)
         self.lazy_bound: set[str] = set()  # their own targets
-        self.passes: list[int] = []
+        # The clauses (`UNLESS`) of every point the function returns from.
+        self.passes: set[str] = set()
 
 
 class TopVersions:
