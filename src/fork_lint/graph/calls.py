@@ -7,7 +7,16 @@ from fork_lint.catalog import PatternIndex
 from fork_lint.catalog.stdlib import CALLBACK_ARGS, PASS_THROUGH
 from fork_lint.graph.containers import without_markers
 from fork_lint.graph.decorators import Decorators
-from fork_lint.graph.values import INSTANCES, STRIDE, Args, SiteRef, Value, alloc_name, node_name
+from fork_lint.graph.values import (
+    INSTANCES,
+    STRIDE,
+    Args,
+    SiteRef,
+    Value,
+    alloc_name,
+    base_name,
+    node_name,
+)
 from fork_lint.index.facts import CallSite, Expr, Scope, slot_of
 
 __all__ = ["Calls"]
@@ -188,6 +197,12 @@ class Calls(Decorators):
         )
         args = self._arguments(mod, site)
         for v in sorted(values):
+            if v[0] == "k" and str(v[1]).endswith("#yield"):
+                # A generator's body runs as it is iterated, not when it is called.
+                node = str(v[1])[: -len("#yield")]
+                if self.scope(base_name(node)) is not None and node not in self.edges[ref]:
+                    self.edges[ref].add(node)
+                    self._changed = True
             if v[0] not in INSTANCES:
                 continue
             for method in self.getattr(v, iter_name):

@@ -16,6 +16,7 @@ name do not start with ``_``, and its module path has no private part (``_impl``
 ``main`` runs once per process and is left out.
 
 Not reported: a function that only forks or only starts threads, or never returns;
+a fork that makes a module-level singleton on first use (`CallSite.once`);
 a fork in a forked
 child; a thread started in a forked child that ends the process before it leaves the
 code only the child runs (`paths.held`), which the parent never has; a thread and a
@@ -70,8 +71,9 @@ def public_api(reach: ReachView, func: str) -> bool:
 def next_call_witness(reach: ReachView, sink: SinkHit) -> Witness | None:
     """The witness of a fork that the next call of a public function makes while the
     thread its previous call left is alive, or None."""
-    if reach.p.site(sink.ref)["child"]:
-        return None
+    site = reach.p.site(sink.ref)
+    if site["child"] or site["once"]:
+        return None  # a singleton made on first use forks on the first call only
     # Breadth-first up the callers, to the nearest public function that also leaves
     # a thread running; `down[f]` is the call in f that leads towards the sink.
     down: dict[str, tuple[SiteRef, str] | None] = {reach.func_of(sink.ref): None}

@@ -125,6 +125,13 @@ class Reachability:
         self._loop_paths: dict[tuple[SiteRef, str], dict[str, SiteRef | None]] = {}
         self._starting: dict[str, list[tuple[SiteRef, _StartReason]]] = {}
         self._left: dict[SiteRef, frozenset[SiteRef]] = {}  # `_sources_left`
+        # Generator functions: a call returns the generator, iterating it runs the body.
+        self._generators = {
+            sc["qualname"]
+            for facts in program.modules.values()
+            for sc in facts["scopes"]
+            if sc["kind"] == "function" and any(r[0] == "yield" for r in sc["returns"])
+        }
 
     # -- helpers ----------------------------------------------------------
     def func_of(self, ref: SiteRef) -> str:
@@ -139,8 +146,13 @@ class Reachability:
         hits = [h for h in self.source_at.get(ref, ()) if not h.source.transient]
         if hits:
             return ("source", hits[0])
+        generators = self._generators
         for callee in sorted(self.edges.get(ref, ())):
-            if callee in self.starts:
+            if callee in self.starts and (
+                base_name(callee) not in generators or self._site(ref)["kind"] != "call"
+            ):
+                # A call of a generator function runs none of its body: the thread
+                # starts where the generator is iterated (an edge of its own).
                 return ("call", ref, callee)
         return None
 
@@ -265,9 +277,10 @@ class Reachability:
                 queue.append(func)
         while queue:
             func = queue.popleft()
+            called_only = base_name(func) in self._generators
             for ref in self.callers.get(func, ()):
                 site = self._site(ref)
-                if held(site) or site.get("guard"):
+                if held(site) or site.get("guard") or (called_only and site["kind"] == "call"):
                     continue
                 caller = self.func_of(ref)
                 if caller not in self.starts:

@@ -72,6 +72,10 @@ class CallSite(TypedDict):
     # otherwise). Only the threads started after it are alive in the child.
     fork_order: int
     guard: bool  # module level, under `if __name__ == "__main__":` (not run on import)
+    # In the body of `if X is None:` (or `if not X:`) that sets X, a module-level
+    # name (`global X` in a function): it runs once per process, a singleton made
+    # on first use, never again on a later call.
+    once: bool
     # receiver key for matching joins, e.g. "t@1", "self._pool" (names by version); "" if none
     recv: str
     text: str  # the callee as written, for messages: "threading.Thread(...).start"

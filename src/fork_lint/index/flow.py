@@ -211,6 +211,37 @@ class Statements(Bindings):
             self._match(node)
         return None
 
+    def _first_use(self, node: ast.If) -> bool:
+        """Is ``node`` ``if X is None:`` or ``if not X:`` whose body binds the
+        module-level name ``X`` (`CallSite.once`)?"""
+        test = node.test
+        if (
+            type(test) is ast.Compare
+            and len(test.ops) == 1
+            and type(test.ops[0]) is ast.Is
+            and type(test.comparators[0]) is ast.Constant
+            and test.comparators[0].value is None
+        ):
+            subject = test.left
+        elif type(test) is ast.UnaryOp and type(test.op) is ast.Not:
+            subject = test.operand
+        else:
+            return False
+        if type(subject) is not ast.Name:
+            return False
+        name = subject.id
+        sc = self.cur.scope
+        if sc["kind"] != "module" and name not in sc["globals"]:
+            return False
+        return any(
+            type(stmt) in (ast.Assign, ast.AnnAssign)
+            and any(
+                type(t) is ast.Name and t.id == name
+                for t in (stmt.targets if type(stmt) is ast.Assign else [stmt.target])  # type: ignore[attr-defined]
+            )
+            for stmt in node.body
+        )
+
     def _with(self, node: ast.With | ast.AsyncWith) -> None:
         """Each item's ``__enter__`` is called before the body, its ``__exit__``
         after it, in the reverse order: call sites of their own, so that what a
@@ -386,7 +417,10 @@ class Statements(Bindings):
         saved = st.child, st.child_exits, st.fork_at
         if branch == "body":
             self._enter_child(fork_at, node.body)
+        saved_once = st.once
+        st.once = st.once or self._first_use(node)
         self._arm(node.body, arm, typing_only=checking == "body")
+        st.once = saved_once
         st.child, st.child_exits, st.fork_at = saved
         if flow is not None:
             body = (flow.env, flow.dead)

@@ -116,7 +116,7 @@ class TopVersions:
 class ScopeState:
     __slots__ = (
         "arms", "catch", "child", "child_exits", "dicts", "flow", "fork_at", "fork_vars", "free",
-        "guard", "index", "lambdas", "loops", "order", "reads", "scope", "shared", "top",
+        "guard", "index", "lambdas", "loops", "once", "order", "reads", "scope", "shared", "top",
     )  # fmt: skip
 
     def __init__(self, index: int, scope: Scope, *, enclosed: bool = False) -> None:
@@ -130,6 +130,7 @@ class ScopeState:
         self.child_exits = False  # see `CallSite.child_exits`
         self.fork_at = -1  # see `CallSite.fork_order`
         self.guard = False  # inside `if __name__ == "__main__":`
+        self.once = False  # see `CallSite.once`
         self.lambdas = 0
         # The names and attributes (``self.pid``) last bound to what a fork call
         # returns, with that call's order.
@@ -286,6 +287,7 @@ class Walker:
             "child_exits": st.child_exits,
             "fork_order": st.fork_at,
             "guard": st.guard,
+            "once": st.once,
             "recv": recv,
             "text": text,
             "kind": kind,
