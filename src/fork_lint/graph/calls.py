@@ -296,9 +296,12 @@ class Calls(Decorators):
         if not args[1]:
             return node
         names = set(params[sc["posonly"] :]) | set(sc["kwonly"])
+        # What `**mapping` can still bind: not the receiver, not a parameter the
+        # call gives by position or by name (Python raises "multiple values").
+        given = set(params[:pos]) | {key for key, _ in args[1] if key is not None}
         for key, values in args[1]:
             if key is None:  # `**mapping`: its keys one by one
-                self._expand(node, values, names, extra)
+                self._expand(node, values, names - given, given, extra)
             elif key in names:
                 self._bind(node, key, without_markers(values))
             elif extra is not None:
@@ -330,14 +333,19 @@ class Calls(Decorators):
             self._bind(node, param, {self._container(key, kind)})
         return key
 
-    def _expand(self, node: str, values: set[Value], names: set[str], extra: str | None) -> None:
-        """Bind ``f(**mapping)``: each key to its parameter or to ``**kwargs``."""
+    def _expand(
+        self, node: str, values: set[Value], names: set[str], given: set[str], extra: str | None
+    ) -> None:
+        """Bind ``f(**mapping)``: each key to its parameter (one of ``names``) or to
+        ``**kwargs``; a key among the parameters already ``given`` makes no call."""
         for v in sorted(values):
             if v[0] != "k":
                 continue
             for slot in self._slots_of(v[1]):
                 got = self._got((v[1], slot))
                 name = slot[2:] if slot.startswith("s:") else None
+                if name in given:
+                    continue
                 if name in names:
                     self._bind(node, name, without_markers(got))
                 elif slot == "*":  # keys not known: any parameter
