@@ -154,11 +154,13 @@ class Calls(Decorators):
     def _call_method(
         self, ref: SiteRef, mod: str, site: CallSite, method: Value, args: Args
     ) -> None:
-        """Call a bound method at ``ref``: in the context of its receiver."""
-        offset, node = self._enter_method(ref, method, args)
-        self._enter_wrappers(ref, method[1], offset, args)
-        returns = self._call_returns(node, offset, args, site, method)
-        self._add_at(self.results, ref, self._decorated(mod, site, method[1], returns))
+        """Call a bound method at ``ref``: in the context of its receiver (of each
+        class its receiver can be, `split_cone`)."""
+        for bound in self.split_cone(method):
+            offset, node = self._enter_method(ref, bound, args)
+            self._enter_wrappers(ref, bound[1], offset, args)
+            returns = self._call_returns(node, offset, args, site, bound)
+            self._add_at(self.results, ref, self._decorated(mod, site, bound[1], returns))
 
     def _call_unbound(
         self, ref: SiteRef, mod: str, site: CallSite, qualname: str, args: Args
@@ -432,12 +434,16 @@ class Calls(Decorators):
                         continue
                     given = self._arguments(mod, site, passed)
                     if target[0] == "f":
-                        node = self._enter(ref, target[1], 0, given, own=False)
+                        nodes = [self._enter(ref, target[1], 0, given, own=False)]
                     else:
-                        _, node = self._enter_method(ref, target, given, own=False)
+                        nodes = [
+                            self._enter_method(ref, bound, given, own=False)[1]
+                            for bound in self.split_cone(target)
+                        ]
                     if path in _MAP_RESULTS:
                         mapped = self._site_container(ref, "list")
-                        self._write(mapped[1], "*", self._node_returns(node))
+                        for node in nodes:
+                            self._write(mapped[1], "*", self._node_returns(node))
                         self._add_at(self.results, ref, {mapped})
 
     def _callables(self, values: set[Value]) -> set[Value]:
