@@ -21,7 +21,13 @@ returns, and its own call sites in the call graph (`values.node_name`):
   catalogue lists as starting a thread or forking on it (or on what calling it
   returns), reads such a method of it with ``getattr``, or passes it to one.
   An instance created inside a context is named by the virtual site of that
-  context: a factory analysed per caller creates one object per caller.
+  context: a factory analysed per caller creates one object per caller. A method
+  whose calls on ``self`` differ between subclasses (and may start or fork,
+  directly or through a function nested in the override) runs per receiver
+  class; entered with ``self`` any instance of a cone of classes (nothing in the
+  project calls it, or its caller's ``self`` is such a cone), it runs once per
+  class of the cone (`Contexts.split_cone`), so that no path enters it on one
+  subclass and leaves through a sibling's override.
 * **Functions** whose parameter they start with (the same test, with the
   parameter instead of the field) run in one context per calling site
   (1-call-site sensitivity): ``start_all(procs)`` called with threads at one
