@@ -7,6 +7,7 @@ import ast
 
 from fork_lint.index.annotations import is_type_checking
 from fork_lint.index.bindings import Bindings
+from fork_lint.index.facts import Expr
 from fork_lint.index.syntax import (
     TRY_STAR,
     callee_text,
@@ -19,8 +20,8 @@ from fork_lint.index.syntax import (
     pattern_names,
     terminates,
 )
-from fork_lint.index.versions import expr_key, target_names, top_names, widen
-from fork_lint.index.walker import TopVersions
+from fork_lint.index.versions import expr_key, passed, target_names, top_names, versions_of, widen
+from fork_lint.index.walker import UNLESS, TopVersions
 
 __all__ = ["Statements"]
 
@@ -171,24 +172,7 @@ class Statements(Bindings):
                 if not self.typing_only:
                     self._site(("module", alias.name), [], [], node, "import", alias.name)
         elif type(node) is ast.With or type(node) is ast.AsyncWith:
-            keys = []
-            for item in node.items:
-                ctx = self.expr(item.context_expr)
-                if item.optional_vars is not None:
-                    self._assign(item.optional_vars, ctx, None)
-                    self._set_bind(ctx, item.optional_vars)
-                    keys.append(self._target_key(item.optional_vars))
-                keys.append(expr_key(ctx))
-            flow = st.flow
-            live = flow is not None and not flow.dead
-            self._block(node.body)
-            if live:
-                assert flow is not None
-                flow.dead = False  # the context manager may swallow what the body raised
-            for key in keys:
-                if key:
-                    sc["joins"].append((key, st.order))
-            st.order += 1
+            self._with(node)
         elif type(node) is ast.AugAssign:
             target = node.target
             value = self.expr(node.value)
@@ -227,6 +211,53 @@ class Statements(Bindings):
             self._match(node)
         return None
 
+    def _with(self, node: ast.With | ast.AsyncWith) -> None:
+        """Each item's ``__enter__`` is called before the body, its ``__exit__``
+        after it, in the reverse order: call sites of their own, so that what a
+        context manager of the project starts or forks there is reached, in order,
+        from the function with the ``with``."""
+        st = self.cur
+        sc = st.scope
+        enter, leave = (
+            ("__aenter__", "__aexit__")
+            if type(node) is ast.AsyncWith
+            else (
+                "__enter__",
+                "__exit__",
+            )
+        )
+        keys = []
+        managers: list[tuple[Expr, ast.expr]] = []
+        for item in node.items:
+            ctx = self.expr(item.context_expr)
+            text = callee_text(item.context_expr)
+            self._site(("attr", ctx, enter), [], [], item.context_expr, "call", f"{text}.{enter}")
+            managers.append((ctx, item.context_expr))
+            if item.optional_vars is not None:
+                # Most `__enter__`s return the manager itself (a pool, a server).
+                self._assign(item.optional_vars, ctx, None)
+                self._set_bind(ctx, item.optional_vars)
+                keys.append(self._target_key(item.optional_vars))
+            keys.append(expr_key(ctx))
+        flow = st.flow
+        live = flow is not None and not flow.dead
+        before = flow.env[UNLESS] if flow is not None else ""
+        opened = self._open_catch()
+        self._block(node.body)
+        self._close_catch(opened)
+        if live:
+            # The context manager may swallow what the body raised, or what a call
+            # that never returns raised.
+            assert flow is not None
+            flow.dead = False
+            flow.env[UNLESS] = before
+        for key in keys:
+            if key:
+                sc["joins"].append((key, st.order))
+        for ctx, expr in reversed(managers):
+            text = callee_text(expr)
+            self._site(("attr", ctx, leave), [], [], expr, "call", f"{text}.{leave}")
+
     def _statement_call(self, node: ast.expr, site: int) -> None:
         """A call whose result is dropped: if it never returns, nothing after it in the
         block runs (`Scope.tails`); in a function's own body, every later return
@@ -238,8 +269,8 @@ class Statements(Bindings):
             return
         if exits:
             flow.dead = True
-        elif flow.nest == 1 and not flow.returned:
-            flow.passes.append(site)
+        else:
+            passed(flow, site)
 
     def _return(self, node: ast.Return) -> None:
         st = self.cur
@@ -247,14 +278,11 @@ class Statements(Bindings):
         if node.value is not None:
             value = self.expr(node.value)
             st.scope["returns"].append(value)
-            if (
-                value[0] == "call"
-                and flow is not None
-                and flow.nest == 1
-                and not (flow.dead or flow.returned)
-            ):
-                flow.passes.append(value[1])  # `return fail()`
+            if value[0] == "call" and flow is not None and not flow.dead:
+                passed(flow, value[1])  # `return fail()`
         if flow is not None:
+            if not flow.dead:
+                flow.passes |= versions_of(flow.env[UNLESS])
             flow.returned = flow.returned or not flow.dead
             flow.dead = True
 
@@ -264,7 +292,9 @@ class Statements(Bindings):
         those of the handlers and ``else`` too."""
         flow = self.cur.flow
         if flow is None:
+            opened = self._open_catch()
             self._block(node.body)
+            self._close_catch(opened)
             for handler in node.handlers:
                 if handler.type is not None:
                     self.expr(handler.type)
@@ -277,7 +307,9 @@ class Statements(Bindings):
         pre, pre_dead = flow.env, flow.dead
         flow.env = dict(pre)
         flow.logs.append([])
+        opened = self._open_catch()
         self._block(node.body)
+        self._close_catch(opened)
         log = flow.logs.pop()
         body_state = (flow.env, flow.dead)
         entry = dict(pre)
