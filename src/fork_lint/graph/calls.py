@@ -163,11 +163,13 @@ class Calls(Decorators):
     def _call_method(
         self, ref: SiteRef, mod: str, site: CallSite, method: Value, args: Args
     ) -> None:
-        """Call a bound method at ``ref``: in the context of its receiver."""
-        offset, node = self._enter_method(ref, method, args)
-        self._enter_wrappers(ref, method[1], offset, args)
-        returns = self._call_returns(node, offset, args, site, method)
-        self._add_at(self.results, ref, self._decorated(mod, site, method[1], returns))
+        """Call a bound method at ``ref``: in the context of its receiver (of each
+        class its receiver can be, `split_cone`)."""
+        for bound in self.split_cone(method):
+            offset, node = self._enter_method(ref, bound, args)
+            self._enter_wrappers(ref, bound[1], offset, args)
+            returns = self._call_returns(node, offset, args, site, bound)
+            self._add_at(self.results, ref, self._decorated(mod, site, bound[1], returns))
 
     def _call_unbound(
         self, ref: SiteRef, mod: str, site: CallSite, qualname: str, args: Args
@@ -311,9 +313,12 @@ class Calls(Decorators):
         if not args[1]:
             return node
         names = set(params[sc["posonly"] :]) | set(sc["kwonly"])
+        # What `**mapping` can still bind: not the receiver, not a parameter the
+        # call gives by position or by name (Python raises "multiple values").
+        given = set(params[:pos]) | {key for key, _ in args[1] if key is not None}
         for key, values in args[1]:
             if key is None:  # `**mapping`: its keys one by one
-                self._expand(node, values, names, extra)
+                self._expand(node, values, names - given, given, extra)
             elif key in names:
                 self._bind(node, key, without_markers(values))
             elif extra is not None:
@@ -345,14 +350,19 @@ class Calls(Decorators):
             self._bind(node, param, {self._container(key, kind)})
         return key
 
-    def _expand(self, node: str, values: set[Value], names: set[str], extra: str | None) -> None:
-        """Bind ``f(**mapping)``: each key to its parameter or to ``**kwargs``."""
+    def _expand(
+        self, node: str, values: set[Value], names: set[str], given: set[str], extra: str | None
+    ) -> None:
+        """Bind ``f(**mapping)``: each key to its parameter (one of ``names``) or to
+        ``**kwargs``; a key among the parameters already ``given`` makes no call."""
         for v in sorted(values):
             if v[0] != "k":
                 continue
             for slot in self._slots_of(v[1]):
                 got = self._got((v[1], slot))
                 name = slot[2:] if slot.startswith("s:") else None
+                if name in given:
+                    continue
                 if name in names:
                     self._bind(node, name, without_markers(got))
                 elif slot == "*":  # keys not known: any parameter
@@ -439,12 +449,16 @@ class Calls(Decorators):
                         continue
                     given = self._arguments(mod, site, passed)
                     if target[0] == "f":
-                        node = self._enter(ref, target[1], 0, given, own=False)
+                        nodes = [self._enter(ref, target[1], 0, given, own=False)]
                     else:
-                        _, node = self._enter_method(ref, target, given, own=False)
+                        nodes = [
+                            self._enter_method(ref, bound, given, own=False)[1]
+                            for bound in self.split_cone(target)
+                        ]
                     if path in _MAP_RESULTS:
                         mapped = self._site_container(ref, "list")
-                        self._write(mapped[1], "*", self._node_returns(node))
+                        for node in nodes:
+                            self._write(mapped[1], "*", self._node_returns(node))
                         self._add_at(self.results, ref, {mapped})
 
     def _callables(self, values: set[Value]) -> set[Value]:

@@ -429,7 +429,7 @@ class Classifier:
             for recv in receivers:
                 for m in self.p.getattr(recv, src.run_method):
                     if m[0] in ("b", "f"):
-                        targets.add(self.p.node_for(m, ref))
+                        targets.update(self.p.nodes_for(m, ref))
         keys = tuple(k for k in (site["recv"], site["bind"]) if k)
         return SourceHit(ref, src, frozenset(targets), keys)
 
@@ -481,7 +481,7 @@ class Classifier:
             out |= self.p.edges.get((ref[0], expr[1] + ref[1] // STRIDE * STRIDE), set())
         for v in self.p.eval_at(ref, expr):
             if v[0] in ("f", "b"):
-                out.add(self.p.node_for(v, ref))
+                out.update(self.p.nodes_for(v, ref))
             elif v[0] == "c":
                 # A class run on a thread (a socketserver request handler): its
                 # construction and every method it may call run there.
@@ -491,7 +491,7 @@ class Classifier:
                 for name in ("__call__", "run"):
                     for m in self.p.getattr(v, name):
                         if m[0] == "b":
-                            out.add(self.p.node_for(m, ref))
+                            out.update(self.p.nodes_for(m, ref))
         return out
 
 

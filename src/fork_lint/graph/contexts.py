@@ -21,7 +21,13 @@ returns, and its own call sites in the call graph (`values.node_name`):
   catalogue lists as starting a thread or forking on it (or on what calling it
   returns), reads such a method of it with ``getattr``, or passes it to one.
   An instance created inside a context is named by the virtual site of that
-  context: a factory analysed per caller creates one object per caller.
+  context: a factory analysed per caller creates one object per caller. A method
+  whose calls on ``self`` differ between subclasses (and may start or fork,
+  directly or through a function nested in the override) runs per receiver
+  class; entered with ``self`` any instance of a cone of classes (nothing in the
+  project calls it, or its caller's ``self`` is such a cone), it runs once per
+  class of the cone (`Contexts.split_cone`), so that no path enters it on one
+  subclass and leaves through a sibling's override.
 * **Functions** whose parameter they start with (the same test, with the
   parameter instead of the field) run in one context per calling site
   (1-call-site sensitivity): ``start_all(procs)`` called with threads at one
@@ -84,6 +90,8 @@ _MAX_OBJECTS = 16
 # Past this many receivers, ``self`` in a merged context is the cone of the
 # method's class.
 _MAX_RECEIVERS = 8
+# A cone of at most this many classes splits into one context per class (`split_cone`).
+_MAX_SPLIT = 6
 # Special methods the solver calls on their receivers itself (constructors, calls
 # of instances); the interpreter calls the others on any instance.
 _RECEIVED = frozenset(("__init__", "__new__", "__post_init__", "__call__"))
@@ -103,6 +111,7 @@ class Contexts(Hierarchy):
         self._single: set[str] = set()  # functions kept in one context
         self._enclosing: set[str] = set()  # functions with nested functions
         self._scope_sites: dict[tuple[str, int], list[int]] = {}
+        self._splits: dict[Value, list[Value]] = {}  # memo of `split_cone`
         # The functions that may start a thread or fork (`may_start`); None: any.
         self._starting: set[str] | None = None
 
@@ -113,6 +122,10 @@ class Contexts(Hierarchy):
     def eval(self, mod: str, scope_index: int, expr: Expr) -> set[Value]:
         """Defined by the evaluation layer (`fork_lint.graph.evaluate`)."""
         raise NotImplementedError
+
+    def _hierarchy_changed(self) -> None:
+        super()._hierarchy_changed()
+        self._splits.clear()
 
     # -- which functions and classes --------------------------------------
     def _select_contexts(self) -> None:
@@ -137,6 +150,12 @@ class Contexts(Hierarchy):
                 ),
                 self._starting_names,
             )
+            # A method whose nested function (a returned lambda, a closure stored
+            # on ``self``) may start: what its callers then call depends on it.
+            enclosing = {q.rpartition(".")[0] for q in self._starting}
+            self._starting |= {
+                q for q in enclosing if (sc := self.scope(q)) is not None and sc["method_kind"]
+            }
         for scopes, by_scope in grouped:
             for i, sc in enumerate(scopes):
                 parent = sc["parent"]
@@ -246,6 +265,13 @@ class Contexts(Hierarchy):
         return seeded
 
     def _bind_cone(self, qualname: str, sc: Scope, cls: str) -> None:
+        if qualname in self._per_receiver:
+            split = self.split_cone(("b", qualname, "s", cls))
+            if split[0][2] == "i":  # a context per class of the cone
+                for method in split:
+                    node = node_name(qualname, self._context(qualname, method[2:]))
+                    self._add(self.vars[(node, sc["params"][0])], self._receiver_values(method))
+                return
         if sc["method_kind"] == "classmethod":
             values = [("c", c) for c in sorted(self.subclasses(cls))]
         else:
@@ -256,6 +282,38 @@ class Contexts(Hierarchy):
         key = ("s", cls) if qualname in self._per_receiver else _MERGED
         node = node_name(qualname, self._context(qualname, key))
         self._add(self.vars[(node, sc["params"][0])], values)
+
+    def split_cone(self, method: Value) -> list[Value]:
+        """A method whose calls depend on its receiver's class (`_per_receiver`),
+        bound to any instance of a class or of a subclass (``("s", C)``), as bound to
+        an instance of exactly each class of that cone that finds it: each runs in a
+        context of its own, where ``self.m()`` resolves in that class's MRO and
+        ``self.x = ...`` stores on that class, so that no path enters the method on
+        one subclass and leaves it through a sibling's override. Past
+        ``_MAX_SPLIT`` classes, the cone stays one receiver."""
+        if len(method) != 4 or method[2] != "s" or method[1] not in self._per_receiver:
+            return [method]
+        found = self._splits.get(method)
+        if found is None:
+            found = self._splits[method] = self._split(method)
+        return found
+
+    def _split(self, method: Value) -> list[Value]:
+        qualname = method[1]
+        sc = self.scope(qualname)
+        if sc is None or sc["method_kind"] != "method":
+            return [method]
+        owner, _, name = qualname.rpartition(".")
+        classes: list[str] = []
+        for sub in sorted(self.subclasses(method[3])):
+            for entry in self.mro(sub):
+                if entry[0] == "c" and name in self._namespace(entry[1]):
+                    if entry[1] == owner:
+                        classes.append(sub)
+                    break
+        if not classes or len(classes) > _MAX_SPLIT:
+            return [method]
+        return [("b", qualname, "i", c) for c in classes]
 
     def _receiver_values(self, method: Value) -> set[Value]:
         """What ``self`` (``cls``) of a bound method is: its receiver."""
@@ -308,7 +366,7 @@ class Contexts(Hierarchy):
                 if v[0] == "i" and len(v) > 2:
                     methods = [m for m in self.getattr(v, "__call__") if m[0] == "b"]
                 elif v[0] == "b" and (len(v) > 4 or v[1] in self._per_receiver):
-                    methods = [v]
+                    methods = self.split_cone(v)
                 else:
                     continue
                 for m in methods:
@@ -480,6 +538,13 @@ class Contexts(Hierarchy):
             return set(self.eval(ref[0], site["scope"], expr))
         finally:
             self._restore_context(saved)
+
+    def nodes_for(self, value: Value, ref: SiteRef) -> list[str]:
+        """The nodes a function or bound method found at call site ``ref`` runs in
+        when it is called there: one, or one per class of a split cone (`split_cone`)."""
+        if value[0] == "b":
+            return [self.node_for(m, ref) for m in self.split_cone(value)]
+        return [self.node_for(value, ref)]
 
     def node_for(self, value: Value, ref: SiteRef) -> str:
         """The node a function or bound method found at call site ``ref`` runs in when

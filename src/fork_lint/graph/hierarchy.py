@@ -100,14 +100,18 @@ class Hierarchy(ProgramState):
         return out
 
     def mro(self, cls: str) -> list[Value]:
-        """Classes in method resolution order; external bases as ``("x", path, "")``."""
+        """Classes in method resolution order; external bases as ``("x", path, "")``,
+        bases the analysis does not have (opaque) as ``("o", name)``."""
         cached = self._mro.get(cls)
         if cached is not None:
             return cached
         self._mro[cls] = [("c", cls)]  # guards against cycles while computing
         out: list[Value] = [("c", cls)]
         for base in self.bases.get(cls, []):
-            chain = self.mro(base[1]) if base[0] == "c" else [("x", base[1], "")]
+            if base[0] == "c":
+                chain = self.mro(base[1])
+            else:
+                chain = [base if base[0] == "o" else ("x", base[1], "")]
             for entry in chain:
                 if entry in out:
                     out.remove(entry)
@@ -263,6 +267,16 @@ class Hierarchy(ProgramState):
                 if found:
                     out |= found
         for entry in mro:
+            if entry[0] == "o":
+                if skip_fields:
+                    # ``super().attr`` asks for the next definition of a name the
+                    # class overrides: a base the analysis does not have may well be
+                    # it, so the classes after it are not guessed.
+                    break
+                # Any other lookup passes it: the project's own classes define the
+                # name, and dropping the call would make the method look uncalled,
+                # which the analysis takes as called in any order (`graph.order`).
+                continue
             if entry[0] == "x":
                 if out:
                     # Set on the object by project code: it hides whatever the

@@ -255,12 +255,12 @@ class Program(Annotations):
                     bases = new.setdefault(sc["qualname"], [])
                     for b in sc["bases"]:
                         values = sorted(self.eval(mod, i, b))
+                        if not values and not _inert_name(facts, b):
+                            # A class the analysis does not have: it keeps its place
+                            # in the MRO, where it may define any attribute.
+                            values = [("o", _opaque_name(mod, facts, b))]
                         bases.extend(v for v in values if v not in bases)
-                        if not (
-                            any(v[0] == "c" or _inert_base(v) for v in values)
-                            if values
-                            else _inert_name(facts, b)
-                        ):
+                        if not any(v[0] == "c" or _inert_base(v) for v in values):
                             opened.add(sc["qualname"])
         changed = new != self.bases or opened != self._open_bases
         if changed:
@@ -282,13 +282,20 @@ def _inert_base(value: Value) -> bool:
 def _inert_name(facts: ModuleFacts, base: Expr) -> bool:
     """Whether a base that names nothing the analysis tracks (``ABC`` from ``abc``,
     a module outside the tracked roots) is imported from an inert library module."""
+    path = _imported_path(facts, base)
+    return path is not None and (path + ".").startswith(_INERT_ROOTS)
+
+
+def _imported_path(facts: ModuleFacts, base: Expr) -> str | None:
+    """The import path a base names (``Generic[T]``, ``mod.Name``, ``Name``), when a
+    module-level import binds it."""
     while base[0] == "item":  # `Generic[T]`
         base = base[1]
     attr = ""
     if base[0] == "attr" and base[1][0] == "name":
         base, attr = base[1], base[2]
     if base[0] != "name":
-        return False
+        return None
     for target, value in facts["scopes"][0]["assigns"]:
         if target == base:
             if value[0] == "from":
@@ -297,7 +304,12 @@ def _inert_name(facts: ModuleFacts, base: Expr) -> bool:
                 path = value[1]
             else:
                 continue
-            path = f"{path}.{attr}" if attr else path
-            if (path + ".").startswith(_INERT_ROOTS):
-                return True
-    return False
+            return f"{path}.{attr}" if attr else path
+    return None
+
+
+def _opaque_name(mod: str, facts: ModuleFacts, base: Expr) -> str:
+    """A name for a base class the analysis does not have: its import path, so that
+    the classes deriving from it share one MRO entry, else where it is written."""
+    path = _imported_path(facts, base)
+    return path if path is not None else f"{mod}:{base!r}"
