@@ -21,6 +21,10 @@ what a correct analysis says about it:
   3.14) at its first ``submit``, on the scheduler's thread (fixed in 3.11.0).
 * gunicorn 23.0.0, known safe: a pre-fork server, whose arbiter starts no thread
   before it forks its workers.
+* gunicorn 25.1.0: ``Arbiter.run`` starts the control-socket server's thread, then
+  forks every worker beside it (issues 3509, 3529). gunicorn 27.0.1, known safe: the
+  server registers ``os.register_at_fork(before=...)``, which joins that thread
+  before each fork.
 * invoke 2.2.0, known safe: ``Runner._run_body`` forks the command (``pty.fork`` in
   ``Local.start``) and only then starts the timeout timer it keeps on the instance,
   which ``stop()`` cancels before the run returns.
@@ -110,6 +114,16 @@ CASES = (
     ),
     Case("APScheduler==3.11.0", "apscheduler", quiet=True),
     Case("gunicorn==23.0.0", "gunicorn", quiet=True),
+    Case(
+        "gunicorn==25.1.0",
+        "gunicorn",
+        reported=(
+            Expected(
+                "FRK001", "gunicorn/arbiter.py", "Arbiter.spawn_worker", "threading.Thread.start"
+            ),
+        ),
+    ),
+    Case("gunicorn==27.0.1", "gunicorn", quiet=True),
     Case("invoke==2.2.0", "invoke", quiet=True),
     Case("huey==2.5.3", "huey", quiet=True),
 )

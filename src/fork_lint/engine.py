@@ -15,6 +15,7 @@ from fork_lint.catalog.stdlib import (
     STDLIB_THREAD_SOURCES,
 )
 from fork_lint.config import Settings
+from fork_lint.graph.atfork import AT_FORK
 from fork_lint.graph.classify import SINK_PATTERNS, Classification, Classifier, SinkHit
 from fork_lint.graph.reach import Hazard, Reachability
 from fork_lint.graph.solver import Program
@@ -157,6 +158,7 @@ def solved_program(
     patterns += SINK_PATTERNS
     patterns += EVENT_LOOP_RUNNERS
     patterns += [p for p, _ in PASS_THROUGH] + [p for p, _, _ in CALLBACK_ARGS]
+    patterns.append(AT_FORK)
     # What starts a thread, forks or runs an event loop: contexts (`graph.contexts`)
     # are made only for functions that may reach one of them.
     starting = [p for src in sources for p in src.patterns]

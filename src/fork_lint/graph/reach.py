@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from dataclasses import dataclass
 
+from fork_lint.graph.atfork import stopped_before_fork
 from fork_lint.graph.classify import PPE_USES, Classification, SinkHit, SourceHit
 from fork_lint.graph.library import next_call_witness
 from fork_lint.graph.order import runs_after
@@ -80,7 +81,15 @@ class Reachability:
         self.leaving = leaving_functions(program)  # functions that never return
         self._raising: dict[SiteRef, bool] = {}
         dead = dead_sites(program, self.leaving)
-        self.c = cls = without_sites(cls, dead)
+        cls = without_sites(cls, dead)
+        # Threads run their functions as before, but a thread a before-fork handler
+        # joins is not alive at any fork (`graph.atfork`): it starts nothing here.
+        self._on_threads = cls.sources
+        stopped = stopped_before_fork(program, cls)
+        if stopped:
+            kept = [s for s in cls.sources if s.ref not in stopped]
+            cls = Classification(sinks=cls.sinks, sources=kept, runners=cls.runners)
+        self.c = cls
         self._joins = Joins(program)
         # Functions are call-graph nodes: a function in one of its contexts
         # (`graph.contexts`); the call sites of a context besides the primary one
@@ -296,7 +305,7 @@ class Reachability:
                 self.alive[func] = reason
                 queue.append(func)
 
-        for hit in self.c.sources:
+        for hit in self._on_threads:
             for target in sorted(hit.targets):
                 mark(target, ("thread", hit))
         self._class_owned(mark)
