@@ -318,7 +318,7 @@ class ProgramState:
         if store.__class__ is ValueSet:
             key = store.key
             deps = store.deps
-            readers = deps.get(key)
+            readers = store.readers
             if readers is not None:
                 queued = self._queued
                 for unit in readers if readers.__class__ is set else (readers,):
