@@ -15,7 +15,8 @@ name do not start with ``_``, and its module path has no private part (``_impl``
 ``conftest``, ``examples``, ``scripts``, ``benchmarks``, ``docs``). A program's
 ``main`` runs once per process and is left out.
 
-Not reported: a function that only forks or only starts threads; a fork in a forked
+Not reported: a function that only forks or only starts threads, or never returns;
+a fork in a forked
 child; a thread started in a forked child that ends the process before it leaves the
 code only the child runs (`paths.held`), which the parent never has; a thread and a
 fork that launch objects of one either-or backend (`Reachability._same_launcher`), or
@@ -77,7 +78,12 @@ def next_call_witness(reach: ReachView, sink: SinkHit) -> Witness | None:
     queue = deque(down)
     while queue:
         func = queue.popleft()
-        if func in reach.starts and public_api(reach, func):
+        # One that never returns (a server's loop ending in `sys.exit`) has no next call.
+        if (
+            func in reach.starts
+            and public_api(reach, func)
+            and base_name(func) not in reach.leaving
+        ):
             witness = _witness(reach, sink, func, down)
             if witness is not None:
                 return witness

@@ -4,7 +4,8 @@ end which thread.
 
 A function never returns when each of its paths ends in ``raise`` or a process
 exit, or when every path to a ``return`` passes a call to such a function
-(`Scope.leaves`, `Scope.passes`, both from the extractor); a call never returns
+(`Scope.leaves`, `Scope.passes`, both from the extractor; a path may pass a
+different one: ``try: serve() except E: halt()``); a call never returns
 when everything it may call is such a function. Then nothing after the call in
 its block runs (`Scope.tails`): a thread started there is never started, a fork
 there never forks.
@@ -17,7 +18,14 @@ from fork_lint.graph.solver import Program, SiteRef, Value
 from fork_lint.graph.values import base_name, real_site
 from fork_lint.index.facts import CallSite, Scope
 
-__all__ = ["Joins", "dead_sites", "held", "without_sites"]
+__all__ = [
+    "Joins",
+    "dead_sites",
+    "held",
+    "leaving_functions",
+    "never_returns",
+    "without_sites",
+]
 
 # Callees through which a call enters a function of the project (not a class's
 # constructor, not a library).
@@ -25,9 +33,9 @@ _FUNCTIONS = frozenset(("f", "b"))
 _KEEPING = frozenset(("staticmethod", "classmethod"))
 
 
-def dead_sites(program: Program) -> set[SiteRef]:
-    """Call sites that follow, in their block, a call that never returns."""
-    leaving = _leaving_functions(program)
+def dead_sites(program: Program, leaving: set[str]) -> set[SiteRef]:
+    """Call sites that follow, in their block, a call that never returns
+    (``leaving``: `leaving_functions`)."""
     dead: set[SiteRef] = set()
     for mod, facts in program.modules.items():
         calls = facts["calls"]
@@ -37,7 +45,7 @@ def dead_sites(program: Program) -> set[SiteRef]:
                 for site in tail[1:]:
                     if site < 0:  # a process exit (`sys.exit()`, `os._exit()`, `os.exec*()`)
                         first = ~site + 1
-                    elif leaving and _never_returns(program, (mod, site), leaving):
+                    elif leaving and never_returns(program, (mod, site), leaving):
                         first = site + 1
                     else:
                         continue
@@ -46,13 +54,14 @@ def dead_sites(program: Program) -> set[SiteRef]:
     return dead
 
 
-def _leaving_functions(program: Program) -> set[str]:
+def leaving_functions(program: Program) -> set[str]:
     """Functions of the project that never return: those the extractor found, and
-    those every return of which passes a call of one (to a fixed point)."""
+    those each clause of whose returns (`Scope.passes`) holds a call of one (to a
+    fixed point)."""
     leaving: set[str] = set()
-    # project function -> the calls in statement position that may call it, with
-    # the function whose every return passes that call
-    passing: dict[str, list[tuple[SiteRef, str]]] = {}
+    # project function -> the functions with a clause holding a call that may call it
+    waiting: dict[str, set[str]] = {}
+    clauses: dict[str, tuple[str, list[list[int]]]] = {}  # function -> module, clauses
     for mod, facts in program.modules.items():
         for sc in facts["scopes"]:
             if not (sc["leaves"] or sc["passes"]):
@@ -65,15 +74,20 @@ def _leaving_functions(program: Program) -> set[str]:
             if sc["leaves"]:
                 leaving.add(qualname)
                 continue
-            for site in sc["passes"]:
-                ref = (mod, site)
-                for at in program.in_contexts(ref):  # in every context of the function
-                    for callee in program.edges.get(at, ()):
-                        passing.setdefault(base_name(callee), []).append((ref, qualname))
+            clauses[qualname] = (mod, sc["passes"])
+            for clause in sc["passes"]:
+                for site in clause:
+                    for at in program.in_contexts((mod, site)):  # every context
+                        for callee in program.edges.get(at, ()):
+                            waiting.setdefault(base_name(callee), set()).add(qualname)
     todo = sorted(leaving)
     while todo:
-        for ref, qualname in passing.get(todo.pop(), ()):
-            if qualname not in leaving and _never_returns(program, ref, leaving):
+        for qualname in sorted(waiting.get(todo.pop(), ())):
+            mod, passes = clauses[qualname]
+            if qualname not in leaving and all(
+                any(never_returns(program, (mod, site), leaving) for site in clause)
+                for clause in passes
+            ):
                 leaving.add(qualname)
                 todo.append(qualname)
     return leaving
@@ -85,7 +99,7 @@ def _undecorated(sc: Scope) -> bool:
     return all(d[0] == "name" and d[1] in _KEEPING for d in sc["decorators"])
 
 
-def _never_returns(program: Program, ref: SiteRef, leaving: set[str]) -> bool:
+def never_returns(program: Program, ref: SiteRef, leaving: set[str]) -> bool:
     """Does the call never return, in any context of its function?"""
     callees: set[Value] = set()
     for at in program.in_contexts(ref):

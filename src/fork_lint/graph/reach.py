@@ -26,7 +26,14 @@ from dataclasses import dataclass
 from fork_lint.graph.classify import PPE_USES, Classification, SinkHit, SourceHit
 from fork_lint.graph.library import next_call_witness
 from fork_lint.graph.order import runs_after
-from fork_lint.graph.paths import Joins, dead_sites, held, without_sites
+from fork_lint.graph.paths import (
+    Joins,
+    dead_sites,
+    held,
+    leaving_functions,
+    never_returns,
+    without_sites,
+)
 from fork_lint.graph.solver import Program, SiteRef, alloc_name
 from fork_lint.graph.values import STRIDE, Value, base_name, real_site
 from fork_lint.graph.why import context_note, edge_reason
@@ -39,7 +46,8 @@ from fork_lint.model import Hop, Location, Span, Witness
 _StartReason = tuple[object, ...]
 #   ("thread", SourceHit)                       f runs on the thread the source starts
 #   ("class", SourceHit, cls)                   f is a method of a class that keeps a thread
-#   ("loop", runner SiteRef, SourceHit-site, program)   f is part of an event-loop program
+#   ("loop", runner SiteRef, SourceHit-site, root)   f is part of an event-loop program
+#                                              (root: "" or the one function a wrapper runs)
 #   ("module", module, SiteRef)                 f's module started a thread at import
 #   ("caller", SiteRef, AliveAt)                f is called at a site where a thread is alive
 _AliveReason = tuple[object, ...]
@@ -64,7 +72,9 @@ class Reachability:
     def __init__(self, program: Program, cls: Classification) -> None:
         self.p = program
         # Sites after a call that never returns (in its block) never run (`paths`).
-        dead = dead_sites(program)
+        self.leaving = leaving_functions(program)  # functions that never return
+        self._raising: dict[SiteRef, bool] = {}
+        dead = dead_sites(program, self.leaving)
         self.c = cls = without_sites(cls, dead)
         self._joins = Joins(program)
         # Functions are call-graph nodes: a function in one of its contexts
@@ -82,7 +92,8 @@ class Reachability:
                 self.sites_of[f"{qualname}\u27e8{n}\u27e9"] = [(m, i + n * STRIDE) for m, i in real]
         # Forwarding calls in decorators' wrappers are left out: the decorated
         # function is reached from its callers directly (`Program.skipped_sites`).
-        skipped = program.skipped_sites() | dead
+        self._skipped = program.skipped_sites()
+        skipped = self._skipped | dead
         self.edges: dict[SiteRef, set[str]] = {
             ref: targets for ref, targets in program.edges.items() if real_site(ref) not in skipped
         }
@@ -105,7 +116,8 @@ class Reachability:
                 self.functions_of[mod].extend(program.nodes_of(q))
         self.starts: dict[str, tuple[SiteRef, _StartReason]] = {}
         self.alive: dict[str, _AliveReason] = {}
-        self._loop_paths: dict[SiteRef, dict[str, SiteRef | None]] = {}
+        # (runner, root of the program or "") -> how each function of it is reached
+        self._loop_paths: dict[tuple[SiteRef, str], dict[str, SiteRef | None]] = {}
         self._starting: dict[str, list[tuple[SiteRef, _StartReason]]] = {}
 
     # -- helpers ----------------------------------------------------------
@@ -153,9 +165,32 @@ class Reachability:
             return carried and bool(s["loops"]) and not self.joined(start, at)
         if s["arms"] and a["arms"] and any(x ^ 1 in a["arms"] for x in s["arms"]):
             return False  # the two arms of one `if` (`CallSite.arms`)
+        if self.leaving and self._raises(start):
+            return self._after_raise(start, at, carried=carried)
         if s["order"] < a["order"]:
             return not self.joined(start, at)
         if carried and set(s["loops"]) & set(a["loops"]):
+            return not self.joined(start, at)
+        return False
+
+    def _raises(self, ref: SiteRef) -> bool:
+        """Does the call at ``ref`` never return (`paths.never_returns`)?"""
+        real = real_site(ref)
+        found = self._raising.get(real)
+        if found is None:
+            found = self._raising[real] = never_returns(self.p, real, self.leaving)
+        return found
+
+    def _after_raise(self, start: SiteRef, at: SiteRef, *, carried: bool) -> bool:
+        """Can ``at`` run after the call at ``start`` raised? Only from the handlers of
+        the innermost ``try`` (or the end of the ``with``) around it on, or in a later
+        iteration of a loop around that statement; with none, nothing after ``s`` in
+        its function runs."""
+        s, a = self._site(start), self._site(at)
+        if s["catch"] < 0:
+            return False
+        resume, loops = self.p.scope_of_site(start)["tries"][s["catch"]]
+        if a["order"] >= resume or (carried and set(loops) & set(a["loops"])):
             return not self.joined(start, at)
         return False
 
@@ -372,21 +407,35 @@ class Reachability:
     def _event_loops(self, mark: object) -> None:
         assert callable(mark)
         for runner, roots in sorted(self.c.runners.items()):
-            parents = self._bfs(sorted(roots))
-            self._loop_paths[runner] = parents
-            source = None
-            for func in parents:
-                for ref in self.sites_of.get(func, ()):
-                    hits = [h for h in self.source_at.get(ref, ()) if not h.source.transient]
-                    if hits and not held(self._site(ref)):
-                        source = ref
+            # A decorator's wrapper that runs `loop.run_until_complete(fn(...))` runs
+            # one decorated function per call: each is a program of its own, or one
+            # test's threads would be alive in every other test's loop.
+            programs = [[r] for r in sorted(roots)] if self._forwards(runner) else [sorted(roots)]
+            for program in programs:
+                key = (runner, program[0]) if len(programs) > 1 else (runner, "")
+                parents = self._bfs(program)
+                self._loop_paths[key] = parents
+                source = None
+                for func in parents:
+                    for ref in self.sites_of.get(func, ()):
+                        hits = [h for h in self.source_at.get(ref, ()) if not h.source.transient]
+                        if hits and not held(self._site(ref)):
+                            source = ref
+                            break
+                    if source is not None:
                         break
-                if source is not None:
-                    break
-            if source is None:
-                continue
-            for func in parents:
-                mark(func, ("loop", runner, source))
+                if source is None:
+                    continue
+                for func in parents:
+                    mark(func, ("loop", runner, source, key[1]))
+
+    def _forwards(self, runner: SiteRef) -> bool:
+        """Is the runner's coroutine the call a forwarding wrapper makes of the
+        function it decorates (`Program.skipped_sites`)?"""
+        args = self._site(runner)["args"]
+        if not args or args[0][0] != "call":
+            return False
+        return (runner[0], int(args[0][1])) in self._skipped
 
     def _bfs(self, roots: list[str]) -> dict[str, SiteRef | None]:
         parents: dict[str, SiteRef | None] = {}
@@ -557,9 +606,9 @@ class Reachability:
                 fork_path=tuple(tail),
             )
         if kind == "loop":
-            runner, source = reason[1], reason[2]
+            runner, source, program = reason[1], reason[2], reason[3]
             assert isinstance(runner, tuple) and isinstance(source, tuple)
-            parents = self._loop_paths[runner]
+            parents = self._loop_paths[(runner, str(program))]
             run_hop = self.hop(runner, f"runs an event loop: `{self._site(runner)['text']}()`")
             src_hit = next(h for h in self.source_at[source] if not h.source.transient)
             thread_path = [

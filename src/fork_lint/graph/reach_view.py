@@ -28,6 +28,7 @@ class ReachView(Protocol):
     callers: dict[str, list[SiteRef]]
     starts: dict[str, tuple[SiteRef, StartReason]]
     source_at: dict[SiteRef, list[SourceHit]]
+    leaving: set[str]
 
     def func_of(self, ref: SiteRef) -> str: ...
 

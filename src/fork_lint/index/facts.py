@@ -81,6 +81,10 @@ class CallSite(TypedDict):
     # Keyword arguments merged in from a `**name` whose dict is visible in this scope.
     via_kwargs: list[str]
     bind: str  # the name (version) or `self.attr` the call's result is assigned to, or ""
+    # The innermost `try` (or `with`, whose context manager may swallow an exception)
+    # whose body holds the site, as an index into `Scope.tries`; -1 if none. If the
+    # call raises, only code from that statement's handlers on can run next.
+    catch: int
 
 
 class Scope(TypedDict):
@@ -110,15 +114,22 @@ class Scope(TypedDict):
     # A function no path of which returns: each ends in `raise` or a process exit
     # (`sys.exit`, `os._exit`, `os.exec*`, `os.abort`), or loops forever.
     leaves: bool
-    # Calls in statement position (`f()`, `return f()`) of a function's own body
-    # that every path to a `return` passes: if one of them never returns, neither
-    # does the function. Empty for generators and coroutine functions.
-    passes: list[int]
+    # When the function returns, as clauses over calls in statement position (`f()`,
+    # `return f()`): every path to a `return` (or the end of the body) passes at
+    # least one call of each clause. If each clause holds a call that never returns,
+    # neither does the function (`try: serve() except E: halt()` with `serve` and
+    # `halt` both ending in `sys.exit`). Empty for generators and coroutine
+    # functions, and when a path to a return passes no such call.
+    passes: list[list[int]]
     # The calls in statement position of one block, each followed in its block by
     # the sites up to (not including) `end`: `(end, site, site, ...)`, a site
     # written `~id` (negative) when it exits the process. Nothing after a call that
     # never returns runs.
     tails: list[tuple[int, ...]]
+    # Per `try`/`with` statement that holds sites (`CallSite.catch`): the order from
+    # which code may run after its body raised (its first handler, `finally`, or the
+    # code after a `with`), and the loops enclosing the statement.
+    tries: list[tuple[int, list[int]]]
     # (target, classes): what an annotation written here says a value is, for the
     # solver to use where it finds no value (`fork_lint.index.annotations`). The
     # target is a name or attribute expression (`x: T`, `self.x: T`), a parameter

@@ -19,8 +19,8 @@ from fork_lint.index.syntax import (
     pattern_names,
     terminates,
 )
-from fork_lint.index.versions import expr_key, target_names, top_names, widen
-from fork_lint.index.walker import TopVersions
+from fork_lint.index.versions import expr_key, passed, target_names, top_names, versions_of, widen
+from fork_lint.index.walker import UNLESS, TopVersions
 
 __all__ = ["Statements"]
 
@@ -181,10 +181,16 @@ class Statements(Bindings):
                 keys.append(expr_key(ctx))
             flow = st.flow
             live = flow is not None and not flow.dead
+            before = flow.env[UNLESS] if flow is not None else ""
+            opened = self._open_catch()
             self._block(node.body)
+            self._close_catch(opened)
             if live:
+                # The context manager may swallow what the body raised, or what a
+                # call that never returns raised.
                 assert flow is not None
-                flow.dead = False  # the context manager may swallow what the body raised
+                flow.dead = False
+                flow.env[UNLESS] = before
             for key in keys:
                 if key:
                     sc["joins"].append((key, st.order))
@@ -238,8 +244,8 @@ class Statements(Bindings):
             return
         if exits:
             flow.dead = True
-        elif flow.nest == 1 and not flow.returned:
-            flow.passes.append(site)
+        else:
+            passed(flow, site)
 
     def _return(self, node: ast.Return) -> None:
         st = self.cur
@@ -247,14 +253,11 @@ class Statements(Bindings):
         if node.value is not None:
             value = self.expr(node.value)
             st.scope["returns"].append(value)
-            if (
-                value[0] == "call"
-                and flow is not None
-                and flow.nest == 1
-                and not (flow.dead or flow.returned)
-            ):
-                flow.passes.append(value[1])  # `return fail()`
+            if value[0] == "call" and flow is not None and not flow.dead:
+                passed(flow, value[1])  # `return fail()`
         if flow is not None:
+            if not flow.dead:
+                flow.passes |= versions_of(flow.env[UNLESS])
             flow.returned = flow.returned or not flow.dead
             flow.dead = True
 
@@ -264,7 +267,9 @@ class Statements(Bindings):
         those of the handlers and ``else`` too."""
         flow = self.cur.flow
         if flow is None:
+            opened = self._open_catch()
             self._block(node.body)
+            self._close_catch(opened)
             for handler in node.handlers:
                 if handler.type is not None:
                     self.expr(handler.type)
@@ -277,7 +282,9 @@ class Statements(Bindings):
         pre, pre_dead = flow.env, flow.dead
         flow.env = dict(pre)
         flow.logs.append([])
+        opened = self._open_catch()
         self._block(node.body)
+        self._close_catch(opened)
         log = flow.logs.pop()
         body_state = (flow.env, flow.dead)
         entry = dict(pre)

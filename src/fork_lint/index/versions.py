@@ -37,6 +37,7 @@ from collections.abc import Iterable
 
 from fork_lint.index.facts import Expr
 from fork_lint.index.walker import (
+    UNLESS,
     Env,
     Flow,
     Loop,
@@ -139,6 +140,41 @@ def widen(env: Env, name: str, more: Reaching) -> None:
         return
     merged = versions_of(cur) | versions_of(more)
     env[name] = merged if len(merged) > 1 else next(iter(merged))
+
+
+# Past these, `passed` keeps a weaker condition (the point may be reached): the
+# clauses of one function stay small whatever its size.
+_MAX_CLAUSES = 16
+_MAX_CLAUSE_CALLS = 24
+
+
+def passed(flow: Flow, site: int) -> None:
+    """The walk passes the call ``site`` in statement position: the point after it
+    is not reached if the call never returns, or if it was not reached before
+    (`UNLESS`)."""
+    clauses = versions_of(flow.env[UNLESS])
+    if len(clauses) > 1:
+        clauses = minimal_clauses(clauses)
+    if len(clauses) > _MAX_CLAUSES:
+        flow.env[UNLESS] = ""
+        return
+    grown = frozenset(
+        c if c.count(",") >= _MAX_CLAUSE_CALLS else f"{c},{site}" if c else str(site)
+        for c in clauses
+    )
+    flow.env[UNLESS] = grown if len(grown) > 1 else next(iter(grown))
+
+
+def minimal_clauses(clauses: frozenset[str] | set[str]) -> frozenset[str]:
+    """Leave out each clause that holds another (`UNLESS`): ``a`` and ``a or b``
+    is ``a``. Merges of ``if`` arms make many such."""
+    sets = sorted((frozenset(c.split(",")) if c else frozenset(), c) for c in clauses)
+    sets.sort(key=lambda item: len(item[0]))
+    kept: list[tuple[frozenset[str], str]] = []
+    for calls, text in sets:
+        if not any(other <= calls for other, _ in kept):
+            kept.append((calls, text))
+    return frozenset(text for _, text in kept)
 
 
 def versions_of(reaching: Reaching) -> frozenset[str]:
@@ -413,12 +449,16 @@ class Versions(Walker):
             assigns.extend((("name", v), ("name", name)) for v in flow.defs[name])
         if sc["joins"] and flow.ops:
             sc["joins"] = self._join_leaves(flow, sc["joins"])
+        if not flow.dead:  # the end of the body returns
+            flow.passes |= versions_of(flow.env[UNLESS])
         leaves = flow.dead and not flow.returned
         if flow.generator or sc["is_async"] or flow.hook:
             leaves = False
             flow.passes.clear()
         sc["leaves"] = leaves
-        sc["passes"] = flow.passes
+        if "" not in flow.passes:  # else a path returns without passing any call
+            kept = minimal_clauses(flow.passes)
+            sc["passes"] = sorted([int(i) for i in c.split(",")] for c in kept)
 
     def _join_leaves(self, flow: Flow, joins: list[tuple[str, int]]) -> list[tuple[str, int]]:
         """A join through a merging version may join each version it merges:

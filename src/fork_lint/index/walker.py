@@ -16,6 +16,7 @@ from fork_lint.index.facts import CallSite, Expr, ModuleFacts, Scope
 
 __all__ = [
     "SCOPE_LISTS",
+    "UNLESS",
     "Env",
     "Flow",
     "Loop",
@@ -28,13 +29,20 @@ __all__ = [
 
 SCOPE_LISTS = (
     "params", "kwonly", "decorators", "bases", "locals", "globals", "nonlocals", "assigns",
-    "returns", "joins", "passes", "tails", "annotations",
+    "returns", "joins", "passes", "tails", "tries", "annotations",
 )  # fmt: skip
 
 
 # What reaches a name: one version, or several not yet merged by one of their own.
 Reaching = str | frozenset[str]
 Env = dict[str, Reaching]
+# The key of `Env` (no name can be empty) under which a function's walk keeps when
+# the point it is at is not reached: clauses over the calls in statement position
+# passed on the way, each a comma-separated string of call ids; the point is not
+# reached if each clause names a call that never returns. One empty clause: it is
+# reached. Kept in the versions' `Env` so that every branch, merge and loop of the
+# walk carries it: a merge of two states is the union of their clauses.
+UNLESS = ""
 State = tuple[Env, bool]  # (versions, dead)
 
 
@@ -64,6 +72,7 @@ class Flow:
 
     def __init__(self, params: Iterable[str]) -> None:
         self.env: Env = {p: p for p in params}
+        self.env[UNLESS] = ""
         self.dead = False  # no path reaches the statement being walked
         self.counts: dict[str, int] = {}
         self.defs: dict[str, list[str]] = {}  # name -> the versions its bindings made
@@ -83,7 +92,8 @@ class Flow:
         self.nest = 0  # blocks the walk is in (1: the function's own body)
         self.lazy = 0  # generator expressions the walk is in (past their first `in`)
         self.lazy_bound: set[str] = set()  # their own targets
-        self.passes: list[int] = []
+        # The clauses (`UNLESS`) of every point the function returns from.
+        self.passes: set[str] = set()
 
 
 class TopVersions:
@@ -105,8 +115,8 @@ class TopVersions:
 
 class ScopeState:
     __slots__ = (
-        "arms", "child", "child_exits", "dicts", "flow", "fork_at", "fork_vars", "free", "guard",
-        "index", "lambdas", "loops", "order", "reads", "scope", "shared", "top",
+        "arms", "catch", "child", "child_exits", "dicts", "flow", "fork_at", "fork_vars", "free",
+        "guard", "index", "lambdas", "loops", "order", "reads", "scope", "shared", "top",
     )  # fmt: skip
 
     def __init__(self, index: int, scope: Scope, *, enclosed: bool = False) -> None:
@@ -115,6 +125,7 @@ class ScopeState:
         self.order = 0
         self.loops: list[int] = []
         self.arms: list[int] = []  # see `CallSite.arms`
+        self.catch = -1  # see `CallSite.catch`
         self.child = False
         self.child_exits = False  # see `CallSite.child_exits`
         self.fork_at = -1  # see `CallSite.fork_order`
@@ -210,6 +221,7 @@ class Walker:
             "leaves": False,
             "passes": [],
             "tails": [],
+            "tries": [],
             "annotations": [],
         }
         index = len(self.facts["scopes"])
@@ -279,10 +291,28 @@ class Walker:
             "kind": kind,
             "via_kwargs": via_kwargs or empty,
             "bind": "",
+            "catch": st.catch,
         }
         st.order += 1
         calls.append(site)
         return site["id"]
+
+    def _open_catch(self) -> tuple[int, int]:
+        """Enter the body of a ``try`` or ``with`` (`CallSite.catch`); returns what
+        `_close_catch` needs."""
+        st = self.cur
+        tries = st.scope["tries"]
+        tries.append((-1, list(st.loops)))
+        saved, st.catch = st.catch, len(tries) - 1
+        return saved, st.catch
+
+    def _close_catch(self, opened: tuple[int, int]) -> None:
+        """Leave the body: code from the current order on may run after it raised."""
+        st = self.cur
+        saved, k = opened
+        tries = st.scope["tries"]
+        tries[k] = (st.order, tries[k][1])
+        st.catch = saved
 
     def _enter_loop(self) -> None:
         self.loop_ids += 1
