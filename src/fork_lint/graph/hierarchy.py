@@ -138,7 +138,8 @@ class Hierarchy(ProgramState):
         self._tails.clear()
         self._bound.clear()  # a cone of classes may hold more of them
         self._opened = None
-        for key in sorted(self._fresh):
+        # In any order: the queue runs sorted (`Program._drain`).
+        for key in self._fresh:
             cls, _, mode = key
             cls = cls.partition("@")[0]  # an object's lookup: its class
             if cls not in (cones if mode in ("s", "sup") else affected):
