@@ -185,6 +185,10 @@ class Hierarchy(ProgramState):
         # walking the MRO each time dominated solving. The memo depends on what
         # the walk read, so a grown class attribute or field re-runs it, and a
         # changed class hierarchy re-runs them all (`_hierarchy_changed`).
+        # A lookup that found something has run: one read answers it.
+        found: set[Value] | None = self.lookups.get_present(key)
+        if found is not None:
+            return found
         if key not in self._fresh:
             self._fresh.add(key)
             self._looked_up.add(key[1])

@@ -133,7 +133,7 @@ class ProgramState:
         # what callers pass into each `**kwargs` container, slot by slot
         self.passed_in: dict[tuple[str, str], set[Value]] = {}
         # memoised lookups of (class, attribute, mode), see `LookupKey`
-        self.lookups: dict[LookupKey, set[Value]] = Store(self)
+        self.lookups: Store = Store(self)
         self._fresh: set[LookupKey] = set()
         self._looked_up: set[str] = set()  # attributes of the lookups in `_fresh`
         self._fields_get = partial(dict.get, self.fields)

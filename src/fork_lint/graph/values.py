@@ -158,6 +158,22 @@ class Store(dict[Any, set[Value]]):
         self[key] = values
         return values
 
+    def get_present(self, key: Any) -> Any:
+        """The set of ``key`` if it has one, read as `get` reads it; None, and no
+        reader recorded, if not."""
+        values: Any = dict.get(self, key)
+        if values is not None:
+            unit = self.program._unit
+            if unit is not None:
+                readers = values.readers
+                if readers is None:
+                    values.readers = unit
+                elif readers.__class__ is set:
+                    readers.add(unit)
+                elif readers is not unit and readers != unit:
+                    values.readers = {readers, unit}
+        return values
+
     def get(self, key: Any, default: Any = None) -> Any:
         values: Any = dict.get(self, key)
         unit = self.program._unit
