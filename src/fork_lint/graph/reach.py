@@ -37,7 +37,7 @@ from fork_lint.graph.paths import (
 from fork_lint.graph.solver import Program, SiteRef, alloc_name
 from fork_lint.graph.values import STRIDE, Value, base_name, real_site
 from fork_lint.graph.why import context_note, edge_reason
-from fork_lint.index.facts import CallSite
+from fork_lint.index.facts import PROCESS_ROOTS, CallSite
 from fork_lint.model import Hop, Location, Span, Witness
 
 # Reasons:
@@ -51,6 +51,11 @@ _StartReason = tuple[object, ...]
 #   ("module", module, SiteRef)                 f's module started a thread at import
 #   ("caller", SiteRef, AliveAt)                f is called at a site where a thread is alive
 _AliveReason = tuple[object, ...]
+
+
+def _process_path(path: str) -> bool:
+    """Does a library path name a process class's method (not a thread's)?"""
+    return path.startswith(tuple(f"{root}." for root in PROCESS_ROOTS))
 
 
 def _pool_use(sink: SinkHit) -> bool:
@@ -205,10 +210,13 @@ class Reachability:
         for ref, reason in self.starting_sites(func):
             if ref[0] != at[0]:
                 continue
-            if sink is not None and self.own_pool(self.first_source(ref, reason), sink):
-                continue
-            if sink is not None and reason[0] == "source" and self.same_launcher(ref, sink):
-                continue
+            if sink is not None:
+                # A call whose thread is the fork's own pool's, or the other kind of
+                # the fork's either-or launcher (`same_launcher`), reached directly or
+                # through calls (a context manager's `__enter__` starting it).
+                source = self.first_source(ref, reason)
+                if self.own_pool(source, sink) or self.same_launcher(source, sink):
+                    continue
             s = self._site(ref)
             if site["child"]:
                 # In a forked child only the threads it started itself are alive:
@@ -535,9 +543,22 @@ class Reachability:
         Celery's embedded beat service do): the analysis merges the two kinds,
         one run of the program uses one."""
         threads, procs = self._launches(start)
-        if not threads or not procs:
-            return False
-        return (threads, procs) == self._launches(sink.ref)
+        if threads and procs and (threads, procs) == self._launches(sink.ref):
+            return True
+        # One creation that is a thread in one run and a process in another (`Process`
+        # imported from `multiprocessing`, or `threading.Thread` where that fails):
+        # the thread and the fork are one object's, never both.
+        started = {
+            v[2]
+            for v in self.p.callees.get(start, ())
+            if v[0] == "x" and v[2] and v[1].endswith("().start") and not _process_path(v[1])
+        }
+        forked = {
+            alloc_name(s.alloc)
+            for s in self.sinks_at.get(sink.ref, ())
+            if s.kind == "multiprocessing" and s.alloc is not None
+        }
+        return bool(started) and started == forked
 
     def own_pool(self, start: SiteRef, sink: SinkHit) -> bool:
         """Is the thread started at ``start`` the management thread of the pool whose

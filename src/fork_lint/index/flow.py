@@ -7,6 +7,7 @@ import ast
 
 from fork_lint.index.annotations import is_type_checking
 from fork_lint.index.bindings import Bindings
+from fork_lint.index.facts import Expr
 from fork_lint.index.syntax import (
     TRY_STAR,
     callee_text,
@@ -171,30 +172,7 @@ class Statements(Bindings):
                 if not self.typing_only:
                     self._site(("module", alias.name), [], [], node, "import", alias.name)
         elif type(node) is ast.With or type(node) is ast.AsyncWith:
-            keys = []
-            for item in node.items:
-                ctx = self.expr(item.context_expr)
-                if item.optional_vars is not None:
-                    self._assign(item.optional_vars, ctx, None)
-                    self._set_bind(ctx, item.optional_vars)
-                    keys.append(self._target_key(item.optional_vars))
-                keys.append(expr_key(ctx))
-            flow = st.flow
-            live = flow is not None and not flow.dead
-            before = flow.env[UNLESS] if flow is not None else ""
-            opened = self._open_catch()
-            self._block(node.body)
-            self._close_catch(opened)
-            if live:
-                # The context manager may swallow what the body raised, or what a
-                # call that never returns raised.
-                assert flow is not None
-                flow.dead = False
-                flow.env[UNLESS] = before
-            for key in keys:
-                if key:
-                    sc["joins"].append((key, st.order))
-            st.order += 1
+            self._with(node)
         elif type(node) is ast.AugAssign:
             target = node.target
             value = self.expr(node.value)
@@ -232,6 +210,53 @@ class Statements(Bindings):
         elif type(node) is ast.Match:
             self._match(node)
         return None
+
+    def _with(self, node: ast.With | ast.AsyncWith) -> None:
+        """Each item's ``__enter__`` is called before the body, its ``__exit__``
+        after it, in the reverse order: call sites of their own, so that what a
+        context manager of the project starts or forks there is reached, in order,
+        from the function with the ``with``."""
+        st = self.cur
+        sc = st.scope
+        enter, leave = (
+            ("__aenter__", "__aexit__")
+            if type(node) is ast.AsyncWith
+            else (
+                "__enter__",
+                "__exit__",
+            )
+        )
+        keys = []
+        managers: list[tuple[Expr, ast.expr]] = []
+        for item in node.items:
+            ctx = self.expr(item.context_expr)
+            text = callee_text(item.context_expr)
+            self._site(("attr", ctx, enter), [], [], item.context_expr, "call", f"{text}.{enter}")
+            managers.append((ctx, item.context_expr))
+            if item.optional_vars is not None:
+                # Most `__enter__`s return the manager itself (a pool, a server).
+                self._assign(item.optional_vars, ctx, None)
+                self._set_bind(ctx, item.optional_vars)
+                keys.append(self._target_key(item.optional_vars))
+            keys.append(expr_key(ctx))
+        flow = st.flow
+        live = flow is not None and not flow.dead
+        before = flow.env[UNLESS] if flow is not None else ""
+        opened = self._open_catch()
+        self._block(node.body)
+        self._close_catch(opened)
+        if live:
+            # The context manager may swallow what the body raised, or what a call
+            # that never returns raised.
+            assert flow is not None
+            flow.dead = False
+            flow.env[UNLESS] = before
+        for key in keys:
+            if key:
+                sc["joins"].append((key, st.order))
+        for ctx, expr in reversed(managers):
+            text = callee_text(expr)
+            self._site(("attr", ctx, leave), [], [], expr, "call", f"{text}.{leave}")
 
     def _statement_call(self, node: ast.expr, site: int) -> None:
         """A call whose result is dropped: if it never returns, nothing after it in the
