@@ -88,10 +88,21 @@ class Annotations(Calls):
         if tag == "attr":
             out: list[tuple[str, _Store, Any]] = []
             for base in sorted(self.eval(mod, i, target[1])):
-                if base[0] in INSTANCES:
+                if base[0] in INSTANCES and not self._field_known(base[1], target[2]):
                     out.append(("fields", self.fields, (base[1], target[2])))
             return out
         return []
+
+    def _field_known(self, cls: str, attr: str) -> bool:
+        """Does reading ``attr`` on an instance of ``cls`` find a value already? A
+        base class's method stores on the base (``self.proc = Process()`` in a
+        method a subclass inherits), and the read walks the MRO (`_lookup_in`)."""
+        fields = self.fields
+        if dict.get(fields, (f"{cls}@*", attr)):
+            return True
+        return any(
+            entry[0] == "c" and dict.get(fields, (entry[1], attr)) for entry in self.mro(cls)
+        )
 
     def _instances(self, mod: str, i: int, types: tuple[Expr, ...]) -> set[Value]:
         """Instances of the classes ``types`` name."""

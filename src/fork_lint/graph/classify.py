@@ -188,7 +188,9 @@ class Classifier:
             site = self.p.site(ref)
             if site["kind"] != "call":
                 continue
-            for v in callees:
+            # In order: the first sink of a site names the finding (a set's order
+            # changes from run to run).
+            for v in sorted(callees):
                 if v[0] == "x":
                     self._external(out, ref, site, v)
                 elif v[0] in ("f", "b"):

@@ -124,6 +124,7 @@ class Reachability:
         # (runner, root of the program or "") -> how each function of it is reached
         self._loop_paths: dict[tuple[SiteRef, str], dict[str, SiteRef | None]] = {}
         self._starting: dict[str, list[tuple[SiteRef, _StartReason]]] = {}
+        self._left: dict[SiteRef, frozenset[SiteRef]] = {}  # `_sources_left`
 
     # -- helpers ----------------------------------------------------------
     def func_of(self, ref: SiteRef) -> str:
@@ -210,13 +211,14 @@ class Reachability:
         for ref, reason in self.starting_sites(func):
             if ref[0] != at[0]:
                 continue
-            if sink is not None:
-                # A call whose thread is the fork's own pool's, or the other kind of
-                # the fork's either-or launcher (`same_launcher`), reached directly or
-                # through calls (a context manager's `__enter__` starting it).
-                source = self.first_source(ref, reason)
-                if self.own_pool(source, sink) or self.same_launcher(source, sink):
-                    continue
+            if sink is not None and all(
+                # Each thread the call may leave running is the fork's own pool's, or
+                # the other kind of the fork's either-or launcher (`same_launcher`),
+                # started there or in what it calls (a context manager's `__enter__`).
+                self.own_pool(source, sink) or self.same_launcher(source, sink)
+                for source in self._sources_left(ref, reason)
+            ):
+                continue
             s = self._site(ref)
             if site["child"]:
                 # In a forked child only the threads it started itself are alive:
@@ -499,6 +501,29 @@ class Reachability:
             seen.add(callee)
             ref, reason = self.starts[callee]
         return ref
+
+    def _sources_left(self, ref: SiteRef, reason: _StartReason) -> frozenset[SiteRef]:
+        """Every thread start a call may leave running, through every callee that
+        leaves one (`first_source` follows one of them)."""
+        if reason[0] == "source":
+            return frozenset((ref,))
+        found = self._left.get(ref)
+        if found is None:
+            out: set[SiteRef] = set()
+            seen: set[str] = set()
+            todo = [c for c in self.edges.get(ref, ()) if c in self.starts]
+            while todo:
+                func = todo.pop()
+                if func in seen:
+                    continue
+                seen.add(func)
+                for site, why in self.starting_sites(func):
+                    if why[0] == "source":
+                        out.add(site)
+                    else:
+                        todo.extend(c for c in self.edges.get(site, ()) if c in self.starts)
+            found = self._left[ref] = frozenset(out)
+        return found
 
     def _first_use(self, sink: SinkHit) -> bool:
         """Is no other use of the pool earlier in the function? After one, the
