@@ -754,3 +754,33 @@ def test_a_malformed_proposal_record_is_not_used(project: Path, record: object) 
 
     ctx = FixContext([], lambda path: None, FixOptions())
     assert _reuse(record, ctx, {"app/pool.py": b"k"}, b"p") is None
+
+
+def test_solved_program_is_freed_before_the_collector_resumes(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Alive when collection resumes, the program's millions of objects (made while
+    # it was paused) would all be walked by the first collection after it.
+    import gc
+    import weakref
+
+    from fork_lint import engine
+
+    programs: list[weakref.ref[Any]] = []
+    real_solved, real_enable = engine.solved_program, gc.enable
+
+    def solved(*args: Any, **kwargs: Any) -> Any:
+        program = real_solved(*args, **kwargs)
+        programs.append(weakref.ref(program))
+        return program
+
+    alive_at_resume: list[bool] = []
+
+    def enable() -> None:
+        alive_at_resume.extend(ref() is not None for ref in programs)
+        real_enable()
+
+    monkeypatch.setattr(engine, "solved_program", solved)
+    monkeypatch.setattr(gc, "enable", enable)
+    assert _codes(_fresh()) == {("app/jobs.py", "FRK001"), ("app/pool.py", "FRK002")}
+    assert programs and alive_at_resume == [False] * len(programs)

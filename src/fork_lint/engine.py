@@ -182,20 +182,24 @@ def solved_program(
 
 def _hazards(modules: Sequence[ModuleFacts], options: AnalysisOptions) -> list[Finding]:
     """Findings of the fork rules: the call graph, the sinks and threads, reachability."""
-    findings: list[Finding] = []
-    sources = thread_sources(options)
     # Solving makes millions of small sets and tuples that live until the end: a
     # cyclic collection every few thousand of them would walk them all again and
     # again (a quarter of the solving time on the benchmark corpus). Not frozen:
-    # `release` lets reference counting free the program afterwards.
+    # `release` lets reference counting free the program, and it is freed before
+    # the collector resumes (`_solved_findings` returns): alive then, it would all
+    # be walked by the first collection after (a second on the benchmark corpus).
     with gc_paused(freeze=False):
-        program = solved_program(modules, options, sources)
-        try:
-            _, hazards = classified_hazards(program, sources, options)
-            findings.extend(_finding(program, h) for h in hazards)
-        finally:
-            program.release()
-    return findings
+        return _solved_findings(modules, options)
+
+
+def _solved_findings(modules: Sequence[ModuleFacts], options: AnalysisOptions) -> list[Finding]:
+    sources = thread_sources(options)
+    program = solved_program(modules, options, sources)
+    try:
+        _, hazards = classified_hazards(program, sources, options)
+        return [_finding(program, h) for h in hazards]
+    finally:
+        program.release()
 
 
 def classified_hazards(

@@ -134,6 +134,7 @@ class Contexts(Hierarchy):
         docstring); also which functions keep one context."""
         stored: dict[str, set[str]] = defaultdict(set)
         started: dict[str, set[str]] = defaultdict(set)
+        methods: list[tuple[str, Scope, list[CallSite]]] = []
         grouped = []
         for facts in self.modules.values():
             by_scope: dict[int, list[CallSite]] = defaultdict(list)
@@ -174,7 +175,7 @@ class Contexts(Hierarchy):
                     if self._overridden_call(sc, sites, owner):
                         self._per_receiver.add(sc["qualname"])
                 if kind == "method" and sc["params"]:
-                    stored[owner] |= stored_parameters(sc, sites)
+                    methods.append((owner, sc, sites))
                     me = ("name", sc["params"][0])
                     if starting_sites(sites):
                         for attr in sorted(fields_read(sc, sites)):
@@ -184,6 +185,13 @@ class Contexts(Hierarchy):
                     seeds = [("name", p) for p in parameters(sc, 0)]
                     if seeds and starts_with(sc, sites, seeds):
                         self._per_site.add(sc["qualname"])
+        # Only a field some method starts with can configure a class: what methods
+        # store from their parameters is worked out only where they store one.
+        wanted = set().union(*started.values())
+        for owner, sc, sites in methods if wanted else ():
+            me = ("name", sc["params"][0])
+            if any(t[0] == "attr" and t[1] == me and t[2] in wanted for t, _ in sc["assigns"]):
+                stored[owner] |= stored_parameters(sc, sites) & wanted
         for cls in sorted(self._classes):
             mro = [entry[1] for entry in self.mro(cls) if entry[0] == "c"]
             fields = set().union(*(stored.get(c, ()) for c in mro))

@@ -164,7 +164,9 @@ class Evaluator(Containers):
     def _name(self, mod: str, scope_index: int, name: str) -> set[Value]:
         key = self._var_key(mod, scope_index, name)
         if key is not None:
-            values: set[Value] = self.vars.get(key, set())
+            values: set[Value] | None = self.vars.get(key)
+            if values is None:
+                values = set()
             # A local of a function with several contexts, read by a function
             # nested in it: what any of its contexts binds.
             if (

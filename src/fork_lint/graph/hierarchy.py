@@ -142,7 +142,8 @@ class Hierarchy(ProgramState):
         self._tails.clear()
         self._bound.clear()  # a cone of classes may hold more of them
         self._opened = None
-        for key in sorted(self._fresh):
+        # In any order: the queue runs sorted (`Program._drain`).
+        for key in self._fresh:
             cls, _, mode = key
             cls = cls.partition("@")[0]  # an object's lookup: its class
             if cls not in (cones if mode in ("s", "sup") else affected):
@@ -188,6 +189,10 @@ class Hierarchy(ProgramState):
         # walking the MRO each time dominated solving. The memo depends on what
         # the walk read, so a grown class attribute or field re-runs it, and a
         # changed class hierarchy re-runs them all (`_hierarchy_changed`).
+        # A lookup that found something has run: one read answers it.
+        found: set[Value] | None = self.lookups.get_present(key)
+        if found is not None:
+            return found
         if key not in self._fresh:
             self._fresh.add(key)
             self._looked_up.add(key[1])

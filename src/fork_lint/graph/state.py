@@ -133,7 +133,7 @@ class ProgramState:
         # what callers pass into each `**kwargs` container, slot by slot
         self.passed_in: dict[tuple[str, str], set[Value]] = {}
         # memoised lookups of (class, attribute, mode), see `LookupKey`
-        self.lookups: dict[LookupKey, set[Value]] = Store(self)
+        self.lookups: Store = Store(self)
         self._fresh: set[LookupKey] = set()
         self._looked_up: set[str] = set()  # attributes of the lookups in `_fresh`
         self._fields_get = partial(dict.get, self.fields)
@@ -162,7 +162,8 @@ class ProgramState:
         self._subclasses: dict[str, set[str]] = {}
         self._tails: dict[str, list[list[Value]]] = {}
         self._old_bases: dict[str, list[Value]] = {}  # before the last change
-        self._lookup_cache: dict[tuple[int, str], tuple[str, str] | None] = {}
+        self._lookup_cache: dict[tuple[str, int, str], tuple[str, str] | None] = {}
+        self._scope_of: dict[str, Scope | None] = {}  # memo of `scope`
         self._own_methods: dict[str, list[str]] | None = None
         self._entered: dict[tuple[SiteRef, str], tuple[int | None, ...]] = {}
         self._changed = False
@@ -222,11 +223,13 @@ class ProgramState:
     def scope(self, qualname: str) -> Scope | None:
         """The scope of a function or class; of its last definition when there are
         several (`typing.overload` stubs come before the implementation)."""
-        refs = self.scopes.get(qualname)
-        if not refs:
-            return None
-        mod, i = refs[-1]
-        return self.modules[mod]["scopes"][i]
+        try:
+            return self._scope_of[qualname]
+        except KeyError:  # once per name
+            refs = self.scopes.get(qualname)
+            found = self.modules[refs[-1][0]]["scopes"][refs[-1][1]] if refs else None
+            self._scope_of[qualname] = found
+            return found
 
     def site(self, ref: SiteRef) -> CallSite:
         """The call site of the facts; of a virtual site, the one it stands for."""
@@ -241,12 +244,11 @@ class ProgramState:
         return node_name(self.scope_of_site(ref)["qualname"], ref[1] // STRIDE)
 
     def _var_key(self, mod: str, scope_index: int, name: str) -> tuple[str, str] | None:
-        ck = (id(self.modules[mod]["scopes"][scope_index]), name)
-        if ck in self._lookup_cache:
+        ck = (mod, scope_index, name)
+        try:
             key = self._lookup_cache[ck]
-        else:
-            key = self._resolve_name(mod, scope_index, name)
-            self._lookup_cache[ck] = key
+        except KeyError:  # once per name and scope
+            key = self._lookup_cache[ck] = self._resolve_name(mod, scope_index, name)
         if self._ctx and key is not None and key[0] == self._ctx_qualname:
             return (self._ctx_node, key[1])  # the function's own name, in this context
         return key
@@ -291,9 +293,11 @@ class ProgramState:
         self._grow(store, values)
 
     def _grow(self, store: set[Value], values: Iterable[Value]) -> None:
-        new = (values if isinstance(values, (set, frozenset)) else set(values)) - store
-        if not new:
+        if not isinstance(values, (set, frozenset)):
+            values = set(values)
+        if store.issuperset(values):  # most units run again find nothing new
             return
+        new = values - store
         if len(store) + len(new) > _WIDEN:
             # Past `_WIDEN` values a set says little about what the code does and
             # keeps growing with the program: stop adding data (instances,
@@ -318,7 +322,7 @@ class ProgramState:
         if store.__class__ is ValueSet:
             key = store.key
             deps = store.deps
-            readers = deps.get(key)
+            readers = store.readers
             if readers is not None:
                 queued = self._queued
                 for unit in readers if readers.__class__ is set else (readers,):

@@ -119,15 +119,17 @@ RELEASED: Any = _Released()
 
 
 class ValueSet(set[Value]):
-    """A stored value set that knows where its readers are recorded, so that growing
-    it finds the units to re-run (a side table keyed by `id` cost 70 MB on the
-    benchmark corpus). It holds the store's `deps`, not the store, which holds it:
-    no reference cycle."""
+    """A stored value set that holds its own readers (one unit, or a set of them),
+    so that reading it and growing it need no second lookup in a table of readers
+    (a side table keyed by `id` cost 70 MB on the benchmark corpus, and the store's
+    table of readers, looked up on every read, a tenth of the solving time). It
+    holds the store's `deps`, not the store, which holds it: no reference cycle."""
 
-    __slots__ = ("deps", "key")
+    __slots__ = ("deps", "key", "readers")
 
     deps: dict[Any, Any]
     key: Any
+    readers: Any  # None | Unit | set[Unit]
 
 
 class Store(dict[Any, set[Value]]):
@@ -137,7 +139,8 @@ class Store(dict[Any, set[Value]]):
 
     The readers of a key are one unit, or a set of them when there are several:
     most keys have one reader, and 700,000 one-element sets took 400 MB on the
-    benchmark corpus.
+    benchmark corpus. They are kept on the key's `ValueSet`; `deps` holds only
+    the readers of keys that have no set yet, which the set takes when it is made.
     """
 
     __slots__ = ("deps", "program")
@@ -145,27 +148,54 @@ class Store(dict[Any, set[Value]]):
     def __init__(self, program: Any) -> None:
         super().__init__()
         self.program = program
-        self.deps: dict[Any, Any] = {}  # key -> Unit | set[Unit]
+        self.deps: dict[Any, Any] = {}  # key without a set -> Unit | set[Unit]
 
     def __missing__(self, key: Any) -> set[Value]:
         values = ValueSet()
         values.deps = self.deps
         values.key = key
+        values.readers = self.deps.pop(key, None)
         self[key] = values
         return values
 
+    def get_present(self, key: Any) -> Any:
+        """The set of ``key`` if it has one, read as `get` reads it; None, and no
+        reader recorded, if not."""
+        values: Any = dict.get(self, key)
+        if values is not None:
+            unit = self.program._unit
+            if unit is not None:
+                readers = values.readers
+                if readers is None:
+                    values.readers = unit
+                elif readers.__class__ is set:
+                    readers.add(unit)
+                elif readers is not unit and readers != unit:
+                    values.readers = {readers, unit}
+        return values
+
     def get(self, key: Any, default: Any = None) -> Any:
+        values: Any = dict.get(self, key)
         unit = self.program._unit
         if unit is not None:
-            deps = self.deps
-            readers = deps.get(key)
-            if readers is None:
-                deps[key] = unit
-            elif readers.__class__ is set:
-                readers.add(unit)
-            elif readers is not unit and readers != unit:
-                deps[key] = {readers, unit}
-        return dict.get(self, key, default)
+            if values is not None:
+                readers = values.readers
+                if readers is None:
+                    values.readers = unit
+                elif readers.__class__ is set:
+                    readers.add(unit)
+                elif readers is not unit and readers != unit:
+                    values.readers = {readers, unit}
+            else:
+                deps = self.deps
+                readers = deps.get(key)
+                if readers is None:
+                    deps[key] = unit
+                elif readers.__class__ is set:
+                    readers.add(unit)
+                elif readers is not unit and readers != unit:
+                    deps[key] = {readers, unit}
+        return default if values is None else values
 
 
 def alloc_name(ref: SiteRef) -> str:
