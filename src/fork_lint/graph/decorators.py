@@ -93,7 +93,9 @@ class Decorators(Evaluator):
         and nothing else sets; None if it is not such a class."""
         if method["name"] != "__call__" or method["method_kind"] != "method":
             return None
-        if func[1] != ("name", method["params"][0]) or len(self.scopes[method["qualname"]]) != 1:
+        if not method["params"] or func[1] != ("name", method["params"][0]):
+            return None  # `def __call__(*args)` has no `self` to forward through
+        if len(self.scopes[method["qualname"]]) != 1:
             return None
         attr = func[2]
         cls = method["qualname"].rpartition(".")[0]
