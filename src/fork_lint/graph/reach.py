@@ -206,8 +206,8 @@ class Reachability(Witnesses):
     def _after_raise(self, start: SiteRef, at: SiteRef, *, carried: bool) -> bool:
         """Can ``at`` run after the call at ``start`` raised? Only from the handlers of
         the innermost ``try`` (or the end of the ``with``) around it on, or in a later
-        iteration of a loop around that statement; with none, nothing after ``s`` in
-        its function runs."""
+        iteration of a loop around that statement; with none, nothing after it in its
+        function runs."""
         s, a = self._site(start), self._site(at)
         if s["catch"] < 0:
             return False
@@ -227,12 +227,17 @@ class Reachability(Witnesses):
         for ref, reason in self.starting_sites(func):
             if ref[0] != at[0]:
                 continue
-            if sink is not None and all(
-                # Each thread the call may leave running is the fork's own pool's, or
-                # the other kind of the fork's either-or launcher (`same_launcher`),
-                # started there or in what it calls (a context manager's `__enter__`).
-                self.own_pool(source, sink) or self.same_launcher(source, sink)
-                for source in self._sources_left(ref, reason)
+            left = self._sources_left(ref, reason) if sink is not None else frozenset()
+            if (
+                sink is not None
+                and left
+                and all(
+                    # Each thread the call may leave running is the fork's own pool's, or
+                    # the other kind of the fork's either-or launcher (`same_launcher`),
+                    # started there or in what it calls (a context manager's `__enter__`).
+                    self.own_pool(source, sink) or self.same_launcher(source, sink)
+                    for source in left
+                )
             ):
                 continue
             s = self._site(ref)

@@ -249,14 +249,8 @@ class Statements(Bindings):
         from the function with the ``with``."""
         st = self.cur
         sc = st.scope
-        enter, leave = (
-            ("__aenter__", "__aexit__")
-            if type(node) is ast.AsyncWith
-            else (
-                "__enter__",
-                "__exit__",
-            )
-        )
+        asynchronous = type(node) is ast.AsyncWith
+        enter, leave = ("__aenter__", "__aexit__") if asynchronous else ("__enter__", "__exit__")
         keys = []
         managers: list[tuple[Expr, ast.expr]] = []
         for item in node.items:

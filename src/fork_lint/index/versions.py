@@ -168,8 +168,10 @@ def passed(flow: Flow, site: int) -> None:
 def minimal_clauses(clauses: frozenset[str] | set[str]) -> frozenset[str]:
     """Leave out each clause that holds another (`UNLESS`): ``a`` and ``a or b``
     is ``a``. Merges of ``if`` arms make many such."""
-    sets = sorted((frozenset(c.split(",")) if c else frozenset(), c) for c in clauses)
-    sets.sort(key=lambda item: len(item[0]))
+    sets = sorted(
+        ((frozenset(c.split(",")) if c else frozenset(), c) for c in clauses),
+        key=lambda item: (len(item[0]), item[1]),
+    )
     kept: list[tuple[frozenset[str], str]] = []
     for calls, text in sets:
         if not any(other <= calls for other, _ in kept):
