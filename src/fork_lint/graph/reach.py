@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from fork_lint.graph.atfork import stopped_before_fork
 from fork_lint.graph.classify import PPE_USES, Classification, SinkHit, SourceHit
+from fork_lint.graph.object_joins import ObjectJoins
 from fork_lint.graph.order import runs_after
 from fork_lint.graph.paths import (
     Joins,
@@ -86,6 +87,8 @@ class Reachability(Witnesses):
             cls = Classification(sinks=cls.sinks, sources=kept, runners=cls.runners)
         self.c = cls
         self._joins = Joins(program)
+        self._objects = ObjectJoins(self)
+        self._via_calls: set[SiteRef] = set()  # calls through which a thread start passes
         # Functions are call-graph nodes: a function in one of its contexts
         # (`graph.contexts`); the call sites of a context besides the primary one
         # are virtual (`values.real_site`).
@@ -164,7 +167,10 @@ class Reachability(Witnesses):
         """Is the thread started at ``start`` joined before ``at`` (or before the
         function returns, when ``at`` is None)?"""
         hits = self.source_at.get(start)
-        if not hits or hits[0].source.event_loop:
+        if not hits:
+            # A call that leaves a thread on its receiver, joined by a later call on it.
+            return start in self._via_calls and self._objects.joined(start, at)
+        if hits[0].source.event_loop:
             return False
         keys = set(hits[0].keys)
         if not keys:
@@ -172,12 +178,16 @@ class Reachability(Witnesses):
         s = self._site(start)
         joins = self._joins.orders(start, keys)  # where the thread may be joined
         if at is None:
-            return any(o >= s["order"] for o in joins)
-        a = self._site(at)
-        if s["order"] < a["order"]:
-            return any(s["order"] <= o < a["order"] for o in joins)
-        # `at` comes first in the text but a shared loop brings it round again.
-        return any(o >= s["order"] for o in joins)
+            found = any(o >= s["order"] for o in joins)
+        else:
+            a = self._site(at)
+            if s["order"] < a["order"]:
+                found = any(s["order"] <= o < a["order"] for o in joins)
+            else:
+                # `at` comes first in the text but a shared loop brings it round again.
+                found = any(o >= s["order"] for o in joins)
+        # Or kept on `self` and joined by a later call on `self` (`graph.object_joins`).
+        return found or self._objects.joined(start, at)
 
     def precedes(self, start: SiteRef, at: SiteRef, *, carried: bool = True) -> bool:
         """Can a thread started at ``start`` be alive when ``at`` runs? Also in a
@@ -273,6 +283,20 @@ class Reachability(Witnesses):
         self._compute_alive()
 
     def _compute_starts(self) -> None:
+        self._propagate_starts(set())
+        # A call whose threads a later call on the same object joins leaves none
+        # (`graph.object_joins`); asked with the first, larger, answer.
+        joined = {
+            ref
+            for func in self.starts
+            for ref in self.callers.get(func, ())
+            if self._objects.joined(ref, None)
+        }
+        if joined:
+            self.starts.clear()
+            self._propagate_starts(joined)
+
+    def _propagate_starts(self, joined: set[SiteRef]) -> None:
         queue: deque[str] = deque()
         for hit in self.c.sources:
             if hit.source.transient:
@@ -290,6 +314,9 @@ class Reachability(Witnesses):
             for ref in self.callers.get(func, ()):
                 site = self._site(ref)
                 if held(site) or site.get("guard") or (called_only and site["kind"] == "call"):
+                    continue
+                self._via_calls.add(ref)
+                if ref in joined:
                     continue
                 caller = self.func_of(ref)
                 if caller not in self.starts:

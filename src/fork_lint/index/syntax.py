@@ -12,7 +12,9 @@ EXITS = frozenset(("sys.exit", "os._exit", "exit", "quit", "os.abort"))
 # Exits that raise `SystemExit`, which an `except` or a context manager may stop.
 _SOFT_EXITS = frozenset(("sys.exit", "exit", "quit"))
 FORK_NAMES = ("fork", "forkpty")
-JOIN_METHODS = frozenset(("join", "shutdown", "terminate", "stop"))
+# Calls that end a thread (or a pool's threads) kept under the receiver's key; a
+# `threading.Timer` that is cancelled wakes only to exit, running nothing more.
+JOIN_METHODS = frozenset(("join", "shutdown", "terminate", "stop", "cancel"))
 CONST_TYPES = (str, int, float, bool, type(None))
 # Operands nested deeper than this inside one expression have an unknown value
 # (`Expressions._inner`): the facts of `1 + 1 + ...` with 1,500 terms, which `ast`
