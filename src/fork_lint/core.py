@@ -44,6 +44,7 @@ from fork_lint.filters import Filters, ReportFilter
 from fork_lint.fsio import printable
 from fork_lint.index.facts import ModuleFacts
 from fork_lint.interrupts import interruption
+from fork_lint.metadata import project_entry_points
 from fork_lint.model import Applicability, Finding
 from fork_lint.overlay import Overlay
 from fork_lint.scope import FileScope, project_scopes
@@ -175,7 +176,11 @@ class CheckResult:
 def analysis_options(settings: Settings, *, whole_program: bool = True) -> AnalysisOptions:
     """The analysis options of a project. FRK100 (unused ``noqa``) needs the whole
     program: analysing some files alone cannot tell that a comment suppresses nothing."""
-    return replace(AnalysisOptions.from_settings(settings), unused_noqa=whole_program)
+    return replace(
+        AnalysisOptions.from_settings(settings),
+        unused_noqa=whole_program,
+        entry_points=project_entry_points(settings.project_root),
+    )
 
 
 # ---------------------------------------------------------------------------- the run

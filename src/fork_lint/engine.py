@@ -17,6 +17,7 @@ from fork_lint.catalog.stdlib import (
 from fork_lint.config import Settings
 from fork_lint.graph.atfork import AT_FORK
 from fork_lint.graph.classify import SINK_PATTERNS, Classification, Classifier, SinkHit
+from fork_lint.graph.plugins import ENTRY_POINT_PATTERNS
 from fork_lint.graph.reach import Hazard, Reachability
 from fork_lint.graph.solver import Program
 from fork_lint.graph.starters import starting_names
@@ -32,6 +33,9 @@ class AnalysisOptions:
     platform: str = "linux"
     thread_sources: tuple[str, ...] = ()  # "module:qualname"
     fork_sinks: tuple[str, ...] = ()
+    # (group, name, "module:attr"): the entry points the project declares in its
+    # metadata (`fork_lint.metadata`), which plugin hosts load by name.
+    entry_points: tuple[tuple[str, str, str], ...] = ()
     # FRK100: judge the ``noqa`` comments; only an analysis of the whole program can.
     unused_noqa: bool = True
 
@@ -159,6 +163,11 @@ def solved_program(
     patterns += EVENT_LOOP_RUNNERS
     patterns += [p for p, _ in PASS_THROUGH] + [p for p, _, _ in CALLBACK_ARGS]
     patterns.append(AT_FORK)
+    declared: dict[str, list[tuple[str, str]]] = {}
+    for group, name, target in options.entry_points:
+        declared.setdefault(group, []).append((name, target))
+    if declared:
+        patterns += ENTRY_POINT_PATTERNS
     # What starts a thread, forks or runs an event loop: contexts (`graph.contexts`)
     # are made only for functions that may reach one of them.
     starting = [p for src in sources for p in src.patterns]
@@ -175,6 +184,7 @@ def solved_program(
         {p.partition(".")[0] for p in patterns},
         PathFilter(patterns),
         starting=starting_names(starting),
+        entry_points=declared,
     )
     program.solve()
     return program

@@ -3,10 +3,13 @@ and calls of library values (callbacks, pass-through functions)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fork_lint.catalog import PatternIndex
 from fork_lint.catalog.stdlib import CALLBACK_ARGS, PASS_THROUGH
 from fork_lint.graph.containers import without_markers
 from fork_lint.graph.decorators import Decorators
+from fork_lint.graph.plugins import entry_point_call, handles
 from fork_lint.graph.values import (
     INSTANCES,
     STRIDE,
@@ -261,8 +264,11 @@ class Calls(Decorators):
         """Add the edge from ``ref`` to ``qualname`` in the context this call enters
         (`graph.contexts`), bind the arguments to its parameters there, and return
         that node."""
-        number = self._context(qualname, self._context_key(qualname, ref, method))
+        key = self._context_key(qualname, ref, method)
+        number = self._context(qualname, key)
         node = node_name(qualname, number)
+        if key.__class__ is tuple and key[0] == "key":
+            self._bind_keys(qualname, node, number, key)
         edges = self.edges[ref]
         if node not in edges:
             edges.add(node)
@@ -324,6 +330,17 @@ class Calls(Decorators):
             elif extra is not None:
                 self._pass_in(extra, slot_of(key), values)
         return node
+
+    def _bind_keys(self, qualname: str, node: str, number: int, key: Any) -> None:
+        """In the context of the constant keys a call passes (`graph.keys`), the
+        parameters hold markers of them; in a context that took other calls as
+        well (too many contexts), they do not."""
+        if (self.contexts[number][1] if number else self._primary.get(qualname)) != key:
+            return
+        sc = self.scope(qualname)
+        assert sc is not None
+        for position, slot in key[1]:
+            self._bind(node, sc["params"][position], {("key", slot)})
 
     def _bind(self, node: str, param: str, values: set[Value]) -> None:
         if values:
@@ -392,6 +409,9 @@ class Calls(Decorators):
         path: str = f[1]
         i = site["scope"]
         args = site["args"]
+        if self.entry_points and handles(path):
+            self._add_at(self.results, ref, entry_point_call(self, path, site, self.entry_points))
+            return
         if path.rpartition(".")[2] in _CONTEXT_FUNCS:
             arg = args[0] if args else next((v for k, v in site["kwargs"] if k == "method"), None)
             if arg is None or arg == ("const", None):

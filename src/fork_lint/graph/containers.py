@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from fork_lint.graph.contexts import Contexts
+from fork_lint.graph.plugins import entry_point_items
 from fork_lint.graph.values import SiteRef, Value, node_name
 from fork_lint.index.facts import Expr
 
@@ -125,6 +126,9 @@ class Containers(Contexts):
                     out |= self._unpacked(v[1], slot)
                 else:  # a key that is not a constant (an expression) reads every slot
                     out |= self._read(v[1], slot if isinstance(slot, str) else _ALL)
+            elif v[0] == "x":
+                if self.entry_points and (slot is None or isinstance(slot, str)):
+                    out |= entry_point_items(v[1], slot)
             elif v[0] in ("i", "s") and slot is not None:
                 # `obj[k]`: what its `__getitem__` returns
                 for m in self.getattr(v, "__getitem__"):

@@ -54,6 +54,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from fork_lint.graph.hierarchy import Hierarchy
+from fork_lint.graph.keys import key_parameters, keys_passed
 from fork_lint.graph.starters import (
     fields_read,
     last_call,
@@ -108,6 +109,10 @@ class Contexts(Hierarchy):
         super().__init__(*args, **kwargs)
         self._per_site: set[str] = set()  # functions analysed per calling site
         self._per_receiver: set[str] = set()  # methods analysed per receiver class
+        # Functions analysed per constant key they are passed (`graph.keys`): the
+        # positions of the parameters they subscript by.
+        self._per_key: dict[str, tuple[int, ...]] = {}
+        self._named: dict[str, set[str]] | None = None  # `_self_calls`
         self._single: set[str] = set()  # functions kept in one context
         self._enclosing: set[str] = set()  # functions with nested functions
         self._scope_sites: dict[tuple[str, int], list[int]] = {}
@@ -170,6 +175,9 @@ class Contexts(Hierarchy):
                     continue
                 sites = by_scope.get(i, [])
                 kind = sc["method_kind"]
+                keyed = key_parameters(sc, sites)
+                if keyed:
+                    self._per_key[sc["qualname"]] = keyed
                 if kind in ("method", "classmethod") and sc["params"]:
                     owner = sc["qualname"].rpartition(".")[0]
                     if self._overridden_call(sc, sites, owner):
@@ -239,7 +247,10 @@ class Contexts(Hierarchy):
         never entered) and the special methods the interpreter calls itself. Every
         other method runs in the context of each receiver it is called on
         (`_bind_receiver`), and takes the cone only if nothing in the project calls
-        it (`_seed_uncalled`)."""
+        it (`_seed_uncalled`). A private method (``_m``) that the project calls on
+        ``self`` is not taken to be called by the library base: it runs where the
+        project calls it, with the arguments those calls pass (`graph.keys`)."""
+        on_self = set().union(*self._self_calls().values())
         for qualname, refs in self.scopes.items():
             mod, i = refs[-1]
             sc = self.modules[mod]["scopes"][i]
@@ -248,29 +259,59 @@ class Contexts(Hierarchy):
                 continue
             cls = self.modules[mod]["scopes"][sc["parent"]]["qualname"]
             name = sc["name"]
+            private = name.startswith("_") and not name.startswith("__")
             if (
                 kind == "property"
                 or (name.startswith("__") and name.endswith("__") and name not in _RECEIVED)
-                or self._open(cls)
+                or (self._open(cls) and not (private and name in on_self))
             ):
                 self._bind_cone(qualname, sc, cls)
 
     def _seed_uncalled(self) -> bool:
         """At a fixed point, the methods whose ``self`` is still unknown are not called
         on any receiver the project knows (entry points, public API, callbacks of
-        frameworks): their ``self`` is the cone of their class. True if one was."""
-        seeded = False
+        frameworks): their ``self`` is the cone of their class. True if one was.
+
+        A method that another of them calls on ``self`` waits while the others are
+        seeded: they may call it, in the context their arguments decide
+        (`graph.keys`), rather than with every argument unknown."""
+        uncalled: list[tuple[str, Scope, str]] = []
         for qualname, refs in self.scopes.items():
             mod, i = refs[-1]
             sc = self.modules[mod]["scopes"][i]
             if sc["method_kind"] not in ("method", "classmethod") or not sc["params"]:
                 continue
-            if self.vars.get((qualname, sc["params"][0])):
+            if self.vars.get((qualname, sc["params"][0])) or any(
+                self.vars.get((node_name(qualname, n), sc["params"][0]))
+                for n in self.secondaries.get(qualname, ())
+            ):
                 continue
             cls = self.modules[mod]["scopes"][sc["parent"]]["qualname"]
+            uncalled.append((qualname, sc, cls))
+        calls = self._self_calls()
+        inner = {name for q, _, _ in uncalled for name in calls.get(q, ())}
+        first = [u for u in uncalled if u[1]["name"] not in inner]
+        for qualname, sc, cls in first or uncalled:
             self._bind_cone(qualname, sc, cls)
-            seeded = True
-        return seeded
+        return bool(uncalled)
+
+    def _self_calls(self) -> dict[str, set[str]]:
+        """Method -> the names of the methods it calls on ``self``."""
+        if self._named is None:
+            self._named = defaultdict(set)
+            for facts in self.modules.values():
+                scopes = facts["scopes"]
+                for site in facts["calls"]:
+                    func = site["func"]
+                    sc = scopes[site["scope"]]
+                    if (
+                        func[0] == "attr"
+                        and sc["method_kind"] == "method"
+                        and sc["params"]
+                        and func[1] == ("name", sc["params"][0])
+                    ):
+                        self._named[sc["qualname"]].add(func[2])
+        return self._named
 
     def _bind_cone(self, qualname: str, sc: Scope, cls: str) -> None:
         if qualname in self._per_receiver:
@@ -391,6 +432,17 @@ class Contexts(Hierarchy):
         site; None: its primary context."""
         if qualname in self._single:
             return None
+        keyed = self._per_key.get(qualname)
+        if keyed is not None:
+            sc = self.scope(qualname)
+            assert sc is not None
+            offset = 1 if method is not None and sc["method_kind"] != "staticmethod" else 0
+            passed = keys_passed(sc, keyed, self.site(ref), offset)
+            if passed:
+                return ("key", passed, self._plain_key(qualname, ref, method))
+        return self._plain_key(qualname, ref, method)
+
+    def _plain_key(self, qualname: str, ref: SiteRef, method: Value | None) -> Any:
         if method is not None:
             # An object told apart by its creation, or a receiver of a method whose
             # calls depend on its class; other receivers share one context.

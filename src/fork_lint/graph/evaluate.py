@@ -82,9 +82,17 @@ class Evaluator(Containers):
             # `d.get()` must not dispatch to methods of the elements.
             return {self._literal(mod, scope_index, expr)}
         if tag == "item":
-            return self._elements(
-                self.eval(mod, scope_index, expr[1]), expr[2] if len(expr) > 2 else None
-            )
+            slot = expr[2] if len(expr) > 2 else None
+            if slot.__class__ is tuple:
+                # A key that holds the constant a call passed (`graph.keys`).
+                keys = self.eval(mod, scope_index, slot)
+                if keys and all(k[0] == "key" for k in keys):
+                    tables = self.eval(mod, scope_index, expr[1])
+                    found: set[Value] = set()
+                    for k in keys:
+                        found |= self._elements(tables, k[1])
+                    return found
+            return self._elements(self.eval(mod, scope_index, expr[1]), slot)
         if tag == "star":
             return self._elements(self.eval(mod, scope_index, expr[1]))
         if tag == "slice":

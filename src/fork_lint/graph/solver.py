@@ -53,6 +53,7 @@ from typing import Any
 
 from fork_lint.catalog import PathFilter
 from fork_lint.graph.annotations import Annotations
+from fork_lint.graph.plugins import Declared
 from fork_lint.graph.starters import last_call
 from fork_lint.graph.state import CORE_ROOTS
 from fork_lint.graph.values import (
@@ -98,8 +99,11 @@ class Program(Annotations):
         allocs: bool = True,
         transparent: bool = True,
         starting: frozenset[str] | None = None,
+        entry_points: Declared | None = None,
     ) -> None:
         super().__init__(modules, roots, paths, allocs=allocs)
+        if entry_points:
+            self.entry_points = entry_points
         # Names of calls that start threads or fork: contexts are made only where
         # they can tell those apart (`graph.contexts`); None makes them everywhere.
         self._starting_names = starting

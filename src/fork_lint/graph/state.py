@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any
 
 from fork_lint.catalog import PathFilter
+from fork_lint.graph.plugins import Declared
 from fork_lint.graph.values import (
     RELEASED,
     STRIDE,
@@ -60,6 +61,8 @@ class ProgramState:
         allocs: bool = True,
     ) -> None:
         self.paths = paths
+        # The entry points the project declares, by group (`graph.plugins`).
+        self.entry_points: Declared = {}
         # The names calls that start threads or fork end with (`graph.starters`);
         # None: not known (exporting the graph), every function may.
         self._starting_names: frozenset[str] | None = None

@@ -71,6 +71,16 @@ def context_note(program: Program, node: str) -> str:
         return f"`{qualname}` as called at {_where(program, (key[1], key[2]))}"
     if key[0] == "*":
         return f"`{qualname}` as called from the sites its other contexts leave"
+    if key[0] == "key":
+        sc = program.scope(qualname)
+        assert sc is not None
+        given = ", ".join(
+            f"`{sc['params'][p]}` = {slot[2:]!r}"
+            if slot.startswith("s:")
+            else f"`{sc['params'][p]}` = {slot[2:]}"
+            for p, slot in key[1]
+        )
+        return f"`{qualname}` called with {given}"
     receiver = _receiver(program, tuple(key))
     return f"`{qualname}` on {receiver}" if receiver else ""
 

@@ -54,6 +54,10 @@ class _Reach(ReachView, Protocol):
 
     def _source_hop(self, hit: SourceHit) -> Hop: ...
 
+    def _from_callers(
+        self, func: str, tail: list[Hop], seen: set[str], sink: SinkHit
+    ) -> Witness | None: ...
+
 
 class Witnesses:
     """The witness-building half of `Reachability`: a mixin whose methods read the
@@ -67,6 +71,17 @@ class Witnesses:
         if witness is None:
             witness = next_call_witness(self, sink)
         return witness
+
+    def _from_callers(
+        self: _Reach, func: str, tail: list[Hop], seen: set[str], sink: SinkHit
+    ) -> Witness | None:
+        """A witness through a call of ``func`` made while a thread may be alive."""
+        for call_ref in sorted(self.callers.get(func, ())):
+            hop = self.hop(call_ref, f"calls `{self._site(call_ref)['text']}()`", func)
+            found = self._witness_at(call_ref, [hop, *tail], seen, sink)
+            if found is not None:
+                return found
+        return None
 
     def _witness_at(
         self: _Reach, ref: SiteRef, tail: list[Hop], seen: set[str], sink: SinkHit
@@ -111,7 +126,9 @@ class Witnesses:
             hit, cls = reason[1], reason[2]
             assert isinstance(hit, SourceHit)
             if self.own_pool(hit.ref, sink) or self.same_launcher(hit.ref, sink):
-                return None
+                # The instance's own pool (or launcher) is no hazard here; a thread of
+                # a caller may be: the first reason recorded is not the only one.
+                return self._from_callers(func, tail, seen, sink)
             chain = self.start_chain(hit.ref, ("source", hit))
             return Witness(
                 anchor=str(cls),

@@ -26,6 +26,8 @@ class Bindings(Expressions):
             self._note_fork(target, value, value_node)
         if type(target) is ast.Name:
             name = target.id
+            if scoped and st.flow is None:
+                name = st.renames.get(name, name)
             dict_keys = None
             if isinstance(value_node, (ast.Call, ast.Dict)):
                 dict_keys = self._dict_literal(value_node)
@@ -132,6 +134,8 @@ class Bindings(Expressions):
                 version = flow.env.get(node.id)
                 if isinstance(version, str):
                     return version
+            elif node.id in st.renames:
+                return st.renames[node.id]
             elif st.top is not None:
                 return st.top.env.get(node.id) or node.id
             return node.id

@@ -33,6 +33,8 @@ class Expressions(Versions):
             st = self.cur
             flow = st.flow
             if flow is None:
+                if st.renames and node.id in st.renames:
+                    return ("name", st.renames[node.id])
                 top = st.top
                 if top is not None:
                     return ("name", top.env.get(node.id) or node.id)
@@ -205,16 +207,23 @@ class Expressions(Versions):
         # and the only loss is shadowing, which does not create call edges. In a
         # function they are versions of their own, unbound again after it; a
         # generator runs its body later, past its first iterable, when a name it
-        # reads from the function may have any of its versions.
-        flow = self.cur.flow
+        # reads from the function may have any of its versions. In a module or a
+        # class they get names of their own: six comprehensions over six
+        # registries, all with `ep`, would otherwise hand each one's items to all.
+        st = self.cur
+        flow = st.flow
         lazy = flow is not None and isinstance(node, ast.GeneratorExp)
         saved: dict[str, object] = {}
         bound: set[str] = set()
+        for gen in node.generators:
+            target_names(gen.target, bound)
+        renames = st.renames
         if flow is not None:
-            for gen in node.generators:
-                target_names(gen.target, bound)
             saved = {name: flow.env.get(name) for name in bound}
             saved_lazy = flow.lazy_bound
+        elif bound:
+            self.comprehensions += 1
+            st.renames = {**renames, **{n: f"{n}\u27e8c{self.comprehensions}\u27e9" for n in bound}}
 
         def body() -> Expr:
             for i, gen in enumerate(node.generators):
@@ -235,6 +244,7 @@ class Expressions(Versions):
         self._enter_loop()
         result = body()
         self.cur.loops.pop()
+        st.renames = renames
         if flow is not None:
             for name, reaching in saved.items():
                 if reaching is None:

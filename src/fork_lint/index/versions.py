@@ -216,6 +216,8 @@ class Versions(Walker):
         st = self.cur
         flow = st.flow
         if flow is None:
+            if st.renames and name in st.renames:
+                return st.renames[name]
             top = st.top
             if top is not None:
                 return top.env.get(name) or name

@@ -116,7 +116,8 @@ class TopVersions:
 class ScopeState:
     __slots__ = (
         "arms", "catch", "child", "child_exits", "dicts", "flow", "fork_at", "fork_vars", "free",
-        "guard", "index", "lambdas", "loops", "once", "order", "reads", "scope", "shared", "top",
+        "guard", "index", "lambdas", "loops", "once", "order", "reads", "renames", "scope",
+        "shared", "top",
     )  # fmt: skip
 
     def __init__(self, index: int, scope: Scope, *, enclosed: bool = False) -> None:
@@ -148,6 +149,9 @@ class ScopeState:
         self.free: set[str] = set()
         self.shared: set[str] = set()
         self.top: TopVersions | None = None  # in the module scope only
+        # In a module or class scope, a comprehension's targets under names of their
+        # own (`Expressions._comprehension`): name -> that name.
+        self.renames: dict[str, str] = {}
 
 
 class Walker:
@@ -166,6 +170,7 @@ class Walker:
             self.lines = {i: text for i, text in enumerate(lines, 1) if not text.isascii()}
         # The scope being walked; its parents are held by the frames walking them.
         self.cur: ScopeState
+        self.comprehensions = 0  # in module and class scopes (`ScopeState.renames`)
         # Every empty list of the module's sites and scopes is this one object.
         # Facts are never changed after extraction. marshal writes a shared object
         # once and loads it shared, so a cached module holds one empty list instead
