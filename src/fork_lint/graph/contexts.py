@@ -54,7 +54,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from fork_lint.graph.hierarchy import Hierarchy
-from fork_lint.graph.keys import key_parameters, keys_passed
+from fork_lint.graph.keys import key_defaults, key_parameters, keys_passed
 from fork_lint.graph.starters import (
     fields_read,
     last_call,
@@ -112,6 +112,7 @@ class Contexts(Hierarchy):
         # Functions analysed per constant key they are passed (`graph.keys`): the
         # positions of the parameters they subscript by.
         self._per_key: dict[str, tuple[int, ...]] = {}
+        self._key_defaults: dict[str, dict[int, Expr]] = {}
         self._named: dict[str, set[str]] | None = None  # `_self_calls`
         self._single: set[str] = set()  # functions kept in one context
         self._enclosing: set[str] = set()  # functions with nested functions
@@ -178,6 +179,8 @@ class Contexts(Hierarchy):
                 keyed = key_parameters(sc, sites)
                 if keyed:
                     self._per_key[sc["qualname"]] = keyed
+                    if parent >= 0:
+                        self._key_defaults[sc["qualname"]] = key_defaults(sc, scopes[parent])
                 if kind in ("method", "classmethod") and sc["params"]:
                     owner = sc["qualname"].rpartition(".")[0]
                     if self._overridden_call(sc, sites, owner):
@@ -437,9 +440,13 @@ class Contexts(Hierarchy):
             sc = self.scope(qualname)
             assert sc is not None
             offset = 1 if method is not None and sc["method_kind"] != "staticmethod" else 0
-            passed = keys_passed(sc, keyed, self.site(ref), offset)
+            defaults = self._key_defaults.get(qualname, {})
+            passed = keys_passed(sc, keyed, self.site(ref), offset, defaults)
+            plain = self._plain_key(qualname, ref, method)
             if passed:
-                return ("key", passed, self._plain_key(qualname, ref, method))
+                return ("key", passed, plain)
+            # Not the primary context a constant key may have claimed.
+            return _MERGED if plain is None else plain
         return self._plain_key(qualname, ref, method)
 
     def _plain_key(self, qualname: str, ref: SiteRef, method: Value | None) -> Any:

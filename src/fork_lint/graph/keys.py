@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 
 from fork_lint.index.facts import CallSite, Expr, Scope, slot_of
 
-__all__ = ["key_parameters", "keys_passed"]
+__all__ = ["key_defaults", "key_parameters", "keys_passed"]
 
 
 def _subscripts(expr: object) -> Iterator[str]:
@@ -57,12 +57,29 @@ def key_parameters(sc: Scope, sites: Sequence[CallSite]) -> tuple[int, ...]:
     return tuple(i for i, p in enumerate(params) if p in used)
 
 
+def key_defaults(sc: Scope, parent: Scope) -> dict[int, Expr]:
+    """The default values of a function's parameters, by position (``parent``: the
+    scope the function is defined in, which evaluates them)."""
+    positions = {p: i for i, p in enumerate(sc["params"])}
+    out = {}
+    for target, value in parent["assigns"]:
+        if target[0] == "param" and target[1] == sc["qualname"] and target[2] in positions:
+            out[positions[target[2]]] = value
+    return out
+
+
 def keys_passed(
-    sc: Scope, positions: tuple[int, ...], site: CallSite, offset: int
+    sc: Scope,
+    positions: tuple[int, ...],
+    site: CallSite,
+    offset: int,
+    defaults: dict[int, Expr],
 ) -> tuple[tuple[int, str], ...]:
-    """The constant keys a call passes to those parameters: (position, slot)."""
+    """The constant keys a call passes to those parameters, or leaves at a constant
+    default: (position, slot)."""
     args: Sequence[Expr] = site["args"]
     params = sc["params"]
+    starred = any(a[0] == "star" for a in args) or any(k is None for k, _ in site["kwargs"])
     out = []
     for p in positions:
         expr: Expr | None = None
@@ -72,6 +89,8 @@ def keys_passed(
         for key, value in site["kwargs"]:
             if key == params[p]:
                 expr = value
+        if expr is None and not starred and at >= len(args):
+            expr = defaults.get(p)
         if expr is not None and expr[0] == "const" and isinstance(expr[1], (str, int)):
             out.append((p, slot_of(expr[1])))
     return tuple(out)
