@@ -21,11 +21,12 @@ from __future__ import annotations
 import weakref
 from typing import cast
 
-from fork_lint.graph.paths import held
+from fork_lint.graph.paths import held, is_timer
 from fork_lint.graph.reach_view import ReachView
 from fork_lint.graph.solver import SiteRef
 from fork_lint.graph.values import base_name
 from fork_lint.index.facts import CallSite, Expr
+from fork_lint.index.syntax import CANCEL_PREFIX
 from fork_lint.index.versions import expr_key
 
 __all__ = ["ObjectJoins"]
@@ -165,6 +166,9 @@ class ObjectJoins:
         """Where on ``self`` the thread known as ``key`` in ``func`` is kept: ``attr``
         for ``self.attr``, ``attr[]`` for an element of the container ``self.attr``
         (a loop variable over it); "" if not on ``self``."""
+        if key.startswith(CANCEL_PREFIX):  # a timer's `cancel()` (`_kept_by_hits`)
+            held = self._holder(func, key[len(CANCEL_PREFIX) :], me)
+            return held + CANCEL_PREFIX if held else ""
         attr = _attr(key, me)
         if attr:
             return attr
@@ -195,6 +199,8 @@ class ObjectJoins:
             names = frozenset(self._holder(func, k, me) for k in h.keys) - {""}
             if not names:
                 return None
+            if is_timer(self.r.p, ref):  # `cancel()` ends it too
+                names |= {n + CANCEL_PREFIX for n in names}
             out.add(names)
         return frozenset(out)
 

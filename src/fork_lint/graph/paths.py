@@ -17,11 +17,13 @@ from fork_lint.graph.classify import Classification
 from fork_lint.graph.solver import Program, SiteRef, Value
 from fork_lint.graph.values import base_name, real_site
 from fork_lint.index.facts import CallSite, Scope
+from fork_lint.index.syntax import CANCEL_PREFIX
 
 __all__ = [
     "Joins",
     "dead_sites",
     "held",
+    "is_timer",
     "leaving_functions",
     "never_returns",
     "without_sites",
@@ -30,6 +32,8 @@ __all__ = [
 # Callees through which a call enters a function of the project (not a class's
 # constructor, not a library).
 _FUNCTIONS = frozenset(("f", "b"))
+# How a timer's start is spelled (`threading.Timer`, a subclass of it).
+_TIMER_STARTS = ("threading.Timer().start", "threading.Timer.start")
 _KEEPING = frozenset(("staticmethod", "classmethod"))
 
 
@@ -143,8 +147,16 @@ class Joins:
         memo_key = (start, frozenset(keys))
         found = self._memo.get(memo_key)
         if found is None:
-            joins = self.p.scope_of_site(start)["joins"]
-            found = [o for k, o in joins if k in keys or self._versions_meet(start, k, keys)]
+            timer = is_timer(self.p, start)
+            found = []
+            for written, o in self.p.scope_of_site(start)["joins"]:
+                k = written
+                if written.startswith(CANCEL_PREFIX):
+                    if not timer:
+                        continue
+                    k = written[len(CANCEL_PREFIX) :]
+                if k in keys or self._versions_meet(start, k, keys):
+                    found.append(o)
             self._memo[memo_key] = found
         return found
 
@@ -161,6 +173,11 @@ class Joins:
             ):
                 return True
         return False
+
+
+def is_timer(program: Program, start: SiteRef) -> bool:
+    """Does the call at ``start`` start a ``threading.Timer`` (which ``cancel()`` ends)?"""
+    return any(v[0] == "x" and v[1].endswith(_TIMER_STARTS) for v in program.callees.get(start, ()))
 
 
 def _may_alias(program: Program, start: SiteRef, a: str, b: str) -> bool:

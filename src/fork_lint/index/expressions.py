@@ -7,6 +7,7 @@ import ast
 
 from fork_lint.index.facts import TRACKED_CONSTANTS, UNKNOWN, Expr, slot_of
 from fork_lint.index.syntax import (
+    CANCEL_PREFIX,
     CONST_TYPES,
     JOIN_METHODS,
     MAX_EXPR_DEPTH,
@@ -176,6 +177,8 @@ class Expressions(Versions):
             and not (func_node.attr == "shutdown" and kw_false(node, "wait"))
         ):
             st.scope["joins"].append((recv, st.order - 1))
+        elif isinstance(func_node, ast.Attribute) and func_node.attr == "cancel" and recv:
+            st.scope["joins"].append((CANCEL_PREFIX + recv, st.order - 1))
         return ("call", site)
 
     def _lambda(self, node: ast.Lambda) -> Expr:

@@ -12,9 +12,13 @@ EXITS = frozenset(("sys.exit", "os._exit", "exit", "quit", "os.abort"))
 # Exits that raise `SystemExit`, which an `except` or a context manager may stop.
 _SOFT_EXITS = frozenset(("sys.exit", "exit", "quit"))
 FORK_NAMES = ("fork", "forkpty")
-# Calls that end a thread (or a pool's threads) kept under the receiver's key; a
-# `threading.Timer` that is cancelled wakes only to exit, running nothing more.
-JOIN_METHODS = frozenset(("join", "shutdown", "terminate", "stop", "cancel"))
+# Calls that end a thread (or a pool's threads) kept under the receiver's key.
+JOIN_METHODS = frozenset(("join", "shutdown", "terminate", "stop"))
+# `cancel()` ends a `threading.Timer` (it wakes only to exit, running nothing more)
+# and nothing else that starts a thread (a future's or a task's `cancel()` leaves
+# the pool's threads running): its joins are kept under the key with this prefix,
+# which only a timer's start matches (`graph.paths.Joins`).
+CANCEL_PREFIX = "~"
 CONST_TYPES = (str, int, float, bool, type(None))
 # Operands nested deeper than this inside one expression have an unknown value
 # (`Expressions._inner`): the facts of `1 + 1 + ...` with 1,500 terms, which `ast`
