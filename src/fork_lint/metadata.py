@@ -26,6 +26,7 @@ import os
 import re
 import stat
 import sys
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -175,7 +176,9 @@ def _setup_cfg(text: str) -> Iterator[EntryPoint]:
 
 def _setup_py(text: str) -> Iterator[EntryPoint]:
     try:
-        tree = ast.parse(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarning for invalid escapes etc.
+            tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return
     for node in ast.walk(tree):

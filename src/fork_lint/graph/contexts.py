@@ -54,7 +54,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from fork_lint.graph.hierarchy import Hierarchy
-from fork_lint.graph.keys import key_defaults, key_parameters, keys_passed
+from fork_lint.graph.keys import (
+    called_with_constants,
+    key_defaults,
+    key_parameters,
+    keys_passed,
+)
 from fork_lint.graph.starters import (
     fields_read,
     last_call,
@@ -163,6 +168,13 @@ class Contexts(Hierarchy):
             self._starting |= {
                 q for q in enclosing if (sc := self.scope(q)) is not None and sc["method_kind"]
             }
+        # Only a function some call passes a constant can be keyed (`graph.keys`).
+        keyed_names = {
+            name
+            for _, by_scope in grouped
+            for sites in by_scope.values()
+            for name in called_with_constants(sites)
+        }
         for scopes, by_scope in grouped:
             for i, sc in enumerate(scopes):
                 parent = sc["parent"]
@@ -176,7 +188,7 @@ class Contexts(Hierarchy):
                     continue
                 sites = by_scope.get(i, [])
                 kind = sc["method_kind"]
-                keyed = key_parameters(sc, sites)
+                keyed = key_parameters(sc, sites) if sc["name"] in keyed_names else ()
                 if keyed:
                     self._per_key[sc["qualname"]] = keyed
                     if parent >= 0:
@@ -275,9 +287,9 @@ class Contexts(Hierarchy):
         on any receiver the project knows (entry points, public API, callbacks of
         frameworks): their ``self`` is the cone of their class. True if one was.
 
-        A method that another of them calls on ``self`` waits while the others are
-        seeded: they may call it, in the context their arguments decide
-        (`graph.keys`), rather than with every argument unknown."""
+        A method keyed by a parameter (`graph.keys`) that another of them calls on
+        ``self`` waits while the others are seeded: they may call it, in the
+        context their arguments decide, rather than with every argument unknown."""
         uncalled: list[tuple[str, Scope, str]] = []
         for qualname, refs in self.scopes.items():
             mod, i = refs[-1]
@@ -293,7 +305,7 @@ class Contexts(Hierarchy):
             uncalled.append((qualname, sc, cls))
         calls = self._self_calls()
         inner = {name for q, _, _ in uncalled for name in calls.get(q, ())}
-        first = [u for u in uncalled if u[1]["name"] not in inner]
+        first = [u for u in uncalled if u[0] not in self._per_key or u[1]["name"] not in inner]
         for qualname, sc, cls in first or uncalled:
             self._bind_cone(qualname, sc, cls)
         return bool(uncalled)

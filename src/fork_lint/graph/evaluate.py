@@ -83,7 +83,11 @@ class Evaluator(Containers):
             return {self._literal(mod, scope_index, expr)}
         if tag == "item":
             slot = expr[2] if len(expr) > 2 else None
-            if slot.__class__ is tuple:
+            if (
+                slot.__class__ is tuple
+                and self._per_key
+                and self.modules[mod]["scopes"][scope_index]["qualname"] in self._per_key
+            ):
                 # A key that holds the constant a call passed (`graph.keys`).
                 keys = self.eval(mod, scope_index, slot)
                 if keys and all(k[0] == "key" for k in keys):

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 
 from fork_lint.index.facts import CallSite, Expr, Scope, slot_of
 
-__all__ = ["key_defaults", "key_parameters", "keys_passed"]
+__all__ = ["called_with_constants", "key_defaults", "key_parameters", "keys_passed"]
 
 
 def _subscripts(expr: object) -> Iterator[str]:
@@ -37,6 +37,20 @@ def _subscripts(expr: object) -> Iterator[str]:
                 stack.append(x)
             elif isinstance(x, list):
                 stack.extend(x)
+
+
+def called_with_constants(sites: Sequence[CallSite]) -> Iterator[str]:
+    """The names (``f`` of ``f(...)`` and ``x.f(...)``) of the calls among ``sites``
+    that pass a constant string or number."""
+    for site in sites:
+        if any(a[0] == "const" and isinstance(a[1], (str, int)) for a in site["args"]) or any(
+            v[0] == "const" and isinstance(v[1], (str, int)) for _, v in site["kwargs"]
+        ):
+            func = site["func"]
+            if func[0] == "name":
+                yield str(func[1]).partition("@")[0]
+            elif func[0] == "attr":
+                yield str(func[2])
 
 
 def key_parameters(sc: Scope, sites: Sequence[CallSite]) -> tuple[int, ...]:
