@@ -111,6 +111,7 @@ class ObjectJoins:
         self._joins: dict[tuple[str, str, str], frozenset[str]] = {}
         self._by_receiver: dict[str, dict[str, list[SiteRef]]] = {}
         self._held: dict[tuple[str, str], str] = {}
+        self._joined_memo: dict[tuple[SiteRef, _Kept], bool] = {}
 
     def joined(self, start: SiteRef, at: SiteRef | None) -> bool:
         """Is every thread the call at ``start`` leaves on its receiver (or, for a
@@ -262,6 +263,13 @@ class ObjectJoins:
         class, not taken from the call graph, whose contexts may merge
         receivers (a base class's ``__exit__`` calling ``self.stop()`` on two
         subclasses)."""
+        memo = (ref, attrs)
+        found = self._joined_memo.get(memo)
+        if found is None:
+            found = self._joined_memo[memo] = self._joins_all(ref, attrs)
+        return found
+
+    def _joins_all(self, ref: SiteRef, attrs: _Kept) -> bool:
         p = self.r.p
         site = p.site(ref)
         func = site["func"]
