@@ -18,7 +18,10 @@ what a correct analysis says about it:
   scheduler's thread, but gets ``mp_context=get_context("spawn")`` through
   ``**pool_kwargs``. In 3.10.4, ``pool_kwargs = pool_kwargs or {}`` has no
   ``mp_context`` anywhere it comes from: the pool forks (the default before Python
-  3.14) at its first ``submit``, on the scheduler's thread (fixed in 3.11.0).
+  3.14) at its first ``submit``, on the scheduler's thread (fixed in 3.11.0). The
+  executor is built from its ``processpool`` entry point; ``add_executor`` on a
+  running scheduler builds it beside the scheduler's thread, and a pool is reported
+  where it is built (where 3.11.0 fixed it).
 * gunicorn 23.0.0, known safe: a pre-fork server, whose arbiter starts no thread
   before it forks its workers.
 * gunicorn 25.1.0: ``Arbiter.run`` starts the control-socket server's thread, then
@@ -107,7 +110,7 @@ CASES = (
             Expected(
                 "FRK003",
                 "apscheduler/executors/pool.py",
-                "BasePoolExecutor._do_submit_job",
+                "ProcessPoolExecutor.__init__",
                 "threading.Thread.start",
             ),
         ),

@@ -101,6 +101,9 @@ _MAX_SPLIT = 6
 # Special methods the solver calls on their receivers itself (constructors, calls
 # of instances); the interpreter calls the others on any instance.
 _RECEIVED = frozenset(("__init__", "__new__", "__post_init__", "__call__"))
+# Run on the objects the project creates (`_bind_self`); a library base does not
+# create an object of its subclass that the project has not (`_seed_uncalled`).
+_CONSTRUCTORS = frozenset(("__init__", "__new__", "__post_init__"))
 _MERGED = ("*",)  # the key of a function's merged context
 _UNCLAIMED = object()
 _SHARED = "\u27e8*\u27e9"  # suffix of the names nested functions read
@@ -264,7 +267,11 @@ class Contexts(Hierarchy):
         (`_bind_receiver`), and takes the cone only if nothing in the project calls
         it (`_seed_uncalled`). A private method (``_m``) that the project calls on
         ``self`` is not taken to be called by the library base: it runs where the
-        project calls it, with the arguments those calls pass (`graph.keys`)."""
+        project calls it, with the arguments those calls pass (`graph.keys`); a
+        constructor runs on the objects the project creates, and takes the cone
+        only if the project creates none (its ``self =`` writes would otherwise
+        reach every object of every subclass: the default thread-pool executor of
+        APScheduler got the process pool of another executor class)."""
         on_self = set().union(*self._self_calls().values())
         for qualname, refs in self.scopes.items():
             mod, i = refs[-1]
@@ -278,7 +285,11 @@ class Contexts(Hierarchy):
             if (
                 kind == "property"
                 or (name.startswith("__") and name.endswith("__") and name not in _RECEIVED)
-                or (self._open(cls) and not (private and name in on_self))
+                or (
+                    self._open(cls)
+                    and name not in _CONSTRUCTORS
+                    and not (private and name in on_self)
+                )
             ):
                 self._bind_cone(qualname, sc, cls)
 
