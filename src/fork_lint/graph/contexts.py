@@ -121,7 +121,7 @@ class Contexts(Hierarchy):
         # positions of the parameters they subscript by.
         self._per_key: dict[str, tuple[int, ...]] = {}
         self._key_defaults: dict[str, dict[int, Expr]] = {}
-        self._named: dict[str, set[str]] | None = None  # `_self_calls`
+        self._self_called: dict[str, set[str]] | None = None  # `_self_calls`
         self._single: set[str] = set()  # functions kept in one context
         self._enclosing: set[str] = set()  # functions with nested functions
         self._scope_sites: dict[tuple[str, int], list[int]] = {}
@@ -323,8 +323,8 @@ class Contexts(Hierarchy):
 
     def _self_calls(self) -> dict[str, set[str]]:
         """Method -> the names of the methods it calls on ``self``."""
-        if self._named is None:
-            self._named = defaultdict(set)
+        if self._self_called is None:
+            self._self_called = defaultdict(set)
             for facts in self.modules.values():
                 scopes = facts["scopes"]
                 for site in facts["calls"]:
@@ -336,8 +336,8 @@ class Contexts(Hierarchy):
                         and sc["params"]
                         and func[1] == ("name", sc["params"][0])
                     ):
-                        self._named[sc["qualname"]].add(func[2])
-        return self._named
+                        self._self_called[sc["qualname"]].add(func[2])
+        return self._self_called
 
     def _bind_cone(self, qualname: str, sc: Scope, cls: str) -> None:
         if qualname in self._per_receiver:

@@ -121,19 +121,13 @@ class ObjectJoins:
         r = self.r
         func = r.func_of(start)
         hits = r.source_at.get(start)
-        if hits:
-            key = _self_of(r, func)
-            attrs = self._kept_by_hits(func, start, key) if key else None
-        else:
-            key = receiver(r.p.site(start))
-            attrs = None
+        key = _self_of(r, func) if hits else receiver(r.p.site(start))
         if not key:
             return False
         later = [ref for ref in self._sites_on(func).get(key, ()) if ref != start]
         if not later:
             return False
-        if not hits:
-            attrs = self.kept(start)
+        attrs = self._kept_by_hits(func, start, key) if hits else self.kept(start)
         if not attrs:
             return False
         s = r.p.site(start)["order"]
@@ -214,18 +208,12 @@ class ObjectJoins:
         self._kept[ref] = None  # a call cycle back here: not known
         r = self.r
         out: set[frozenset[str]] = set()
-        found: _Kept | None = frozenset()
         for callee in sorted(r.edges.get(ref, ())):
-            if callee not in r.starts:
-                continue
-            attrs = self._kept_in(callee)
+            attrs = self._kept_in(callee) if callee in r.starts else frozenset()
             if attrs is None:
-                found = None
-                break
+                return None
             out |= attrs
-        if found is not None:
-            found = frozenset(out)
-        self._kept[ref] = found
+        found = self._kept[ref] = frozenset(out)
         return found
 
     def _kept_in(self, method: str) -> _Kept | None:

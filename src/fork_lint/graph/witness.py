@@ -58,6 +58,10 @@ class _Reach(ReachView, Protocol):
         self, func: str, tail: list[Hop], seen: set[str], sink: SinkHit
     ) -> Witness | None: ...
 
+    def _through_call(
+        self, call_ref: SiteRef, func: str, tail: list[Hop], seen: set[str], sink: SinkHit
+    ) -> Witness | None: ...
+
 
 class Witnesses:
     """The witness-building half of `Reachability`: a mixin whose methods read the
@@ -77,11 +81,17 @@ class Witnesses:
     ) -> Witness | None:
         """A witness through a call of ``func`` made while a thread may be alive."""
         for call_ref in sorted(self.callers.get(func, ())):
-            hop = self.hop(call_ref, f"calls `{self._site(call_ref)['text']}()`", func)
-            found = self._witness_at(call_ref, [hop, *tail], seen, sink)
+            found = self._through_call(call_ref, func, tail, seen, sink)
             if found is not None:
                 return found
         return None
+
+    def _through_call(
+        self: _Reach, call_ref: SiteRef, func: str, tail: list[Hop], seen: set[str], sink: SinkHit
+    ) -> Witness | None:
+        """A witness of the call of ``func`` at ``call_ref``, followed by ``tail``."""
+        hop = self.hop(call_ref, f"calls `{self._site(call_ref)['text']}()`", func)
+        return self._witness_at(call_ref, [hop, *tail], seen, sink)
 
     def _witness_at(
         self: _Reach, ref: SiteRef, tail: list[Hop], seen: set[str], sink: SinkHit
@@ -109,8 +119,7 @@ class Witnesses:
         if kind in ("caller", "after"):
             call_ref = reason[1]
             assert isinstance(call_ref, tuple)
-            hop = self.hop(call_ref, f"calls `{self._site(call_ref)['text']}()`", func)
-            return self._witness_at(call_ref, [hop, *tail], seen, sink)
+            return self._through_call(call_ref, func, tail, seen, sink)
         if kind == "thread":
             hit = reason[1]
             assert isinstance(hit, SourceHit)
