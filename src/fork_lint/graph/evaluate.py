@@ -88,13 +88,14 @@ class Evaluator(Containers):
                 and self._per_key
                 and self.modules[mod]["scopes"][scope_index]["qualname"] in self._per_key
             ):
-                # A key that holds the constant a call passed (`graph.keys`).
+                # A key that holds the constant a call passed (`graph.keys`), or a
+                # start method name the analysis follows (a default, say).
                 keys = self.eval(mod, scope_index, slot)
-                if keys and all(k[0] == "key" for k in keys):
+                if keys and all(k[0] in ("key", "v") for k in keys):
                     tables = self.eval(mod, scope_index, expr[1])
                     found: set[Value] = set()
                     for k in keys:
-                        found |= self._elements(tables, k[1])
+                        found |= self._elements(tables, k[1] if k[0] == "key" else slot_of(k[1]))
                     return found
             return self._elements(self.eval(mod, scope_index, expr[1]), slot)
         if tag == "star":
